@@ -1,0 +1,76 @@
+"""The `sftlab` command: one sub-command per pipeline stage.
+
+The CLI is a package with one small module per verb group (tasks, data, models, train, eval, report, run), so
+each stage's flags live next to each other and stay thin: parse, call a library function, print. Heavy ML
+imports happen inside the commands, so `sftlab --help` and `sftlab data build` start fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import typer
+
+from sftlab import __version__
+from sftlab.errors import SftlabError
+
+app = typer.Typer(
+    name="sftlab",
+    help="Controlled experiments on when SFT generalizes, and how it compares with RL (GRPO).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+# (module under sftlab.cli, attribute): each module defines either a Typer sub-app or registers commands on `app`.
+_COMMAND_MODULES = ["tasks", "data", "models", "train", "evaluate", "report", "run"]
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"sftlab {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version_callback, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Controlled experiments on when SFT generalizes, and how it compares with RL (GRPO)."""
+
+
+def _register() -> None:
+    for name in _COMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"sftlab.cli.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"sftlab.cli.{name}":
+                continue  # that stage is not built yet
+            raise
+        module.register(app)
+
+
+_register()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI and return its exit code; user errors print one `error: ...` line and return 2."""
+    try:
+        result = app(args=argv, standalone_mode=False, prog_name="sftlab")
+    except SftlabError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        return 2
+    except typer.TyperException as exc:  # usage errors: unknown option, missing argument
+        exc.show()
+        return getattr(exc, "exit_code", 2)
+    except (typer.Abort, KeyboardInterrupt):
+        typer.echo("interrupted", err=True)
+        return 130
+    return result if isinstance(result, int) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

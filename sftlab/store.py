@@ -1,0 +1,170 @@
+"""The results store: one SQLite file (`results.sqlite`, WAL mode) shared by eval, reports and experiments.
+
+One row per (evaluation key, split, metric). An evaluation key identifies *what* was evaluated and *how*: a hash
+of the checkpoint's content, the suite and the eval settings, so the same evaluation is never computed twice and
+a changed setting never reuses stale numbers. Rows also carry the human names (run, checkpoint, step) used by
+tables and curves.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from sftlab import __version__
+
+SCHEMA_VERSION = 1
+FILENAME = "results.sqlite"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS results (
+    key TEXT NOT NULL,          -- evaluation identity: hash(checkpoint content, suite, settings)
+    run TEXT NOT NULL,          -- run or condition name, e.g. "diverse-answer-only" or "base"
+    checkpoint TEXT NOT NULL,   -- checkpoint name, e.g. "checkpoint-40", "base", "oracle"
+    step INTEGER,               -- training step (0 = base model), NULL for reference policies
+    suite TEXT NOT NULL,        -- e.g. "sokoban-eval"
+    split TEXT NOT NULL,        -- tag or split, e.g. "SimpleSokobanAlphabetical"
+    metric TEXT NOT NULL,       -- e.g. "success", "validity"
+    value REAL NOT NULL,
+    ci_low REAL,
+    ci_high REAL,
+    n INTEGER NOT NULL,
+    settings TEXT NOT NULL,     -- JSON of the eval settings
+    PRIMARY KEY (key, split, metric)
+);
+CREATE INDEX IF NOT EXISTS results_by_run ON results (run, suite, split, metric);
+"""
+
+
+@dataclass(frozen=True)
+class Result:
+    """One stored number with its 95% interval and sample count."""
+
+    key: str
+    run: str
+    checkpoint: str
+    step: int | None
+    suite: str
+    split: str
+    metric: str
+    value: float
+    ci_low: float | None
+    ci_high: float | None
+    n: int
+    settings: dict
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A metric to record: value, interval and n for one split."""
+
+    split: str
+    metric: str
+    value: float
+    n: int
+    ci_low: float | None = None
+    ci_high: float | None = None
+
+
+class ResultsStore:
+    """A results store at `path` (a file, or a folder that gets `results.sqlite`); created on first use."""
+
+    def __init__(self, path: str | Path):
+        path = Path(path)
+        if path.is_dir() or path.suffix == "":
+            path = path / FILENAME
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._conn = sqlite3.connect(path, timeout=60, isolation_level=None)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn.executescript(_SCHEMA)
+        self._conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        self._conn.execute("INSERT OR IGNORE INTO meta VALUES ('sftlab_version', ?)", (__version__,))
+
+    # --- identity -------------------------------------------------------------------------------------------
+    @property
+    def schema_version(self) -> int:
+        row = self._conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        return int(row[0])
+
+    @property
+    def written_by(self) -> str:
+        """The sftlab version that created this store."""
+        return self._conn.execute("SELECT value FROM meta WHERE key='sftlab_version'").fetchone()[0]
+
+    # --- writing --------------------------------------------------------------------------------------------
+    def record(
+        self,
+        key: str,
+        *,
+        run: str,
+        checkpoint: str,
+        suite: str,
+        metrics: Iterable[Metric],
+        step: int | None = None,
+        settings: dict | None = None,
+    ) -> int:
+        """Store all `metrics` of one evaluation in one transaction (replacing the same key's rows); return count."""
+        settings_json = json.dumps(settings or {}, sort_keys=True)
+        rows = [
+            (key, run, checkpoint, step, suite, m.split, m.metric, float(m.value), m.ci_low, m.ci_high, int(m.n),
+             settings_json)
+            for m in metrics
+        ]
+        with self._transaction():
+            self._conn.executemany("INSERT OR REPLACE INTO results VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+        return len(rows)
+
+    def _transaction(self):
+        conn = self._conn
+
+        class _Tx:
+            def __enter__(self):
+                conn.execute("BEGIN IMMEDIATE")
+
+            def __exit__(self, exc_type, *_):
+                conn.execute("ROLLBACK" if exc_type else "COMMIT")
+
+        return _Tx()
+
+    # --- reading --------------------------------------------------------------------------------------------
+    def has(self, key: str) -> bool:
+        """True when an evaluation with this key is stored."""
+        return self._conn.execute("SELECT 1 FROM results WHERE key=? LIMIT 1", (key,)).fetchone() is not None
+
+    def query(self, **where: object) -> list[Result]:
+        """Rows matching equality filters on any column (run=, suite=, split=, metric=, checkpoint=, key=, step=)."""
+        columns = {"key", "run", "checkpoint", "step", "suite", "split", "metric"}
+        unknown = set(where) - columns
+        if unknown:
+            raise ValueError(f"cannot filter results by {sorted(unknown)}; use {sorted(columns)}")
+        clause = " AND ".join(f"{name} IS ?" for name in where) or "1"
+        cursor = self._conn.execute(
+            f"SELECT * FROM results WHERE {clause} ORDER BY run, step, checkpoint, suite, split, metric",  # noqa: S608
+            tuple(where.values()),
+        )
+        return [Result(*row[:-1], settings=json.loads(row[-1])) for row in cursor]
+
+    def runs(self) -> list[str]:
+        """Distinct run names, sorted."""
+        return [r[0] for r in self._conn.execute("SELECT DISTINCT run FROM results ORDER BY run")]
+
+    def __len__(self) -> int:
+        return self._conn.execute("SELECT COUNT(*) FROM results").fetchone()[0]
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> ResultsStore:
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.close()
