@@ -16,6 +16,8 @@ TASKS = {
     "sokoban": "Push boxes onto targets on a grid (Debunk paper); closed-loop, one action per turn.",
     "general_points": "The 24-game with stated face-card values (Debunk / SFT-vs-RL papers).",
     "countdown": "Reach a target with given numbers, each used at most once (Rethinking paper).",
+    "crossdomain": "Procedural reasoning-gym tasks by domain, for cross-domain transfer (Rethinking paper).",
+    "safety": "Harmful requests and harmless look-alikes, for the refusal probe (Rethinking paper).",
 }
 
 

@@ -1,0 +1,123 @@
+"""Cross-domain reasoning suite: procedurally generated tasks from `reasoning-gym`, grouped by domain, offline.
+
+The reasoning-SFT paper measures transfer from a toy game (Countdown) to other domains with MATH500, GPQA, LCB
+and friends, which need hub data. Offline we use reasoning-gym's generators: items are generated from a seed
+(item i of a task comes from `Random(seed + i)` inside reasoning-gym), so a suite is fully determined by
+(task, seed, index) and nothing needs to be stored or downloaded.
+
+Scoring uses reasoning-gym's own `score_answer` for the tasks chosen here, whose scorers were checked to be
+sound (the oracle scores 1.0 and a wrong answer scores < 1). Tasks with unsound scorers are left out: e.g.
+`puzzle24` accepts formulas over the wrong numbers (our `general_points.score` is used for the 24-game instead),
+and `propositional_logic`/`rush_hour` have no reference answer to check against in this version.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+
+from sftlab.errors import ConfigError, SftlabError
+
+DOMAINS: dict[str, tuple[str, ...]] = {
+    "arithmetic": ("basic_arithmetic", "chain_sum", "gsm_symbolic", "leg_counting"),
+    "logic": ("family_relationships", "syllogism", "circuit_logic"),
+    "algorithmic": ("word_sorting", "spell_backward", "letter_counting"),
+    "planning": ("maze", "shortest_path", "mini_sudoku", "tower_of_hanoi"),
+}
+TASK_DOMAIN = {task: domain for domain, tasks in DOMAINS.items() for task in tasks}
+INSTRUCTION = "\nPlease reason step by step, and put your final answer within \\boxed{}."
+MAX_RESPONSE_CHARS = 200_000
+
+
+@dataclass(frozen=True)
+class Item:
+    """One cross-domain question with the reference answer and where it came from."""
+
+    task: str
+    domain: str
+    seed: int
+    index: int
+    question: str
+    answer: str
+
+    def prompt(self) -> str:
+        """The user message: the question plus the paper's `\\boxed{}` instruction."""
+        return self.question + INSTRUCTION
+
+
+def _require_reasoning_gym():
+    try:
+        import reasoning_gym
+    except ImportError:
+        raise SftlabError(
+            "the cross-domain suite needs reasoning-gym; install it with: pip install 'sftlab[reasoning]'"
+        ) from None
+    return reasoning_gym
+
+
+@functools.lru_cache(maxsize=64)
+def _dataset(task: str, seed: int, size: int):
+    return _require_reasoning_gym().create_dataset(task, size=size, seed=seed)
+
+
+def items(n_per_task: int = 20, seed: int = 0, tasks: tuple[str, ...] | None = None) -> list[Item]:
+    """`n_per_task` items of every task (all DOMAINS by default), deterministic in `seed`."""
+    if n_per_task < 1:
+        raise ConfigError(f"n_per_task must be at least 1, got {n_per_task}")
+    tasks = tasks or tuple(TASK_DOMAIN)
+    unknown = [t for t in tasks if t not in TASK_DOMAIN]
+    if unknown:
+        raise ConfigError(f"unknown cross-domain task(s) {unknown}; choose from: {', '.join(TASK_DOMAIN)}")
+    out = []
+    for task in tasks:
+        dataset = _dataset(task, seed, n_per_task)
+        for index in range(n_per_task):
+            entry = dataset[index]
+            out.append(Item(task, TASK_DOMAIN[task], seed, index, entry["question"], str(entry["answer"])))
+    return out
+
+
+def final_answer(response: str) -> str | None:
+    """The content of the last `\\boxed{...}` (balanced braces), else of the last `<answer>...</answer>`."""
+    text = (response or "")[-MAX_RESPONSE_CHARS:]
+    text = text.split("</think>")[-1] if "</think>" in text else text
+    start = text.rfind("\\boxed{")
+    if start >= 0:
+        depth, i = 0, start + len("\\boxed")
+        for j in range(i, len(text)):
+            if text[j] == "{":
+                depth += 1
+            elif text[j] == "}":
+                depth -= 1
+                if depth == 0:
+                    return text[i + 1 : j].strip()
+    tags = re.findall(r"<answer>(.*?)</answer>", text, flags=re.DOTALL)
+    return tags[-1].strip() if tags else None
+
+
+def score(item: Item, response: str) -> float:
+    """reasoning-gym's score in [0, 1] for the final answer in `response`; 0.0 when none can be extracted."""
+    answer = final_answer(response)
+    if answer is None:
+        return 0.0
+    dataset = _dataset(item.task, item.seed, item.index + 1)
+    try:
+        return float(dataset.score_answer(answer=answer, entry=dataset[item.index]))
+    except Exception:  # a scorer choking on odd model output is a wrong answer, not a crash
+        return 0.0
+
+
+VARIANTS = {domain: ", ".join(tasks) for domain, tasks in DOMAINS.items()}
+
+
+def show(seed: int = 0, variant: str | None = None) -> str:
+    """One item of each task of a domain (all domains by default), with its reference answer."""
+    if variant is not None and variant not in DOMAINS:
+        raise ConfigError(f"unknown domain {variant!r}; choose one of: {', '.join(DOMAINS)}")
+    tasks = DOMAINS[variant] if variant else tuple(TASK_DOMAIN)
+    blocks = [
+        f"[{it.domain} / {it.task}]\n{it.prompt()}\nreference answer: {it.answer}"
+        for it in items(1, seed, tasks)
+    ]
+    return "\n\n".join(blocks)
