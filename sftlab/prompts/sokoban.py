@@ -1,0 +1,81 @@
+"""The Sokoban instruction text (spec 3.1-3.3), as the user message of a chat.
+
+`user_prompt` gives the text from `You are a Sokoban solver.` through `Strictly follow this format.`; a tokenizer's
+chat template wraps it, so any chat model works. `raw_prompt` gives the original's hard-coded Qwen wrapping
+(`<|im_start|>user ... <|im_start|>assistant\\n<think>`) for anyone who wants the exact original string.
+
+Only the Answers block changes between variants: base words list `Up | Down | Left | Right`; any other labels add
+`where L1 is Up, L2 is Down, L3 is Left, L4 is Right.` Decisions about the original's quirks are in docs/sokoban.md.
+"""
+
+from __future__ import annotations
+
+from sftlab.tasks.sokoban.render import render
+from sftlab.tasks.sokoban.solve import DIRECTIONS
+
+BASE_LABELS: tuple[str, str, str, str] = DIRECTIONS
+
+_HEAD = """You are a Sokoban solver.
+
+Sokoban Quick Guide
+Goal: Push all boxes (X) onto targets (O).
+
+Symbols:
+# Wall | _ Floor | O Target | X Box | P You | √ = Box on Target | S = You on Target
+
+Rules:
+1. Push boxes (can't pull).
+2. Avoid walls (#).
+
+"""
+
+_TAIL = """
+
+Rewards:
+Move: -0.1
+Box on target: +1.0
+All boxes placed: +10.0
+
+
+[Current Observation]:
+{grid}
+Decide the next action:
+"""
+
+ALWAYS_OUTPUT_COT = (
+    "Always output: <think> [Your thoughts] </think> <answer> [your answer] </answer> with no extra text. "
+    "Strictly follow this format."
+)
+ALWAYS_OUTPUT_ANSWER_ONLY = "Always output: <answer> [your answer] </answer> with no extra text. Strictly follow this format."
+
+
+def answers_block(labels=BASE_LABELS, where_line: bool | None = None) -> str:
+    """The `Answers:` block for 4 labels in Up, Down, Left, Right order (no trailing newline).
+
+    `where_line=None` adds the `where ...` line exactly when the labels are not the base words.
+    """
+    labels = tuple(str(label) for label in labels)
+    if len(labels) != 4:
+        raise ValueError(f"a Sokoban Answers block needs 4 labels (Up, Down, Left, Right order), got {labels!r}")
+    if where_line is None:
+        where_line = labels != BASE_LABELS
+    text = "Answers:\n" + " | ".join(f"<answer> {label} </answer>" for label in labels)
+    if where_line:
+        text += "\nwhere " + ", ".join(f"{label} is {d}" for label, d in zip(labels, DIRECTIONS, strict=True)) + "."
+    return text
+
+
+def user_prompt(rows, labels=BASE_LABELS, where_line: bool | None = None, answer_only: bool = False) -> str:
+    """The user message for the position `rows` (XSB), offering `labels` as the 4 actions.
+
+    `answer_only=True` asks for `<answer> ... </answer>` only (the original's answer-only template).
+    """
+    always = ALWAYS_OUTPUT_ANSWER_ONLY if answer_only else ALWAYS_OUTPUT_COT
+    return _HEAD + answers_block(labels, where_line) + _TAIL.format(grid=render(rows)) + always
+
+
+def raw_prompt(rows, labels=BASE_LABELS, where_line: bool | None = None, answer_only: bool = False) -> str:
+    """The original's full hard-coded Qwen string, assistant prefix included (`<think>`, or `<answer>`)."""
+    prefix = "<answer>" if answer_only else "<think>"
+    body = user_prompt(rows, labels, where_line, answer_only)
+    return f"<|im_start|>user\n{body} <|im_end|>\n<|im_start|>assistant\n{prefix}"
