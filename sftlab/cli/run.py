@@ -1,19 +1,37 @@
-"""`sftlab run` and `sftlab quickstart` (placeholder until the experiments stage lands)."""
+"""`sftlab run SPEC` (a whole study from a YAML spec, resumably) and `sftlab quickstart`."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import typer
 
 
 def register(app: typer.Typer) -> None:
+    @app.command("run")
+    def run(
+        spec: Path = typer.Argument(..., help="The experiment spec (YAML), e.g. experiments/paper-sokoban.yaml."),
+        out: Path = typer.Option(None, "--out", help="Experiment folder (default: out/<spec name>)."),
+        only: list[str] = typer.Option(
+            [], "--only", help="Run a slice: KEY=VALUE (condition, model, seed, suite, method, kind, step); "
+                               "repeatable, VALUE may be a comma list."),
+        dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan, what is done and what would run."),
+        executor: str = typer.Option("local", "--executor", help="local (one step at a time) or ray."),
+        ray_address: str = typer.Option(None, "--ray-address", help="Join this Ray cluster (ray executor)."),
+        keep_going: bool = typer.Option(False, "--keep-going", help="After a failed step, still run the others."),
+    ) -> None:
+        """Run an experiment spec: data -> train -> eval per cell, baselines, report; finished steps are skipped."""
+        from sftlab.experiment import run_experiment
+
+        run_experiment(spec, out, only=only, executor=executor, ray_address=ray_address, keep_going=keep_going,
+                       dry_run=dry_run)
+
     @app.command("quickstart")
-    def quickstart() -> None:
-        """(Not built yet) Build fixed and diverse Sokoban sets, fine-tune SmolLM2-135M on each, evaluate, report."""
-        typer.echo(
-            "sftlab quickstart will: build small fixed- and diverse-prompt Sokoban answer-only sets, fine-tune "
-            "smollm2-135m on each on the CPU, evaluate base/fixed/diverse/oracle/random on SimpleSokoban, "
-            "Alphabetical, Numerical, Random and FakeNumerical, print the table and write an HTML report.\n"
-            "It is not implemented yet.",
-            err=True,
-        )
-        raise typer.Exit(1)
+    def quickstart(
+        out: Path = typer.Option(Path("quickstart"), "--out", help="Experiment folder (rerunning resumes)."),
+        dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan and what would run."),
+    ) -> None:
+        """Fixed vs diverse Sokoban prompts: fine-tune SmolLM2-135M on each (CPU), evaluate, print the table."""
+        from sftlab.experiment.quickstart import run_quickstart
+
+        run_quickstart(out, dry_run=dry_run)

@@ -1,0 +1,454 @@
+"""Experiment specs: a YAML file validated into frozen dataclasses before any compute.
+
+A spec declares one study: the task, the models, the seeds, the conditions (prompts x demonstrations x method),
+the training and evaluation settings and the baselines. Every mistake is reported with the file and the path of
+the offending key, e.g. `experiments/x.yaml: conditions[1].demo: unknown value 'cott'; choose one of:
+answer-only, cot`. See docs/experiments.md for the full schema.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from sftlab.errors import ConfigError
+
+TASKS = ("sokoban", "gp", "countdown")
+METHODS = ("sft", "grpo")
+PROMPTS = ("fixed", "diverse")
+DEMOS = {"sokoban": ("answer-only", "cot"), "gp": ("answer-only", "cot"),
+         "countdown": ("cot", "nocot", "lowq", "teacher")}
+BASELINES = ("base", "oracle", "random")
+BACKENDS = ("hf", "vllm")
+DEFAULT_SUITE = {"sokoban": "sokoban-eval", "gp": "gp-eval", "countdown": "countdown-eval"}
+
+# The contract's preset and suite names (docs/contracts.md). Used only while `sftlab.data` is not importable, so
+# a spec can still be checked; once the data stage is installed its own PRESETS / SUITES are the authority.
+_CONTRACT_PRESETS = tuple(
+    [f"{t}-{p}" for t in ("sokoban", "gp") for p in
+     ("answer-only", "diverse-answer-only", "cot", "diverse-cot", "rl", "diverse-rl", "eval")]
+    + ["countdown-cot", "countdown-nocot", "countdown-lowq", "countdown-teacher", "countdown-rl", "countdown-eval"]
+)
+_CONTRACT_SUITES = ("sokoban-eval", "gp-eval", "countdown-eval")
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+class SpecError(ConfigError):
+    """A spec mistake, reported as `FILE: PATH: message`."""
+
+
+def known_presets() -> tuple[str, ...]:
+    """Preset names the data stage can build (its own list when installed, else the contract's)."""
+    try:
+        from sftlab.data import PRESETS
+    except ImportError:
+        return _CONTRACT_PRESETS
+    return tuple(PRESETS)
+
+
+def known_suites() -> tuple[str, ...]:
+    """Eval suite names (the data stage's own list when installed, else the contract's)."""
+    try:
+        from sftlab.data.suites import SUITES
+    except ImportError:
+        return _CONTRACT_SUITES
+    return tuple(SUITES)
+
+
+# --- dataclasses -----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Resources:
+    """What one step needs from the machine (Ray schedules on it; the local executor runs one step at a time)."""
+
+    cpus: float = 1
+    gpus: float = 0
+    # Multi-GPU training: with gpus > 1 the step runs `accelerate launch --num_processes <gpus>` (with this
+    # accelerate config file when given, e.g. configs/accelerate/fsdp.yaml).
+    accelerate_config: str | None = None
+
+
+@dataclass(frozen=True)
+class DataSettings:
+    """How every training set is built (passed to `sftlab.data.build_preset`)."""
+
+    n: int | None = None
+    seed: int = 0
+    teacher: str | None = None
+    paper_seeds: bool = False
+    allow_overlap: bool = False
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One arm of the study; its training set is `preset` (derived from task, prompts, demo and method)."""
+
+    name: str
+    method: str
+    preset: str
+    prompts: str | None = None
+    demo: str | None = None
+    data: DataSettings = field(default_factory=DataSettings)
+    train: dict = field(default_factory=dict)  # overrides of the method's train settings, for this arm only
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """Training settings per method: keyword arguments of SftConfig / GrpoConfig, plus resources."""
+
+    sft: dict = field(default_factory=dict)
+    grpo: dict = field(default_factory=dict)
+    resources: Resources = field(default_factory=lambda: Resources(cpus=1, gpus=0))
+
+
+@dataclass(frozen=True)
+class EvalSettings:
+    """Evaluation settings shared by every eval step (keyword arguments of EvalConfig, plus the plan's own)."""
+
+    suites: tuple[str, ...]
+    splits: tuple[str, ...] | None = None  # evaluate only these tags/splits (None: the whole suite)
+    checkpoints: str | tuple[int, ...] = "all"
+    baselines: tuple[str, ...] = BASELINES
+    backend: str = "hf"
+    options: dict = field(default_factory=dict)  # episodes, temperature, max_new_tokens, seed, max_turns, ...
+    resources: Resources = field(default_factory=Resources)
+
+
+@dataclass(frozen=True)
+class ExperimentSpec:
+    """A validated experiment spec. `models` maps a short key (used in names) to a model name or path."""
+
+    name: str
+    task: str
+    models: dict
+    seeds: tuple[int, ...]
+    conditions: tuple[Condition, ...]
+    train: TrainSettings
+    eval: EvalSettings
+    report: bool = True
+    description: str = ""
+    hardware: str = ""
+    measured: str = ""
+    source: str = "<spec>"
+    raw: dict = field(default_factory=dict, compare=False, repr=False)
+
+
+# --- parsing ---------------------------------------------------------------------------------------------------
+
+
+class _Ctx:
+    def __init__(self, source: str):
+        self.source = source
+
+    def fail(self, path: str, message: str) -> SpecError:
+        return SpecError(f"{self.source}: {path}: {message}" if path else f"{self.source}: {message}")
+
+    def mapping(self, value: Any, path: str, allowed: tuple[str, ...], required: tuple[str, ...] = ()) -> dict:
+        if value is None:
+            value = {}
+        if not isinstance(value, dict):
+            raise self.fail(path, f"expected a mapping of keys ({', '.join(allowed)}), got {_kind(value)}")
+        for key in value:
+            if key not in allowed:
+                raise self.fail(_join(path, str(key)), f"unknown key; choose one of: {', '.join(allowed)}")
+        for key in required:
+            if key not in value:
+                raise self.fail(_join(path, key), "is required")
+        return value
+
+    def choice(self, value: Any, path: str, allowed) -> str:
+        allowed = tuple(allowed)
+        if value not in allowed:
+            raise self.fail(path, f"unknown value {value!r}; choose one of: {', '.join(map(str, allowed))}")
+        return value
+
+    def integer(self, value: Any, path: str, minimum: int | None = None, optional: bool = False) -> int | None:
+        if value is None and optional:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.fail(path, f"expected an integer, got {_kind(value)}")
+        if minimum is not None and value < minimum:
+            raise self.fail(path, f"must be >= {minimum}, got {value}")
+        return value
+
+    def number(self, value: Any, path: str, minimum: float = 0) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.fail(path, f"expected a number, got {_kind(value)}")
+        if value < minimum:
+            raise self.fail(path, f"must be >= {minimum}, got {value}")
+        return value
+
+    def boolean(self, value: Any, path: str) -> bool:
+        if not isinstance(value, bool):
+            raise self.fail(path, f"expected true or false, got {_kind(value)}")
+        return value
+
+    def text(self, value: Any, path: str, optional: bool = False) -> str | None:
+        if value is None and optional:
+            return None
+        if not isinstance(value, str):
+            raise self.fail(path, f"expected a string, got {_kind(value)}")
+        return value
+
+    def name(self, value: Any, path: str) -> str:
+        value = self.text(value, path)
+        if not _NAME.match(value):
+            raise self.fail(path, f"{value!r} is not a usable name (letters, digits, '.', '_', '-')")
+        return value
+
+    def str_list(self, value: Any, path: str) -> tuple[str, ...]:
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not value:
+            raise self.fail(path, f"expected a non-empty list, got {_kind(value)}")
+        return tuple(self.text(v, f"{path}[{i}]") for i, v in enumerate(value))
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def _kind(value: Any) -> str:
+    return "nothing" if value is None else f"{type(value).__name__} {value!r}"[:80]
+
+
+_TOP_KEYS = ("name", "description", "hardware", "measured", "task", "models", "seeds", "data", "conditions",
+             "train", "eval", "report")
+_CONDITION_KEYS = ("name", "method", "prompts", "demo", "preset", "data", "train")
+_DATA_KEYS = ("n", "seed", "teacher", "paper_seeds", "allow_overlap")
+_RESOURCE_KEYS = ("cpus", "gpus", "accelerate_config")
+_EVAL_KEYS = ("suites", "splits", "checkpoints", "baselines", "backend", "resources", "episodes", "temperature",
+              "top_p", "max_new_tokens", "seed", "max_turns", "batch_size", "multi_turn")
+# Keys the plan fills in itself: a spec may not set them.
+_MANAGED_TRAIN_KEYS = ("model", "data", "out", "seed", "force", "resume")
+
+
+def load_spec(path: str | Path) -> ExperimentSpec:
+    """Read and validate a YAML spec; every mistake is a SpecError naming the file and the key's path."""
+    path = Path(path)
+    if not path.is_file():
+        raise SpecError(f"no such spec file: {path}")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark else ""
+        raise SpecError(f"{path}: not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+    return parse_spec(raw, source=str(path))
+
+
+def parse_spec(raw: Any, source: str = "<spec>") -> ExperimentSpec:
+    """Validate a spec given as plain data (the parsed YAML)."""
+    ctx = _Ctx(source)
+    top = ctx.mapping(raw, "", _TOP_KEYS, required=("name", "task", "models", "conditions"))
+    name = ctx.name(top["name"], "name")
+    task = ctx.choice(top["task"], "task", TASKS)
+
+    models = _parse_models(ctx, top["models"])
+    seeds_raw = top.get("seeds", [1])
+    if isinstance(seeds_raw, int) and not isinstance(seeds_raw, bool):
+        seeds_raw = [seeds_raw]
+    if not isinstance(seeds_raw, list) or not seeds_raw:
+        raise ctx.fail("seeds", f"expected a non-empty list of integers, got {_kind(seeds_raw)}")
+    seeds = tuple(ctx.integer(s, f"seeds[{i}]", minimum=0) for i, s in enumerate(seeds_raw))
+    if len(set(seeds)) != len(seeds):
+        raise ctx.fail("seeds", "lists the same seed twice")
+
+    data_defaults = _parse_data(ctx, top.get("data"), "data", DataSettings())
+    train = _parse_train(ctx, top.get("train"))
+    conditions = _parse_conditions(ctx, top["conditions"], task, data_defaults, train)
+    eval_settings = _parse_eval(ctx, top.get("eval"), task)
+    report = ctx.boolean(top.get("report", True), "report")
+    return ExperimentSpec(
+        name=name, task=task, models=models, seeds=seeds, conditions=conditions, train=train,
+        eval=eval_settings, report=report,
+        description=ctx.text(top.get("description", ""), "description") or "",
+        hardware=ctx.text(top.get("hardware", ""), "hardware") or "",
+        measured=ctx.text(top.get("measured", ""), "measured") or "",
+        source=source, raw=raw,
+    )
+
+
+def _parse_models(ctx: _Ctx, value: Any) -> dict:
+    if isinstance(value, str):
+        value = [value]
+    models: dict[str, str] = {}
+    if isinstance(value, list) and value:
+        for i, item in enumerate(value):
+            model = ctx.text(item, f"models[{i}]")
+            key = re.sub(r"[^A-Za-z0-9_.-]+", "-", Path(model).name if "/" in model else model).strip("-")
+            if not key:
+                raise ctx.fail(f"models[{i}]", f"cannot derive a short name from {model!r}; use a mapping")
+            if key in models:
+                raise ctx.fail(f"models[{i}]", f"two models share the short name {key!r}; use a mapping")
+            models[key] = model
+    elif isinstance(value, dict) and value:
+        for key, model in value.items():
+            ctx.name(key, f"models.{key}")
+            models[key] = ctx.text(model, f"models.{key}")
+    else:
+        raise ctx.fail("models", f"expected a list of model names or a mapping short-name: model, got {_kind(value)}")
+    return models
+
+
+def _parse_data(ctx: _Ctx, value: Any, path: str, base: DataSettings) -> DataSettings:
+    data = ctx.mapping(value, path, _DATA_KEYS)
+    kwargs = {}
+    if "n" in data:
+        kwargs["n"] = ctx.integer(data["n"], _join(path, "n"), minimum=1, optional=True)
+    if "seed" in data:
+        kwargs["seed"] = ctx.integer(data["seed"], _join(path, "seed"), minimum=0)
+    if "teacher" in data:
+        kwargs["teacher"] = ctx.text(data["teacher"], _join(path, "teacher"), optional=True)
+    for key in ("paper_seeds", "allow_overlap"):
+        if key in data:
+            kwargs[key] = ctx.boolean(data[key], _join(path, key))
+    return dataclasses.replace(base, **kwargs)
+
+
+def _parse_resources(ctx: _Ctx, value: Any, path: str, base: Resources) -> Resources:
+    res = ctx.mapping(value, path, _RESOURCE_KEYS)
+    kwargs = {}
+    for key in ("cpus", "gpus"):
+        if key in res:
+            kwargs[key] = ctx.number(res[key], _join(path, key))
+    if "accelerate_config" in res:
+        kwargs["accelerate_config"] = ctx.text(res["accelerate_config"], _join(path, "accelerate_config"),
+                                               optional=True)
+    return dataclasses.replace(base, **kwargs)
+
+
+def _config_fields(method: str) -> tuple[str, ...] | None:
+    """The keyword fields of the method's train config, or None while that stage is not installed."""
+    module, cls = {"sft": ("sftlab.train.sft", "SftConfig"), "grpo": ("sftlab.train.grpo", "GrpoConfig")}[method]
+    try:
+        import importlib
+
+        config = getattr(importlib.import_module(module), cls)
+    except (ImportError, AttributeError):
+        return None
+    return tuple(f.name for f in dataclasses.fields(config))
+
+
+def _check_train_overrides(ctx: _Ctx, value: Any, path: str, method: str) -> dict:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ctx.fail(path, f"expected a mapping of {method} settings, got {_kind(value)}")
+    fields = _config_fields(method)
+    for key in value:
+        if key in _MANAGED_TRAIN_KEYS:
+            raise ctx.fail(_join(path, str(key)), "is set by the plan (from models, seeds and the condition); "
+                                                  "remove it")
+        if fields is not None and key not in fields:
+            allowed = ", ".join(f for f in fields if f not in _MANAGED_TRAIN_KEYS)
+            raise ctx.fail(_join(path, str(key)), f"unknown {method} setting; choose one of: {allowed}")
+    return dict(value)
+
+
+def _parse_train(ctx: _Ctx, value: Any) -> TrainSettings:
+    train = ctx.mapping(value, "train", ("sft", "grpo", "resources"))
+    return TrainSettings(
+        sft=_check_train_overrides(ctx, train.get("sft"), "train.sft", "sft"),
+        grpo=_check_train_overrides(ctx, train.get("grpo"), "train.grpo", "grpo"),
+        resources=_parse_resources(ctx, train.get("resources"), "train.resources", Resources(cpus=1, gpus=0)),
+    )
+
+
+def derive_preset(task: str, method: str, prompts: str | None, demo: str | None) -> str:
+    """The data preset of a condition: e.g. sokoban + diverse + cot + sft -> `sokoban-diverse-cot`."""
+    if task == "countdown":
+        return "countdown-rl" if method == "grpo" else f"countdown-{demo}"
+    diverse = "diverse-" if prompts == "diverse" else ""
+    return f"{task}-{diverse}rl" if method == "grpo" else f"{task}-{diverse}{demo}"
+
+
+def _parse_conditions(ctx: _Ctx, value: Any, task: str, data_defaults: DataSettings,
+                      train: TrainSettings) -> tuple[Condition, ...]:
+    if not isinstance(value, list) or not value:
+        raise ctx.fail("conditions", f"expected a non-empty list of conditions, got {_kind(value)}")
+    presets = known_presets()
+    conditions = []
+    seen = set()
+    for i, item in enumerate(value):
+        path = f"conditions[{i}]"
+        cond = ctx.mapping(item, path, _CONDITION_KEYS, required=("name",))
+        name = ctx.name(cond["name"], f"{path}.name")
+        if name in seen or name in BASELINES:
+            why = "is used twice" if name in seen else "is reserved for a baseline"
+            raise ctx.fail(f"{path}.name", f"{name!r} {why}; give each condition its own name")
+        seen.add(name)
+        method = ctx.choice(cond.get("method", "sft"), f"{path}.method", METHODS)
+        prompts = cond.get("prompts")
+        demo = cond.get("demo")
+        if prompts is not None:
+            ctx.choice(prompts, f"{path}.prompts", PROMPTS)
+            if task == "countdown" and prompts == "diverse":
+                raise ctx.fail(f"{path}.prompts", "countdown has no diverse-prompt sets; use fixed or leave it out")
+        if demo is not None:
+            ctx.choice(demo, f"{path}.demo", DEMOS[task])
+            if method == "grpo":
+                raise ctx.fail(f"{path}.demo", "grpo learns from rewards, not demonstrations; remove demo")
+        data = _parse_data(ctx, cond.get("data"), f"{path}.data", data_defaults)
+        if "preset" in cond:
+            preset = ctx.choice(cond["preset"], f"{path}.preset", presets)
+            if demo is not None or prompts is not None:
+                raise ctx.fail(f"{path}.preset", "give either preset or prompts/demo, not both")
+        else:
+            if method == "sft" and demo is None:
+                raise ctx.fail(f"{path}.demo", f"is required for sft; choose one of: {', '.join(DEMOS[task])}")
+            preset = derive_preset(task, method, prompts or "fixed", demo)
+            if preset not in presets:
+                raise ctx.fail(path, f"no data preset {preset!r} for this combination; "
+                                     f"choose a preset explicitly: {', '.join(presets)}")
+        if preset.endswith("-eval"):
+            raise ctx.fail(f"{path}.preset", f"{preset!r} is an eval suite, not a training set")
+        is_rl = preset.endswith("-rl")
+        if is_rl != (method == "grpo"):
+            need = "an RL set (*-rl)" if method == "grpo" else "a demonstration set (not *-rl)"
+            raise ctx.fail(f"{path}.preset", f"{method} needs {need}, got {preset!r}")
+        if preset == "countdown-teacher" and not data.teacher:
+            raise ctx.fail(f"{path}.demo", "'teacher' needs a teacher model: set data.teacher")
+        overrides = _check_train_overrides(ctx, cond.get("train"), f"{path}.train", method)
+        conditions.append(Condition(name=name, method=method, preset=preset, prompts=prompts, demo=demo,
+                                    data=data, train=overrides))
+    return tuple(conditions)
+
+
+def _parse_eval(ctx: _Ctx, value: Any, task: str) -> EvalSettings:
+    ev = ctx.mapping(value, "eval", _EVAL_KEYS)
+    suites = ctx.str_list(ev.get("suites", [DEFAULT_SUITE[task]]), "eval.suites")
+    known = known_suites()
+    for i, suite in enumerate(suites):
+        ctx.choice(suite, f"eval.suites[{i}]", known)
+    splits = ctx.str_list(ev["splits"], "eval.splits") if ev.get("splits") is not None else None
+    checkpoints = ev.get("checkpoints", "all")
+    if isinstance(checkpoints, list):
+        checkpoints = tuple(ctx.integer(c, f"eval.checkpoints[{i}]", minimum=0) for i, c in enumerate(checkpoints))
+    else:
+        ctx.choice(checkpoints, "eval.checkpoints", ("all", "last"))
+    baselines_raw = ev.get("baselines", list(BASELINES))
+    baselines = tuple(ctx.choice(b, f"eval.baselines[{i}]", BASELINES)
+                      for i, b in enumerate(baselines_raw or []))
+    backend = ctx.choice(ev.get("backend", "hf"), "eval.backend", BACKENDS)
+    options = {}
+    for key in ("episodes", "max_new_tokens", "max_turns", "batch_size"):
+        if key in ev:
+            options[key] = ctx.integer(ev[key], f"eval.{key}", minimum=1, optional=True)
+    if "seed" in ev:
+        options["seed"] = ctx.integer(ev["seed"], "eval.seed", minimum=0)
+    for key in ("temperature", "top_p"):
+        if key in ev:
+            options[key] = ctx.number(ev[key], f"eval.{key}")
+    if "multi_turn" in ev:
+        options["multi_turn"] = ctx.boolean(ev["multi_turn"], "eval.multi_turn")
+    resources = _parse_resources(ctx, ev.get("resources"), "eval.resources", Resources())
+    return EvalSettings(suites=suites, splits=splits, checkpoints=checkpoints, baselines=baselines,
+                        backend=backend, options=options, resources=resources)

@@ -1,0 +1,278 @@
+"""Run one step of a plan: call the stage's own library function, record the outcome, keep a log.
+
+`execute_step` is what both executors call (the Ray executor inside a Ray task). It writes `state/<step>.json`
+(running -> done | failed, with the step's hash), tees the step's output into `logs/<step>.log`, and moves the
+outputs of a previous version of the step (other inputs) to `superseded/` before redoing it. A crash inside a
+stage becomes a `failed` state with the error's one-line message; it never escapes as a traceback.
+
+The stages are imported inside the runners, so planning and `--dry-run` never load torch.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import logging
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+
+from sftlab.errors import ConfigError, SftlabError
+from sftlab.experiment.plan import Plan, Step, log_path, output_path, read_state, state_path
+from sftlab.io import atomic_write_json
+
+Runner = Callable[[Step, "StepContext"], dict]
+RUNNERS: dict[str, Runner] = {}
+
+
+@dataclasses.dataclass
+class StepContext:
+    """What a runner needs: the experiment folder and the plan (to find its dependencies' outputs)."""
+
+    exp: Path
+    plan: Plan
+
+    def output(self, step_id: str) -> Path:
+        return output_path(self.exp, self.plan[step_id])
+
+
+def register(kind: str) -> Callable[[Runner], Runner]:
+    """Register the function that runs steps of `kind` (returns a dict recorded in the step's state)."""
+
+    def wrap(fn: Runner) -> Runner:
+        RUNNERS[kind] = fn
+        return fn
+
+    return wrap
+
+
+# --- the outcome record ------------------------------------------------------------------------------------------
+
+
+def _write_state(exp: Path, step: Step, **fields) -> None:
+    atomic_write_json(state_path(exp, step), {"id": step.id, "kind": step.kind, "hash": step.hash, **fields})
+
+
+class _Tee:
+    """Write to the console stream and to the step's log file."""
+
+    def __init__(self, stream, log):
+        self._stream, self._log = stream, log
+
+    def write(self, text):
+        self._log.write(text)
+        return self._stream.write(text)
+
+    def flush(self):
+        self._log.flush()
+        self._stream.flush()
+
+    def isatty(self):
+        return self._stream.isatty()
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
+@contextlib.contextmanager
+def _logging_to(path: Path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as log:
+        handler = logging.StreamHandler(log)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        root = logging.getLogger()
+        root.addHandler(handler)
+        out, err = sys.stdout, sys.stderr
+        sys.stdout, sys.stderr = _Tee(out, log), _Tee(err, log)
+        try:
+            yield log
+        finally:
+            sys.stdout, sys.stderr = out, err
+            root.removeHandler(handler)
+
+
+def _supersede(exp: Path, step: Step, old: dict) -> None:
+    """Move the outputs of a version of this step with other inputs out of the way (eval: drop its store rows)."""
+    if step.kind == "eval":
+        keys = old.get("outputs", {}).get("result_keys") or []
+        store = output_path(exp, step) / "results.sqlite"
+        if keys and store.is_file():
+            with contextlib.closing(sqlite3.connect(store, timeout=60)) as conn, conn:
+                conn.executemany("DELETE FROM results WHERE key = ?", [(k,) for k in keys])
+        return
+    out = output_path(exp, step)
+    if out.exists() and step.kind != "report":
+        dest = Path(exp) / "superseded" / f"{out.parent.name}-{out.name}-{str(old.get('hash', 'old'))[:8]}"
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if dest.exists():
+            shutil.rmtree(dest)
+        os.replace(out, dest)
+
+
+def execute_step(step_json: dict, exp: str, plan_json: dict) -> dict:
+    """Run one step and record it; returns {"id", "status": "done"|"failed", "error", "seconds"}.
+
+    Safe to call in another process (a Ray task): everything it needs is in its plain-data arguments.
+    """
+    exp = Path(exp)
+    step = Plan.from_json({"name": "", "steps": [step_json]}).steps[0]
+    plan = Plan.from_json(plan_json)
+    old = read_state(exp, step)
+    if old and old.get("hash") != step.hash:
+        _supersede(exp, step, old)
+    started = time.time()
+    _write_state(exp, step, status="running", pid=os.getpid(), started=started,
+                 attempt=(old or {}).get("attempt", 0) + 1 if old and old.get("hash") == step.hash else 1)
+    outputs, error = {}, None
+    with _logging_to(log_path(exp, step)) as log:
+        log.write(f"\n=== {step.id} ({step.kind}, hash {step.hash}) started {time.ctime(started)}\n")
+        try:
+            runner = RUNNERS.get(step.kind)
+            if runner is None:
+                raise ConfigError(f"no runner for step kind {step.kind!r}")
+            outputs = runner(step, StepContext(exp=exp, plan=plan)) or {}
+        except KeyboardInterrupt:
+            _write_state(exp, step, status="failed", error="interrupted", started=started,
+                         seconds=time.time() - started)
+            raise
+        except SftlabError as exc:
+            error = str(exc)
+            log.write(traceback.format_exc())
+        except Exception as exc:  # a stage crashed: record it, keep the other steps going
+            error = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
+            log.write(traceback.format_exc())
+        seconds = time.time() - started
+        log.write(f"=== {step.id} {'failed: ' + error if error else 'done'} after {seconds:.1f} s\n")
+    if error is None:
+        _write_state(exp, step, status="done", started=started, seconds=seconds, outputs=outputs,
+                     partial=bool(outputs.get("partial")))
+        return {"id": step.id, "status": "done", "error": None, "seconds": seconds}
+    _write_state(exp, step, status="failed", started=started, seconds=seconds, error=error)
+    return {"id": step.id, "status": "failed", "error": error, "seconds": seconds}
+
+
+# --- the stage runners ------------------------------------------------------------------------------------------
+
+
+def _config_kwargs(config_cls, values: dict, what: str) -> dict:
+    """Keep `values` whose keys `config_cls` has; a key it lacks is a ConfigError naming it."""
+    names = {f.name for f in dataclasses.fields(config_cls)}
+    unknown = sorted(k for k, v in values.items() if k not in names and v is not None)
+    if unknown:
+        raise ConfigError(f"{what} does not support {', '.join(unknown)} in this sftlab version")
+    return {k: v for k, v in values.items() if k in names}
+
+
+@register("data")
+def run_data(step: Step, ctx: StepContext) -> dict:
+    from sftlab.data import build_preset
+
+    cfg = dict(step.config)
+    preset = cfg.pop("preset")
+    out = output_path(ctx.exp, step)
+    kwargs = {k: v for k, v in cfg.items() if v not in (None, False) or k in ("seed",)}
+    path = build_preset(preset, out, force=True, progress=True, **kwargs)
+    return {"path": str(path)}
+
+
+def train_config(step: Step, ctx: StepContext):
+    """The SftConfig / GrpoConfig of a train step."""
+    if step.kind == "sft":
+        from sftlab.train.sft import SftConfig as Config
+    else:
+        from sftlab.train.grpo import GrpoConfig as Config
+    data = ctx.output(step.deps[0])
+    values = {"model": step.config["model"], "data": str(data), "out": str(output_path(ctx.exp, step)),
+              "seed": step.config["seed"], "resume": True, **step.config["settings"]}
+    return Config(**_config_kwargs(Config, values, f"{step.kind} training"))
+
+
+def _train(step: Step, ctx: StepContext) -> dict:
+    gpus = int(step.resources.get("gpus") or 0)
+    if gpus > 1:
+        # Multi-GPU: one process per GPU through accelerate, each running this same step's config.
+        cmd = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", str(gpus)]
+        if step.resources.get("accelerate_config"):
+            cmd += ["--config_file", str(step.resources["accelerate_config"])]
+        cmd += ["-m", "sftlab.experiment.launch", str(ctx.exp), step.id]
+        subprocess.run(cmd, check=True)
+        return {"run": str(output_path(ctx.exp, step)), "launcher": "accelerate", "processes": gpus}
+    config = train_config(step, ctx)
+    if step.kind == "sft":
+        from sftlab.train.sft import train_sft as train
+    else:
+        from sftlab.train.grpo import train_grpo as train
+    run = train(config, progress=True)
+    return {"run": str(run)}
+
+
+register("sft")(_train)
+register("grpo")(_train)
+
+
+def _eval_checkpoints(step: Step, ctx: StepContext):
+    """The checkpoints to evaluate: "all" without step 0 when the base model has its own baseline step."""
+    wanted = step.config.get("checkpoints", "all")
+    if step.config.get("target") != "run":
+        return wanted
+    from sftlab.train.runs import list_checkpoints
+
+    steps = [s for s, _ in list_checkpoints(ctx.output(step.deps[0]))]
+    if wanted == "all":
+        picked = steps
+    elif wanted == "last":
+        picked = steps[-1:]
+    else:
+        missing = sorted(set(wanted) - set(steps))
+        if missing:
+            raise ConfigError(f"eval.checkpoints: run {step.config['run_name']} has no checkpoint at step(s) "
+                              f"{missing}; it has {steps}")
+        picked = list(wanted)
+    if step.config.get("exclude_base"):
+        picked = [s for s in picked if s != 0] or picked
+    return picked
+
+
+@register("eval")
+def run_eval(step: Step, ctx: StepContext) -> dict:
+    from sftlab.evaluate import EvalConfig, evaluate
+
+    cfg = dict(step.config)
+    target = cfg.pop("target")
+    cfg.pop("exclude_base", None)
+    if target == "run":
+        model = str(ctx.output(step.deps[0]))
+        backend = cfg.pop("backend", "hf")
+    elif target == "model":
+        model, backend = cfg.pop("model"), cfg.pop("backend", "hf")
+    else:  # the oracle and random reference policies
+        model = backend = cfg.pop("model")
+    values = {**cfg, "model": model, "backend": backend, "out": str(output_path(ctx.exp, step)),
+              "checkpoints": _eval_checkpoints(step, ctx)}
+    config = EvalConfig(**_config_kwargs(EvalConfig, values, "evaluation"))
+    results = evaluate(config, progress=True)
+    return {"result_keys": sorted({r.key for r in results}), "rows": len(results)}
+
+
+@register("report")
+def run_report(step: Step, ctx: StepContext) -> dict:
+    from sftlab.analysis.report import build_report
+
+    missing = [d for d in step.deps if (read_state(ctx.exp, d) or {}).get("status") != "done"]
+    html = build_report(ctx.exp / "outputs", out_html=ctx.exp / "report.html")
+    return {"report": str(html), "partial": bool(missing), "missing": missing}
+
+
+def write_json(path: Path, data: dict) -> None:
+    atomic_write_json(path, data)
+
+
+def load_plan(exp: Path) -> Plan:
+    return Plan.from_json(json.loads((Path(exp) / "plan.json").read_text(encoding="utf-8")))
