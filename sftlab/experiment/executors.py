@@ -80,16 +80,15 @@ def run_local(plan: Plan, todo: list[str], exp: Path, *, keep_going: bool = Fals
         ready = schedule.ready()
         if not ready:
             break
-        for step in ready:
-            if schedule.stopped:
-                schedule.started.discard(step.id)
-                continue
-            if on_event:
-                on_event("start", step, None)
-            result = execute_step(step.as_dict(), str(exp), plan_json)
-            schedule.finish(result)
-            if on_event:
-                on_event("end", step, result)
+        step, *later = ready  # plan order: each cell's chain finishes before the next cell starts
+        for other in later:
+            schedule.started.discard(other.id)
+        if on_event:
+            on_event("start", step, None)
+        result = execute_step(step.as_dict(), str(exp), plan_json)
+        schedule.finish(result)
+        if on_event:
+            on_event("end", step, result)
     return schedule
 
 

@@ -151,8 +151,10 @@ def execute_step(step_json: dict, exp: str, plan_json: dict) -> dict:
         seconds = time.time() - started
         log.write(f"=== {step.id} {'failed: ' + error if error else 'done'} after {seconds:.1f} s\n")
     if error is None:
+        # A step that runs with failed inputs (the report) is not done for good: the next run redoes it.
+        missing = [d for d in step.deps if (read_state(exp, d) or {}).get("status") != "done"]
         _write_state(exp, step, status="done", started=started, seconds=seconds, outputs=outputs,
-                     partial=bool(outputs.get("partial")))
+                     partial=bool(step.soft_deps and missing), missing=missing)
         return {"id": step.id, "status": "done", "error": None, "seconds": seconds}
     _write_state(exp, step, status="failed", started=started, seconds=seconds, error=error)
     return {"id": step.id, "status": "failed", "error": error, "seconds": seconds}
@@ -265,9 +267,8 @@ def run_eval(step: Step, ctx: StepContext) -> dict:
 def run_report(step: Step, ctx: StepContext) -> dict:
     from sftlab.analysis.report import build_report
 
-    missing = [d for d in step.deps if (read_state(ctx.exp, d) or {}).get("status") != "done"]
     html = build_report(ctx.exp / "outputs", out_html=ctx.exp / "report.html")
-    return {"report": str(html), "partial": bool(missing), "missing": missing}
+    return {"report": str(html)}
 
 
 def write_json(path: Path, data: dict) -> None:
