@@ -1,0 +1,312 @@
+"""Task rewards for RL, in TRL's reward-function contract and as plain scorers (shared with verl).
+
+TRL's GRPOTrainer calls each reward function as `fn(prompts=..., completions=..., completion_ids=..., **columns)`
+where every other dataset column (`answer`, `metadata`, `task`, `id`, ...) arrives as a list with one entry per
+completion, and expects one float per completion back. Completions are either plain strings or, for
+conversational datasets, lists of message dicts; both are accepted here.
+
+The scorers underneath (`sokoban_score`, `general_points_score`, `countdown_score`, dispatched by `score`) take one
+raw model response and return a `RewardResult(reward, reason)`. They never raise on model output: an empty, huge or
+malformed response is a scored failure. `sftlab.integrations.verl.compute_score` calls the same scorers, so TRL
+and verl runs optimise the same numbers.
+
+Decisions (see docs/training.md, "GRPO"):
+- Sokoban format: exactly one `<think>`, `</think>`, `<answer>`, `</answer>` in that order, counted over the
+  prompt's prefill plus the completion. Our prompts are chat messages with no prefilled `<think>`, so the model
+  writes the opening tag itself; a prompt that does end in `<think>` (a string prompt, or a final assistant
+  message used as a prefill, like the original's templated text) contributes that tag, exactly like the paper.
+- Sokoban answer: the whole stripped `<answer>` content must be one of the prompt's own 4 labels
+  (case-insensitive, the eval env's rule via `sftlab.tasks.sokoban.parse_action`), mapped to its direction.
+- General Points: 5 / -1 / -2 / -3 from `sftlab.tasks.general_points.score`; `rescale=True` maps it affinely to
+  [0, 1] as (r + 3) / 8 (5 -> 1, -1 -> 0.25, -2 -> 0.125, -3 -> 0).
+- Countdown: 1 for a verified expression, else `format_score` (default 0) when an answer could be extracted but
+  is wrong, else 0 (TinyZero's shape).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from sftlab.errors import ConfigError, DataError, SftlabError
+
+# Longer responses are scored as failures without parsing: 4096 tokens are ~16k characters, so this bound is
+# generous, and it keeps every scorer fast on pathological input.
+MAX_RESPONSE_CHARS = 65_536
+
+TASK_NAMES = ("sokoban", "general_points", "countdown")
+GP_MIN, GP_MAX = -3, 5
+
+_TAG_RE = re.compile(r"</?(?:think|answer)>")
+
+
+class RewardError(SftlabError):
+    """A reward function broke its contract (NaN, wrong count): training stops with this message."""
+
+
+@dataclass(frozen=True)
+class RewardResult:
+    """One scored response: the reward and a short reason ("correct", "format", "wrong action", ...)."""
+
+    reward: float
+    reason: str
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Input normalisation (completions, prompts, dataset columns)
+
+
+def completion_text(completion: Any) -> str:
+    """The text of one completion: a string as is; a message list -> its assistant contents joined."""
+    if completion is None:
+        return ""
+    if isinstance(completion, str):
+        return completion
+    if isinstance(completion, dict):
+        return str(completion.get("content") or "")
+    if isinstance(completion, (list, tuple)):
+        parts = []
+        for message in completion:
+            if isinstance(message, dict):
+                if message.get("role", "assistant") == "assistant":
+                    parts.append(str(message.get("content") or ""))
+            else:
+                parts.append(str(message))
+        return "".join(parts)
+    return str(completion)
+
+
+def prompt_prefill(prompt: Any) -> str:
+    """What the prompt already wrote of the response: `<think>` when it ends with one, else "".
+
+    A string prompt (already chat-templated text, as in the original) or a conversational prompt whose last
+    message is an assistant prefill can end with `<think>`; our own chat-message prompts never do.
+    """
+    if isinstance(prompt, str):
+        tail = prompt
+    elif isinstance(prompt, (list, tuple)) and prompt and isinstance(prompt[-1], dict):
+        if prompt[-1].get("role") != "assistant":
+            return ""
+        tail = str(prompt[-1].get("content") or "")
+    else:
+        return ""
+    return "<think>" if tail.rstrip().endswith("<think>") else ""
+
+
+def decode_column(value: Any) -> Any:
+    """A dataset cell as a Python object: JSON text (how grpo.py stores nested columns) is decoded, rest kept."""
+    if isinstance(value, str) and value[:1] in '[{"':
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Scorers: one response -> RewardResult. Never raise on model output.
+
+
+def sokoban_format(text: str) -> tuple[bool, str | None]:
+    """(ok, answer content): ok iff exactly one each of <think>, </think>, <answer>, </answer>, in that order."""
+    tags = _TAG_RE.findall(text)
+    if tags != ["<think>", "</think>", "<answer>", "</answer>"]:
+        return False, None
+    start = text.index("<answer>") + len("<answer>")
+    return True, text[start : text.index("</answer>")]
+
+
+def sokoban_score(response: str, answer: Any, labels: Any, prefill: str = "") -> RewardResult:
+    """The paper's single-step Sokoban reward: 1.0 iff the format is right and the answered label is the action.
+
+    `answer` is the expert direction ("Up"; a list's first element is used), `labels` the prompt's 4 labels in
+    Up, Down, Left, Right order (metadata `labels`). `prefill` is prepended before counting tags.
+    """
+    from sftlab.tasks.sokoban import DIRECTIONS, parse_action
+
+    if isinstance(answer, (list, tuple)):
+        answer = answer[0] if answer else None
+    if answer not in DIRECTIONS:
+        raise DataError(f"a Sokoban row's answer must be one of {', '.join(DIRECTIONS)}, got {answer!r}")
+    labels = tuple(labels) if labels is not None else DIRECTIONS
+    if len(labels) != 4:
+        raise DataError(f"a Sokoban row needs 4 prompt labels (Up, Down, Left, Right order), got {labels!r}")
+    text = (prefill or "") + (response or "")
+    if len(text) > MAX_RESPONSE_CHARS:
+        return RewardResult(0.0, "too long")
+    ok, content = sokoban_format(text)
+    if not ok:
+        return RewardResult(0.0, "format")
+    direction = parse_action(content, labels)
+    if direction is None:
+        return RewardResult(0.0, "invalid label")
+    if direction != answer:
+        return RewardResult(0.0, "wrong action")
+    return RewardResult(1.0, "correct")
+
+
+def general_points_score(response: str, answer: Any, rescale: bool = False) -> RewardResult:
+    """The 24-game reward 5 / -1 / -2 / -3 for `answer` = {"numbers": card values, "target": 24}.
+
+    With `rescale`, the reward is mapped to [0, 1] as (r + 3) / 8.
+    """
+    from sftlab.tasks.general_points import score as gp_score
+
+    numbers, target = _numbers_target(answer, "General Points")
+    if not response or len(response) > MAX_RESPONSE_CHARS:
+        raw = GP_MIN
+    else:
+        raw = int(gp_score(response, numbers, target))
+    reason = {5: "correct", -1: "wrong value", -2: "wrong numbers", -3: "illegal formula"}.get(raw, str(raw))
+    reward = (raw - GP_MIN) / (GP_MAX - GP_MIN) if rescale else float(raw)
+    return RewardResult(float(reward), reason)
+
+
+def countdown_score(response: str, answer: Any, format_score: float = 0.0) -> RewardResult:
+    """Countdown: 1.0 for a verified expression; else `format_score` if an answer was extracted; else 0.0."""
+    from sftlab.tasks.countdown import extract_answer, verify
+
+    numbers, target = _numbers_target(answer, "Countdown")
+    if not response or len(response) > MAX_RESPONSE_CHARS:
+        return RewardResult(0.0, "empty" if not response else "too long")
+    if extract_answer(response) is None:
+        return RewardResult(0.0, "no answer")
+    verdict = verify(response, numbers, target)
+    if float(verdict.reward) >= 1.0:
+        return RewardResult(1.0, "correct")
+    return RewardResult(float(format_score), "wrong")
+
+
+def score(task: str, response: str, answer: Any, metadata: dict | None = None, *, prefill: str = "",
+          gp_rescale: bool = False, countdown_format_score: float = 0.0) -> RewardResult:
+    """Score one response for `task` (sokoban, general_points, countdown) against a data row's answer/metadata."""
+    answer = decode_column(answer)
+    metadata = decode_column(metadata) or {}
+    if task == "sokoban":
+        return sokoban_score(response, answer, metadata.get("labels"), prefill=prefill)
+    if task == "general_points":
+        return general_points_score(response, answer, rescale=gp_rescale)
+    if task == "countdown":
+        return countdown_score(response, answer, format_score=countdown_format_score)
+    raise ConfigError(f"no reward for task {task!r}; choose one of: {', '.join(TASK_NAMES)}")
+
+
+def _numbers_target(answer: Any, what: str) -> tuple[list[int], int]:
+    answer = decode_column(answer)
+    if not isinstance(answer, dict) or "numbers" not in answer:
+        raise DataError(f"a {what} row's answer must be {{'numbers': [...], 'target': N}}, got {answer!r}")
+    return [int(n) for n in answer["numbers"]], int(answer.get("target", 24))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# TRL reward functions
+
+
+class TaskReward:
+    """A TRL reward function: `(completions, answer, metadata, prompts=None, task=None, **kw) -> list[float]`.
+
+    With `task` None (the default) each row is scored by its own `task` column, so one function serves mixed
+    datasets; with a task name every row is scored as that task. Picklable and named (TRL logs it as
+    `rewards/<name>/mean`). Options: `gp_rescale` (General Points in [0, 1]), `countdown_format_score` (reward
+    for a wrong but extractable Countdown answer).
+    """
+
+    def __init__(self, task: str | None = None, *, gp_rescale: bool = False, countdown_format_score: float = 0.0):
+        if task is not None and task not in TASK_NAMES:
+            raise ConfigError(f"no reward for task {task!r}; choose one of: {', '.join(TASK_NAMES)}")
+        if not math.isfinite(countdown_format_score) or not 0.0 <= countdown_format_score < 1.0:
+            raise ConfigError("countdown_format_score must be in [0, 1), below the reward for a correct answer")
+        self.task = task
+        self.gp_rescale = gp_rescale
+        self.countdown_format_score = countdown_format_score
+        self.__name__ = f"{task}_reward" if task else "task_reward"
+
+    def __call__(self, completions, answer=None, metadata=None, prompts=None, task=None, **kwargs) -> list[float]:
+        n = len(completions)
+        if answer is None:
+            raise DataError(f"the {self.__name__} needs an `answer` column in the dataset")
+        if self.task is not None:
+            task = [self.task] * n
+        elif task is None:
+            raise DataError("the task_reward needs a `task` column in the dataset (or a task name)")
+        metadata = metadata if metadata is not None else [None] * n
+        prompts = prompts if prompts is not None else [None] * n
+        return [
+            score(t, completion_text(c), a, m, prefill=prompt_prefill(p), gp_rescale=self.gp_rescale,
+                  countdown_format_score=self.countdown_format_score).reward
+            for c, a, m, p, t in zip(completions, answer, metadata, prompts, task, strict=True)
+        ]
+
+
+def sokoban_reward(completions, answer, metadata, prompts=None, **kwargs) -> list[float]:
+    """TRL reward: the paper's single-step Sokoban reward (1.0 / 0.0) per completion."""
+    return TaskReward("sokoban")(completions, answer=answer, metadata=metadata, prompts=prompts)
+
+
+def general_points_reward(completions, answer, prompts=None, **kwargs) -> list[float]:
+    """TRL reward: the 24-game reward 5 / -1 / -2 / -3 per completion."""
+    return TaskReward("general_points")(completions, answer=answer, prompts=prompts)
+
+
+def countdown_reward(completions, answer, prompts=None, **kwargs) -> list[float]:
+    """TRL reward: 1.0 for a verified Countdown expression, else 0.0."""
+    return TaskReward("countdown")(completions, answer=answer, prompts=prompts)
+
+
+class CheckedReward:
+    """Wrap a TRL reward function: fail loudly on NaN/inf/None or a wrong count, and log group statistics.
+
+    Statistics (through TRL's `log_metric` hook, averaged per logging step): `reward/group_std` (mean over
+    prompts of the reward std within the prompt's group of generations) and `reward/frac_all_equal_groups`
+    (share of groups whose rewards are all equal, i.e. zero advantage). Groups are keyed by the `id` column
+    (else the prompt), within this process's share of the batch.
+    """
+
+    def __init__(self, fn):
+        self.fn = fn
+        self.__name__ = getattr(fn, "__name__", type(fn).__name__)
+
+    def __call__(self, completions, **kwargs) -> list[float]:
+        log_metric = kwargs.pop("log_metric", None)
+        out = self.fn(completions=completions, **kwargs)
+        if out is None or len(out) != len(completions):
+            got = "None" if out is None else len(out)
+            raise RewardError(f"reward {self.__name__} returned {got} values for {len(completions)} completions")
+        rewards = []
+        for value in out:
+            try:
+                value = float(value)
+            except (TypeError, ValueError):
+                raise RewardError(f"reward {self.__name__} returned {value!r}, not a number") from None
+            if not math.isfinite(value):
+                raise RewardError(f"reward {self.__name__} returned {value} (it must return finite numbers)")
+            rewards.append(value)
+        if log_metric is not None:
+            keys = kwargs.get("id") or [json.dumps(p, sort_keys=True) for p in kwargs.get("prompts") or []]
+            stats = group_stats(rewards, keys)
+            if stats is not None:
+                log_metric("reward/group_std", stats[0])
+                log_metric("reward/frac_all_equal_groups", stats[1])
+        return rewards
+
+
+def group_stats(rewards: list[float], keys: list) -> tuple[float, float] | None:
+    """(mean within-group population std, fraction of groups with all rewards equal) over groups of >= 2."""
+    if len(keys) != len(rewards):
+        return None
+    groups: dict[Any, list[float]] = defaultdict(list)
+    for key, reward in zip(keys, rewards, strict=True):
+        groups[key].append(reward)
+    sizes = [g for g in groups.values() if len(g) >= 2]
+    if not sizes:
+        return None
+    stds = []
+    for g in sizes:
+        mean = sum(g) / len(g)
+        stds.append(math.sqrt(sum((x - mean) ** 2 for x in g) / len(g)))
+    equal = sum(1 for g in sizes if max(g) - min(g) == 0)
+    return sum(stds) / len(stds), equal / len(sizes)
