@@ -84,6 +84,7 @@ class DataSettings:
     teacher: str | None = None
     paper_seeds: bool = False
     allow_overlap: bool = False
+    options: dict = field(default_factory=dict)  # the preset's knobs, e.g. dead_ends, wrong_answer_fraction
 
 
 @dataclass(frozen=True)
@@ -222,7 +223,7 @@ def _kind(value: Any) -> str:
 _TOP_KEYS = ("name", "description", "hardware", "measured", "task", "models", "seeds", "data", "conditions",
              "train", "eval", "report")
 _CONDITION_KEYS = ("name", "method", "prompts", "demo", "preset", "data", "train")
-_DATA_KEYS = ("n", "seed", "teacher", "paper_seeds", "allow_overlap")
+_DATA_KEYS = ("n", "seed", "teacher", "paper_seeds", "allow_overlap", "options")
 _RESOURCE_KEYS = ("cpus", "gpus", "accelerate_config")
 _EVAL_KEYS = ("suites", "splits", "checkpoints", "baselines", "backend", "resources", "episodes", "temperature",
               "top_p", "max_new_tokens", "seed", "max_turns", "batch_size", "multi_turn")
@@ -310,7 +311,24 @@ def _parse_data(ctx: _Ctx, value: Any, path: str, base: DataSettings) -> DataSet
     for key in ("paper_seeds", "allow_overlap"):
         if key in data:
             kwargs[key] = ctx.boolean(data[key], _join(path, key))
+    if "options" in data:
+        options = data["options"] or {}
+        if not isinstance(options, dict):
+            raise ctx.fail(_join(path, "options"), f"expected a mapping of preset options, got {_kind(options)}")
+        kwargs["options"] = {**base.options, **options}
     return dataclasses.replace(base, **kwargs)
+
+
+def _check_build(ctx: _Ctx, path: str, preset: str, data: DataSettings) -> None:
+    """Let the data stage validate the build settings (once it is installed), so bad values fail now."""
+    try:
+        from sftlab.data.presets import BuildConfig
+    except ImportError:
+        return
+    try:
+        BuildConfig(preset=preset, **dataclasses.asdict(data))
+    except ConfigError as exc:
+        raise ctx.fail(path, str(exc)) from None
 
 
 def _parse_resources(ctx: _Ctx, value: Any, path: str, base: Resources) -> Resources:
@@ -325,16 +343,21 @@ def _parse_resources(ctx: _Ctx, value: Any, path: str, base: Resources) -> Resou
     return dataclasses.replace(base, **kwargs)
 
 
-def _config_fields(method: str) -> tuple[str, ...] | None:
-    """The keyword fields of the method's train config, or None while that stage is not installed."""
-    module, cls = {"sft": ("sftlab.train.sft", "SftConfig"), "grpo": ("sftlab.train.grpo", "GrpoConfig")}[method]
+def _config_class(method: str):
+    """The method's train config class, or None while that stage is not installed."""
+    module, cls = {"sft": ("sftlab.train.sft", "SftConfig"), "grpo": ("sftlab.train.grpo", "GrpoConfig"),
+                   "eval": ("sftlab.evaluate", "EvalConfig")}[method]
     try:
         import importlib
 
-        config = getattr(importlib.import_module(module), cls)
+        return getattr(importlib.import_module(module), cls)
     except (ImportError, AttributeError):
         return None
-    return tuple(f.name for f in dataclasses.fields(config))
+
+
+def _config_fields(method: str) -> tuple[str, ...] | None:
+    config = _config_class(method)
+    return None if config is None else tuple(f.name for f in dataclasses.fields(config))
 
 
 def _check_train_overrides(ctx: _Ctx, value: Any, path: str, method: str) -> dict:
@@ -350,6 +373,14 @@ def _check_train_overrides(ctx: _Ctx, value: Any, path: str, method: str) -> dic
         if fields is not None and key not in fields:
             allowed = ", ".join(f for f in fields if f not in _MANAGED_TRAIN_KEYS)
             raise ctx.fail(_join(path, str(key)), f"unknown {method} setting; choose one of: {allowed}")
+    config = _config_class(method)
+    if config is not None:  # let the stage check the values too (placeholders for what the plan fills in)
+        try:
+            config(model="model", data="data", out="out", **value)
+        except ConfigError as exc:
+            raise ctx.fail(path, str(exc)) from None
+        except TypeError as exc:
+            raise ctx.fail(path, f"invalid {method} settings: {exc}") from None
     return dict(value)
 
 
@@ -416,6 +447,7 @@ def _parse_conditions(ctx: _Ctx, value: Any, task: str, data_defaults: DataSetti
             raise ctx.fail(f"{path}.preset", f"{method} needs {need}, got {preset!r}")
         if preset == "countdown-teacher" and not data.teacher:
             raise ctx.fail(f"{path}.demo", "'teacher' needs a teacher model: set data.teacher")
+        _check_build(ctx, f"{path}.data" if "data" in cond else "data", preset, data)
         overrides = _check_train_overrides(ctx, cond.get("train"), f"{path}.train", method)
         conditions.append(Condition(name=name, method=method, preset=preset, prompts=prompts, demo=demo,
                                     data=data, train=overrides))
@@ -450,5 +482,10 @@ def _parse_eval(ctx: _Ctx, value: Any, task: str) -> EvalSettings:
     if "multi_turn" in ev:
         options["multi_turn"] = ctx.boolean(ev["multi_turn"], "eval.multi_turn")
     resources = _parse_resources(ctx, ev.get("resources"), "eval.resources", Resources())
+    fields = _config_fields("eval")
+    if fields is not None:  # settings this version's evaluator does not take fail now, not mid-run
+        wanted = [k for k in options if k not in fields] + (["splits"] if splits and "splits" not in fields else [])
+        if wanted:
+            raise ctx.fail(f"eval.{wanted[0]}", "is not supported by this sftlab version's evaluator")
     return EvalSettings(suites=suites, splits=splits, checkpoints=checkpoints, baselines=baselines,
                         backend=backend, options=options, resources=resources)

@@ -179,7 +179,7 @@ def run_data(step: Step, ctx: StepContext) -> dict:
     cfg = dict(step.config)
     preset = cfg.pop("preset")
     out = output_path(ctx.exp, step)
-    kwargs = {k: v for k, v in cfg.items() if v not in (None, False) or k in ("seed",)}
+    kwargs = {k: v for k, v in cfg.items() if v not in (None, False, {}) or k == "seed"}
     path = build_preset(preset, out, force=True, progress=True, **kwargs)
     return {"path": str(path)}
 
