@@ -1,0 +1,146 @@
+"""The General Points reward (5 / -1 / -2 / -3) for an untrusted model response, with the reason for it.
+
+Steps, as the paper's `score_gp_l_wo_sol` / `calculate_rewards` (spec section 2):
+
+1. the formula is `json.loads(response)["formula"]`, else the first regex match `"formula": "(.*?)"`, else none;
+   then everything from the first '=' on is dropped and spaces are removed;
+2. the tokens `[0-9]+|[+\\-*/()]` must rebuild the string exactly, else -3 (no formula found is -3 too);
+3. the token order must follow the grammar (number or '(' after start/operator/'('; operator or ')' after
+   number/')'; ')' only with an open '('), else -3;
+4. the numbers must be exactly the card values as a multiset (foreign, over- or under-used), else -2;
+5. the formula's exact value must equal the target: +5; otherwise -1 (incomplete formula such as a trailing
+   operator or an unclosed '(', division by zero, nesting deeper than 200, or a wrong value).
+
+Deliberate differences from the original (docs/general_points.md):
+- exact arithmetic: `8/(3-8/3)` is 24 (the original's float `eval` gives 23.999999999999996, so -1);
+- only ASCII digits: '２４' or Arabic-Indic digits are illegal (-3), where the original's `\\d` accepts them;
+- leading zeros are read as integers (`08` is 8), where the original's eval raises (-1);
+- a non-string JSON "formula" value is -3 (the original crashes);
+- a response over MAX_RESPONSE_CHARS characters is -3 without being scanned (the original has no bound).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from fractions import Fraction
+
+from sftlab.tasks.expr import ExprError, Verdict, evaluate_tree, format_value, parse_expression
+
+MAX_RESPONSE_CHARS = 200_000
+MAX_NESTING = 200  # Python's parser limit, so the original's eval and ours agree on nesting
+
+CORRECT, WRONG_VALUE, WRONG_NUMBERS, ILLEGAL = 5, -1, -2, -3
+
+_FORMULA_RE = re.compile(r'"formula": "(.*?)"')
+_TOKEN_RE = re.compile(r"[0-9]+|[+\-*/()]")
+
+
+def extract_formula(response: str) -> str | None:
+    """The raw "formula" field of a response (JSON first, then the regex fallback), or None.
+
+    Raises TypeError when the JSON field exists but is not a string (callers score that as illegal).
+    """
+    try:
+        value = json.loads(response)["formula"]
+    except Exception:  # any non-JSON, non-dict or missing key falls back to the regex, as the original
+        m = _FORMULA_RE.search(response)
+        return m.group(1) if m else None
+    if not isinstance(value, str):
+        raise TypeError(type(value).__name__)
+    return value
+
+
+def _grammar_error(tokens: list[str]) -> str | None:
+    prev = None  # None | "number" | "operator" | "open" | "close"
+    depth = 0
+    for tok in tokens:
+        if tok[0].isdigit():
+            kind, ok = "number", prev in (None, "operator", "open")
+        elif tok in "+-*/":
+            kind, ok = "operator", prev in ("number", "close")
+        elif tok == "(":
+            kind, ok = "open", prev in (None, "operator", "open")
+            depth += 1
+        else:
+            kind, ok = "close", prev in ("number", "close") and depth > 0
+            depth -= 1
+        if not ok:
+            after = "at the start" if prev is None else f"after {_KIND_NAMES[prev]}"
+            return f"your formula is illegal: {_KIND_NAMES[kind]} cannot come {after}."
+        prev = kind
+    return None
+
+
+_KIND_NAMES = {"number": "a number", "operator": "an operator", "open": "'('", "close": "')'"}
+
+
+def _number_error(used: list[int], numbers: list[int]) -> str | None:
+    have, want = Counter(used), Counter(numbers)
+    foreign = sorted(n for n in have if n not in want)
+    if foreign:
+        return f"you used numbers that are not on the cards: {foreign}."
+    over = sorted(n for n in have if have[n] > want[n])
+    if over:
+        return f"you used numbers more times than they appear on the cards: {over}."
+    under = sorted(n for n in want if want[n] > have[n])
+    if under:
+        return f"you didn't use numbers: {under}."
+    return None
+
+
+def verify(response: str, numbers, target: int = 24) -> Verdict:
+    """Judge a raw model response against the card values `numbers`; never raises, linear time.
+
+    Returns a Verdict with the paper's reward (5 correct, -1 legal but wrong, -2 wrong numbers, -3 illegal) and a
+    reason that completes "You failed this trial because ...".
+    """
+    numbers = [int(n) for n in numbers]
+    if not isinstance(response, str):
+        return Verdict(ILLEGAL, f"the response is not text ({type(response).__name__}).")
+    if len(response) > MAX_RESPONSE_CHARS:
+        return Verdict(ILLEGAL, f"your answer is longer than {MAX_RESPONSE_CHARS} characters.")
+    try:
+        raw = extract_formula(response)
+    except TypeError as exc:
+        return Verdict(ILLEGAL, f'the "formula" field is not a string (it is {exc}).')
+    if raw is None:
+        return Verdict(ILLEGAL, 'no "formula" field was found in your answer.')
+    formula = raw.split("=")[0].replace(" ", "")
+    tokens = _TOKEN_RE.findall(formula)
+    if "".join(tokens) != formula:
+        bad = next((ch for ch in formula if ch not in "0123456789+-*/()"), "?")
+        return Verdict(
+            ILLEGAL, f"your formula contains {bad!r}; only numbers and + - * / ( ) are allowed.", formula
+        )
+    error = _grammar_error(tokens)
+    if error:
+        return Verdict(ILLEGAL, error, formula)
+    error = _number_error([int(t) for t in tokens if t[0].isdigit()], numbers)
+    if error:
+        return Verdict(WRONG_NUMBERS, error, formula)
+    try:
+        expr = parse_expression(formula, max_len=MAX_RESPONSE_CHARS, max_depth=MAX_NESTING)
+    except ExprError as exc:
+        return Verdict(WRONG_VALUE, f"your formula is incomplete: {exc}.", formula)
+    value = _value(expr)
+    if value is None:
+        return Verdict(WRONG_VALUE, "your formula divides by zero.", formula)
+    if value != target:
+        return Verdict(
+            WRONG_VALUE, f"your formula evaluates to {format_value(value)}, not {target}.", formula, value
+        )
+    return Verdict(CORRECT, f"your formula evaluates to {target}.", formula, value, correct=True)
+
+
+def _value(expr) -> Fraction | None:
+    try:
+        return evaluate_tree(expr)
+    except ZeroDivisionError:
+        return None
+
+
+def score(response: str, numbers, target: int = 24) -> int:
+    """The paper's reward for a raw response: 5, -1, -2 or -3 (see `verify` for the reason)."""
+    return verify(response, numbers, target).reward
