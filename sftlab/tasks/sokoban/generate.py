@@ -196,7 +196,7 @@ def reverse_play(grid: PaddedGrid, targets: list[int], player: int, search_depth
     floor, steps, stride = grid.floor, grid.steps, grid.stride
     target_set = frozenset(targets)
     t_rc = [divmod(t, stride) for t in targets]
-    shift = grid.size.bit_length()
+    pbits, size = grid.size.bit_length(), grid.size
     explored: set[int] = set()
     best = {"score": -1, "player": player, "boxes": list(targets)}
 
@@ -217,7 +217,7 @@ def reverse_play(grid: PaddedGrid, targets: list[int], player: int, search_depth
                 mask_new |= 1 << b
             else:
                 mask_old |= 1 << b
-        key = ((mask_old << shift | mask_new) << shift) | p
+        key = ((mask_old << size | mask_new) << pbits) | p
         if key in explored:
             return
         if p in target_set or any(b in target_set for b in boxes):
