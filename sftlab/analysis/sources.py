@@ -1,0 +1,189 @@
+"""Find what a report can show below a folder, read it without writing anything, and say what is missing.
+
+A report folder can be a single run, an eval folder or a whole experiment: result stores (`results.sqlite`) and
+run folders (`run.json`) are found anywhere below it. Stores are opened read-only (a report never creates,
+migrates or locks a store). Every problem becomes a `notice` (one sentence shown in the report) instead of an
+exception, so the report renders what it can.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sftlab import __version__
+from sftlab.store import FILENAME, SCHEMA_VERSION, Result
+
+_COLUMNS = ("key", "run", "checkpoint", "step", "suite", "split", "metric", "value", "ci_low", "ci_high", "n",
+            "settings")
+_CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
+
+
+def _visible(path: Path, root: Path) -> bool:
+    # Skip hidden and staged (partial) folders: `.x.partial`, `.x.old-123`, `.git`, ...
+    return not any(part.startswith(".") for part in path.relative_to(root).parts)
+
+
+def find_files(root: str | Path, name: str) -> list[Path]:
+    """Files called `name` anywhere below `root` (or `root` itself), hidden folders skipped, sorted."""
+    root = Path(root)
+    if root.is_file():
+        return [root] if root.name == name else []
+    return sorted(p for p in root.rglob(name) if p.is_file() and _visible(p, root))
+
+
+def read_store(path: str | Path) -> tuple[list[Result], list[str]]:
+    """All rows of one results store, read-only, and notices about it (other schema/version, unreadable)."""
+    path = Path(path)
+    notices: list[str] = []
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
+    except sqlite3.Error as exc:
+        return [], [f"{path}: cannot open the results store ({exc}); its results are left out."]
+    try:
+        meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+        columns = tuple(row[1] for row in conn.execute("PRAGMA table_info(results)"))
+        schema = meta.get("schema_version")
+        if schema != str(SCHEMA_VERSION):
+            notices.append(
+                f"{path}: results store schema version {schema}, but this sftlab ({__version__}) reads version "
+                f"{SCHEMA_VERSION}; its numbers are shown only where the columns match."
+            )
+        elif meta.get("sftlab_version") not in (None, __version__):
+            notices.append(f"{path}: written by sftlab {meta.get('sftlab_version')}, read by sftlab {__version__}.")
+        if not set(_COLUMNS) <= set(columns):
+            missing = ", ".join(sorted(set(_COLUMNS) - set(columns)))
+            notices.append(f"{path}: the results table lacks columns {missing}; its results are left out.")
+            return [], notices
+        select = ", ".join(_COLUMNS)
+        rows = []
+        for row in conn.execute(f"SELECT {select} FROM results ORDER BY run, step, checkpoint, suite, split, metric"):  # noqa: S608
+            try:
+                settings = json.loads(row[-1]) if row[-1] else {}
+            except json.JSONDecodeError:
+                settings = {}
+            rows.append(Result(*row[:-1], settings=settings))
+        return rows, notices
+    except sqlite3.Error as exc:
+        return [], notices + [f"{path}: not a readable results store ({exc}); its results are left out."]
+    finally:
+        conn.close()
+
+
+def merge_results(groups: Iterable[list[Result]]) -> list[Result]:
+    """Concatenate rows of several stores, keeping the first row per (key, split, metric)."""
+    seen: set[tuple] = set()
+    merged = []
+    for rows in groups:
+        for r in rows:
+            ident = (r.key, r.split, r.metric)
+            if ident not in seen:
+                seen.add(ident)
+                merged.append(r)
+    return merged
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A complete checkpoint folder of a run."""
+
+    step: int
+    name: str
+    path: Path
+
+
+@dataclass
+class RunInfo:
+    """A run folder: its run.json, complete checkpoints (sorted by step) and training log rows."""
+
+    path: Path
+    name: str
+    meta: dict
+    checkpoints: list[Checkpoint] = field(default_factory=list)
+    log_history: list[dict] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
+
+    @property
+    def base_model(self) -> str | None:
+        return self.meta.get("base_model")
+
+    @property
+    def kind(self) -> str:
+        return str(self.meta.get("kind", "?"))
+
+
+def list_checkpoints(run_dir: str | Path) -> list[Checkpoint]:
+    """Complete `checkpoint-N` folders of a run (those with a COMPLETE marker), sorted by step."""
+    folder = Path(run_dir) / "checkpoints"
+    found = []
+    if folder.is_dir():
+        for child in folder.iterdir():
+            match = _CHECKPOINT.match(child.name)
+            if match and child.is_dir() and (child / "COMPLETE").exists():
+                found.append(Checkpoint(int(match.group(1)), child.name, child))
+    return sorted(found, key=lambda c: c.step)
+
+
+def read_run(run_json: str | Path) -> RunInfo:
+    """Read one run folder given its run.json; problems become notices on the returned RunInfo."""
+    run_json = Path(run_json)
+    folder = run_json.parent
+    notices = []
+    try:
+        meta = json.loads(run_json.read_text(encoding="utf-8"))
+        if not isinstance(meta, dict):
+            raise ValueError("not a JSON object")
+    except (OSError, ValueError) as exc:
+        meta = {}
+        notices.append(f"{run_json}: unreadable run.json ({exc}).")
+    info = RunInfo(path=folder, name=str(meta.get("name") or folder.name), meta=meta, notices=notices)
+    info.checkpoints = list_checkpoints(folder)
+    log_path = folder / "logs" / "log_history.jsonl"
+    if log_path.is_file():
+        for number, line in enumerate(log_path.read_text(encoding="utf-8").splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                info.notices.append(f"{log_path}:{number}: not valid JSON; line skipped.")
+                continue
+            if isinstance(row, dict):
+                info.log_history.append(row)
+    return info
+
+
+def find_runs(root: str | Path) -> list[RunInfo]:
+    """Every run folder (a folder with run.json) below `root`, sorted by name then path."""
+    runs = [read_run(p) for p in find_files(root, "run.json")]
+    return sorted(runs, key=lambda r: (r.name, str(r.path)))
+
+
+def find_stores(root: str | Path) -> list[Path]:
+    """Every results store below `root` (or `root` itself when it is a store file)."""
+    return find_files(root, FILENAME)
+
+
+@dataclass(frozen=True)
+class SampleFile:
+    """A per-sample JSONL file `samples/<run>/<checkpoint>/<suite>.jsonl`."""
+
+    run: str
+    checkpoint: str
+    suite: str
+    path: Path
+
+
+def find_samples(root: str | Path) -> list[SampleFile]:
+    """Per-sample record files below `root`, in the eval layout samples/<run>/<checkpoint>/<suite>.jsonl."""
+    root = Path(root)
+    found = []
+    for path in find_files(root, "*.jsonl") if root.is_dir() else []:
+        parts = path.parts
+        if len(parts) >= 4 and parts[-4] == "samples":
+            found.append(SampleFile(run=parts[-3], checkpoint=parts[-2], suite=path.stem, path=path))
+    return found

@@ -1,0 +1,403 @@
+"""Paper-style results tables: rows are runs (plus base, oracle, random), columns are eval splits in groups.
+
+Numbers come from the results store as stored (value and its 95% interval): nothing is recomputed, so a table
+always agrees with `sftlab eval`'s output. By default each training run shows its LAST evaluated checkpoint;
+`step=N` shows that step instead. The best value of each column (among the untrained model and the trained runs,
+never the oracle or random policy) is marked; the Fake group is never marked, because a high score there means
+the model ignores the instruction.
+
+Renderers: `to_markdown`, `to_csv` (long/tidy format, lossless: one line per cell), `to_latex` (booktabs),
+`to_html`.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import math
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sftlab.analysis.labels import (
+    BASE,
+    FAKE,
+    HEADLINE_METRICS,
+    LOWER_IS_BETTER,
+    NO_BEST,
+    RATE_METRICS,
+    REFERENCE_RUNS,
+    Column,
+    metric_label,
+    order_columns,
+)
+from sftlab.errors import ConfigError
+from sftlab.store import Result, ResultsStore
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One stored number: value, its 95% interval (None when the store has none), sample count, best mark."""
+
+    value: float
+    ci_low: float | None
+    ci_high: float | None
+    n: int
+    best: bool = False
+
+
+@dataclass(frozen=True)
+class Row:
+    """A table row: a run at one checkpoint (or a reference policy), with one cell per split (None = missing)."""
+
+    run: str
+    checkpoint: str
+    step: int | None
+    kind: str  # "base", "run" or "reference"
+    cells: dict[str, Cell | None]
+
+    @property
+    def label(self) -> str:
+        if self.kind == "run" and self.step is not None:
+            return f"{self.run} @{self.step}"
+        return self.run
+
+
+@dataclass(frozen=True)
+class Table:
+    """A results table for one suite and metric."""
+
+    suite: str
+    metric: str
+    columns: list[Column]
+    rows: list[Row]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def title(self) -> str:
+        return f"{self.suite}: {metric_label(self.metric)}"
+
+    @property
+    def groups(self) -> list[tuple[str, list[Column]]]:
+        """Consecutive columns of the same group, in order."""
+        out: list[tuple[str, list[Column]]] = []
+        for column in self.columns:
+            if out and out[-1][0] == column.group:
+                out[-1][1].append(column)
+            else:
+                out.append((column.group, [column]))
+        return out
+
+
+Source = ResultsStore | str | Path | Iterable[Result]
+
+
+def load_results(source: Source) -> list[Result]:
+    """Rows from a store object, a store path (opened read-only) or an iterable of `Result`."""
+    if isinstance(source, ResultsStore):
+        return source.query()
+    if isinstance(source, (str, Path)):
+        from sftlab.analysis.sources import read_store
+
+        path = Path(source)
+        if path.is_dir():
+            path = path / "results.sqlite"
+        if not path.is_file():
+            raise ConfigError(f"no results store at {path}")
+        rows, _notices = read_store(path)
+        return rows
+    return list(source)
+
+
+def suites_in(results: list[Result]) -> list[str]:
+    """Distinct suites, sorted."""
+    return sorted({r.suite for r in results})
+
+
+def headline_metric(results: list[Result], suite: str) -> str:
+    """The suite's main metric: the first of success / acc / refusal_rate / score it has, else its first metric."""
+    metrics = sorted({r.metric for r in results if r.suite == suite})
+    if not metrics:
+        raise ConfigError(f"no results for suite {suite!r}")
+    return next((m for m in HEADLINE_METRICS if m in metrics), metrics[0])
+
+
+def _pick_rows(results: list[Result], step: int | None) -> tuple[list[tuple[str, str, int | None, str]], list[str]]:
+    """Which (run, checkpoint, step, kind) each table row shows, and notes about runs left out."""
+    by_run: dict[str, set[tuple[str, int | None]]] = defaultdict(set)
+    for r in results:
+        by_run[r.run].add((r.checkpoint, r.step))
+    base_rows, run_rows, ref_rows, notes = [], [], [], []
+    seen_base_keys: set[str] = set()
+    for run in sorted(by_run):
+        checkpoints = by_run[run]
+        if run in REFERENCE_RUNS or all(s is None for _, s in checkpoints):
+            for checkpoint, s in sorted(checkpoints, key=lambda c: c[0]):
+                ref_rows.append((run, checkpoint, s, "reference"))
+            continue
+        # The untrained model: checkpoint "base" (step 0). The same base evaluated under several runs is one row.
+        for checkpoint, s in checkpoints:
+            if checkpoint == BASE or s == 0:
+                keys = {r.key for r in results if r.run == run and r.checkpoint == checkpoint}
+                if not keys & seen_base_keys:
+                    seen_base_keys |= keys
+                    base_rows.append((run, checkpoint, s, "base"))
+        trained = [(c, s) for c, s in checkpoints if s is not None and s > 0 and c != BASE]
+        if not trained:
+            continue
+        if step is None:
+            checkpoint, s = max(trained, key=lambda c: (c[1], c[0]))
+        else:
+            matching = [(c, s) for c, s in trained if s == step]
+            if not matching:
+                have = ", ".join(str(s) for s in sorted({s for _, s in trained}))
+                notes.append(f"{run} has no checkpoint at step {step} (steps: {have}); left out.")
+                continue
+            checkpoint, s = matching[0]
+        run_rows.append((run, checkpoint, s, "run"))
+    return base_rows + run_rows + ref_rows, notes
+
+
+def results_table(
+    source: Source,
+    suite: str | None = None,
+    metric: str | None = None,
+    step: int | None = None,
+) -> Table:
+    """The paper-style table of one suite and metric (default: the suite's headline metric).
+
+    Rows: the untrained model, each run at its last checkpoint (or at `step`), then oracle and random. Cells are
+    the stored value and interval of (run, checkpoint, suite, split, metric). `suite` may be omitted when the
+    results hold exactly one suite.
+    """
+    results = load_results(source)
+    suites = suites_in(results)
+    if not suites:
+        raise ConfigError("the results store is empty; run `sftlab eval` first")
+    if suite is None:
+        if len(suites) > 1:
+            raise ConfigError(f"the results hold several suites; choose one of: {', '.join(suites)}")
+        suite = suites[0]
+    if suite not in suites:
+        raise ConfigError(f"no results for suite {suite!r}; the store has: {', '.join(suites)}")
+    metric = metric or headline_metric(results, suite)
+    chosen = [r for r in results if r.suite == suite and r.metric == metric]
+    if not chosen:
+        have = sorted({r.metric for r in results if r.suite == suite})
+        raise ConfigError(f"suite {suite!r} has no metric {metric!r}; it has: {', '.join(have)}")
+    columns = order_columns(r.split for r in chosen)
+    picks, notes = _pick_rows(chosen, step)
+    index = {(r.run, r.checkpoint, r.split): r for r in chosen}
+    rows = []
+    for run, checkpoint, s, kind in picks:
+        cells = {}
+        for column in columns:
+            r = index.get((run, checkpoint, column.split))
+            cells[column.split] = None if r is None else Cell(r.value, r.ci_low, r.ci_high, r.n)
+        # A single untrained model is labelled "base"; several (different base models) keep their run's name.
+        label_run = BASE if kind == "base" and sum(p[3] == "base" for p in picks) == 1 else run
+        rows.append(Row(label_run, checkpoint, s, kind, cells))
+    return Table(suite, metric, columns, _mark_best(rows, columns, metric), notes)
+
+
+def _mark_best(rows: list[Row], columns: list[Column], metric: str) -> list[Row]:
+    if metric in NO_BEST:
+        return rows
+    best_split: dict[str, float] = {}
+    for column in columns:
+        if column.group == FAKE:
+            continue
+        values = [r.cells[column.split].value for r in rows
+                  if r.kind != "reference" and r.cells[column.split] is not None]
+        values = [v for v in values if not math.isnan(v)]
+        if len(values) >= 2:
+            best_split[column.split] = min(values) if metric in LOWER_IS_BETTER else max(values)
+    marked = []
+    for r in rows:
+        cells = {
+            split: (Cell(c.value, c.ci_low, c.ci_high, c.n, True)
+                    if c is not None and r.kind != "reference" and best_split.get(split) == c.value else c)
+            for split, c in r.cells.items()
+        }
+        marked.append(Row(r.run, r.checkpoint, r.step, r.kind, cells))
+    return marked
+
+
+def results_tables(source: Source, step: int | None = None, validity: bool = True) -> list[Table]:
+    """One table per suite with its headline metric, plus its validity table when `validity` and stored."""
+    from sftlab.analysis.labels import VALIDITY_METRICS
+
+    results = load_results(source)
+    tables = []
+    for suite in suites_in(results):
+        tables.append(results_table(results, suite, step=step))
+        if validity:
+            have = {r.metric for r in results if r.suite == suite}
+            for metric in VALIDITY_METRICS:
+                if metric in have and metric != tables[-1].metric:
+                    tables.append(results_table(results, suite, metric=metric, step=step))
+                    break
+    return tables
+
+
+# --- formatting -----------------------------------------------------------------------------------------------
+def _fmt(value: float | None, metric: str) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if metric in RATE_METRICS:
+        return f"{100 * value:.1f}"
+    return f"{value:.2f}" if abs(value) < 100 else f"{value:.0f}"
+
+
+def format_cell(cell: Cell | None, metric: str, interval: bool = True) -> str:
+    """"45.0 [35.6–54.8]" for a rate (percent), or the value alone when there is no interval."""
+    if cell is None:
+        return "–"
+    text = _fmt(cell.value, metric)
+    if interval and cell.ci_low is not None and cell.ci_high is not None:
+        text += f" [{_fmt(cell.ci_low, metric)}–{_fmt(cell.ci_high, metric)}]"
+    return text
+
+
+def _group_caption(table: Table) -> str:
+    return " | ".join(f"{group}: {', '.join(c.label for c in cols)}" for group, cols in table.groups)
+
+
+def to_markdown(table: Table, interval: bool = True) -> str:
+    """A GitHub-flavoured Markdown table; best values in bold; groups named in a line above the table."""
+    unit = "percent, 95% interval in brackets" if table.metric in RATE_METRICS else "95% interval in brackets"
+    lines = [f"**{table.title}** ({unit}; best per column in bold). Columns: {_group_caption(table)}", ""]
+    header = ["run", *(c.label for c in table.columns)]
+    lines.append("| " + " | ".join(header) + " |")
+    lines.append("|" + "---|" + "".join("---:|" for _ in table.columns))
+    for row in table.rows:
+        cells = []
+        for column in table.columns:
+            cell = row.cells[column.split]
+            text = format_cell(cell, table.metric, interval)
+            cells.append(f"**{text}**" if cell is not None and cell.best else text)
+        lines.append("| " + " | ".join([row.label.replace("|", "\\|"), *cells]) + " |")
+    lines += [f"\n_{note}_" for note in table.notes]
+    return "\n".join(lines) + "\n"
+
+
+CSV_FIELDS = ("suite", "metric", "run", "checkpoint", "step", "kind", "group", "split", "label", "value",
+              "ci_low", "ci_high", "n", "best")
+
+
+def to_csv(table: Table, path: str | Path | None = None) -> str:
+    """Long-format CSV, one line per cell, numbers at full precision (lossless); written to `path` if given."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_FIELDS)
+    for row in table.rows:
+        for column in table.columns:
+            cell = row.cells[column.split]
+            if cell is None:
+                continue
+            writer.writerow([
+                table.suite, table.metric, row.run, row.checkpoint, "" if row.step is None else row.step, row.kind,
+                column.group, column.split, column.label, repr(cell.value),
+                "" if cell.ci_low is None else repr(cell.ci_low), "" if cell.ci_high is None else repr(cell.ci_high),
+                cell.n, int(cell.best),
+            ])
+    text = buffer.getvalue()
+    if path is not None:
+        from sftlab.io import atomic_write_text
+
+        atomic_write_text(path, text)
+    return text
+
+
+def read_csv(text_or_path: str | Path) -> list[dict]:
+    """Parse `to_csv` output back into dicts with typed numbers (value/ci as float, n as int, best as bool)."""
+    text = Path(text_or_path).read_text(encoding="utf-8") if isinstance(text_or_path, Path) else text_or_path
+    rows = []
+    for raw in csv.DictReader(io.StringIO(text)):
+        rows.append({
+            **raw,
+            "step": int(raw["step"]) if raw["step"] else None,
+            "value": float(raw["value"]),
+            "ci_low": float(raw["ci_low"]) if raw["ci_low"] else None,
+            "ci_high": float(raw["ci_high"]) if raw["ci_high"] else None,
+            "n": int(raw["n"]),
+            "best": raw["best"] == "1",
+        })
+    return rows
+
+
+_LATEX_SPECIAL = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}",
+                  "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "\\": r"\textbackslash{}"}
+
+
+def latex_escape(text: str) -> str:
+    """Escape LaTeX special characters in plain text."""
+    return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in text)
+
+
+def to_latex(table: Table, interval: bool = True, caption: str | None = None, label: str | None = None) -> str:
+    """A booktabs `table` environment: grouped column headers with cmidrules, best values in bold."""
+    spec = "l" + "".join("c" * len(cols) for _, cols in table.groups)
+    lines = [r"\begin{table}[t]", r"\centering", r"\small", rf"\begin{{tabular}}{{{spec}}}", r"\toprule"]
+    group_cells, rules, start = [], [], 2
+    for group, cols in table.groups:
+        group_cells.append(rf"\multicolumn{{{len(cols)}}}{{c}}{{{latex_escape(group)}}}")
+        rules.append(rf"\cmidrule(lr){{{start}-{start + len(cols) - 1}}}")
+        start += len(cols)
+    lines.append(" & ".join(["", *group_cells]) + r" \\")
+    lines.append(" ".join(rules))
+    lines.append(" & ".join(["Run", *(latex_escape(c.label) for c in table.columns)]) + r" \\")
+    lines.append(r"\midrule")
+    previous_kind = None
+    for row in table.rows:
+        if previous_kind is not None and row.kind != previous_kind and "reference" in (row.kind, previous_kind):
+            lines.append(r"\midrule")
+        previous_kind = row.kind
+        cells = []
+        for column in table.columns:
+            cell = row.cells[column.split]
+            value = _fmt(None if cell is None else cell.value, table.metric).replace("–", "--")
+            if cell is not None and cell.best:
+                value = rf"\textbf{{{value}}}"
+            if interval and cell is not None and cell.ci_low is not None and cell.ci_high is not None:
+                low, high = _fmt(cell.ci_low, table.metric), _fmt(cell.ci_high, table.metric)
+                value += rf"\,{{\scriptsize[{low}, {high}]}}"
+            cells.append(value)
+        lines.append(" & ".join([latex_escape(row.label), *cells]) + r" \\")
+    lines += [r"\bottomrule", r"\end{tabular}"]
+    text = latex_escape(caption if caption is not None else
+                        f"{table.title}; 95% intervals in brackets; best per column in bold.")
+    lines.append(rf"\caption{{{text}}}")
+    if label:
+        lines.append(rf"\label{{{latex_escape(label)}}}")
+    lines.append(r"\end{table}")
+    return "\n".join(lines) + "\n"
+
+
+def to_html(table: Table, interval: bool = True) -> str:
+    """An HTML `<table class="results">` with a group header row; best cells carry class "best" and bold."""
+    esc = html.escape
+    parts = ['<table class="results">', f"<caption>{esc(table.title)}</caption>", "<thead>", "<tr><th></th>"]
+    parts += [f'<th colspan="{len(cols)}" class="group">{esc(group)}</th>' for group, cols in table.groups]
+    parts += ["</tr>", "<tr><th>run</th>"]
+    parts += [f'<th title="{esc(c.split)}">{esc(c.label)}</th>' for c in table.columns]
+    parts += ["</tr>", "</thead>", "<tbody>"]
+    for row in table.rows:
+        parts.append(f'<tr class="{row.kind}"><th title="{esc(row.checkpoint)}">{esc(row.label)}</th>')
+        for column in table.columns:
+            cell = row.cells[column.split]
+            value = esc(_fmt(None if cell is None else cell.value, table.metric))
+            if cell is not None and cell.best:
+                value = f"<b>{value}</b>"
+            ci = ""
+            if interval and cell is not None and cell.ci_low is not None and cell.ci_high is not None:
+                ci = f' <span class="ci">[{_fmt(cell.ci_low, table.metric)}–{_fmt(cell.ci_high, table.metric)}]</span>'
+            klass = ' class="best"' if cell is not None and cell.best else ""
+            n = f' title="n={cell.n}"' if cell is not None else ""
+            parts.append(f"<td{klass}{n}>{value}{ci}</td>")
+        parts.append("</tr>")
+    parts += ["</tbody>", "</table>"]
+    parts += [f'<p class="note">{esc(note)}</p>' for note in table.notes]
+    return "\n".join(parts)
