@@ -1,0 +1,135 @@
+"""The generation interface every backend implements: chat prompts + sampling params -> texts and token counts.
+
+A backend is loaded once (a model, or a reference policy) and serves many `generate` calls. Randomness is
+per prompt: prompt i is sampled with its own seed (`seeds[i]`, or `derive_seed(params.seed, i)`), so a prompt's
+samples do not depend on which other prompts share its batch, or on the batch order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sftlab.errors import ConfigError, check_choice
+
+Messages = list[dict]  # one chat: [{"role": "user", "content": "..."}, ...]
+
+BACKENDS = ("hf", "vllm", "oracle", "random")
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    """How to sample. The defaults are the Debunk paper's eval settings (spec 7), except max_new_tokens.
+
+    temperature: 0 means greedy decoding; top_p: nucleus mass kept (1 = off); top_k: tokens kept (-1 = off);
+    max_new_tokens: the cap on generated tokens per sample; n: samples per prompt; seed: the base seed from which
+    each prompt's seed is derived when the caller gives no explicit per-prompt seeds.
+    """
+
+    temperature: float = 0.5
+    top_p: float = 1.0
+    top_k: int = -1
+    max_new_tokens: int = 4096
+    n: int = 1
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.temperature, (int, float)) or not math.isfinite(self.temperature) \
+                or self.temperature < 0:
+            raise ConfigError(f"temperature must be a number >= 0 (0 = greedy), got {self.temperature!r}")
+        if not isinstance(self.top_p, (int, float)) or not 0 < self.top_p <= 1:
+            raise ConfigError(f"top_p must be in (0, 1], got {self.top_p!r}")
+        if not _is_int(self.top_k) or (self.top_k != -1 and self.top_k < 1):
+            raise ConfigError(f"top_k must be -1 (off) or a positive integer, got {self.top_k!r}")
+        if not _is_int(self.max_new_tokens) or self.max_new_tokens < 1:
+            raise ConfigError(f"max_new_tokens must be a positive integer, got {self.max_new_tokens!r}")
+        if not _is_int(self.n) or self.n < 1:
+            raise ConfigError(f"n (samples per prompt) must be a positive integer, got {self.n!r}")
+        if not _is_int(self.seed) or self.seed < 0:
+            raise ConfigError(f"seed must be a non-negative integer, got {self.seed!r}")
+
+    @property
+    def greedy(self) -> bool:
+        return self.temperature == 0
+
+
+@dataclass(frozen=True)
+class Generation:
+    """One sampled response: its text (special tokens removed) and the number of tokens generated (EOS included)."""
+
+    text: str
+    num_tokens: int
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def derive_seed(*parts: int | str) -> int:
+    """A 63-bit seed from integers and strings, stable across processes and machines (sha256, never `hash`)."""
+    data = "\x1f".join(str(p) if isinstance(p, str) else str(int(p)) for p in parts).encode()
+    return int.from_bytes(hashlib.sha256(data).digest()[:8], "big") >> 1
+
+
+def sample_seeds(params: SamplingParams, num_prompts: int, seeds: Sequence[int] | None) -> list[list[int]]:
+    """Per prompt, the seed of each of its `params.n` samples: `derive_seed(prompt_seed, j)`."""
+    if seeds is None:
+        seeds = [derive_seed(params.seed, i) for i in range(num_prompts)]
+    elif len(seeds) != num_prompts:
+        raise ValueError(f"got {len(seeds)} seeds for {num_prompts} prompts")
+    return [[derive_seed(s, j) for j in range(params.n)] for s in seeds]
+
+
+class Backend(ABC):
+    """Something that answers chat prompts: a model (hf, vllm) or a reference policy (oracle, random).
+
+    `generate(prompts, params, rows=None, seeds=None)` returns, per prompt, `params.n` Generations.
+    - `rows[i]` (optional) is the task row of prompt i (docs/contracts.md row shape; for closed-loop Sokoban its
+      `metadata["rows"]` is the *current* state). Models ignore it; reference policies need it.
+    - `seeds[i]` (optional) is prompt i's seed; sample j uses `derive_seed(seeds[i], j)`. Without it prompt i
+      uses `derive_seed(params.seed, i)`, so results then depend on the prompt's position in the call.
+    """
+
+    name: str = "backend"
+
+    @abstractmethod
+    def generate(
+        self,
+        prompts: Sequence[Messages],
+        params: SamplingParams,
+        rows: Sequence[dict] | None = None,
+        seeds: Sequence[int] | None = None,
+    ) -> list[list[Generation]]:
+        """Per prompt, `params.n` samples."""
+
+    def close(self) -> None:
+        """Release the model (GPU memory); the backend cannot be used afterwards."""
+
+    def __enter__(self) -> Backend:
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.close()
+
+
+def get_backend(kind: str, model=None, **kwargs) -> Backend:
+    """A loaded backend of `kind` ("hf", "vllm", "oracle" or "random").
+
+    `model` is a model name, folder or hub id for hf/vllm (ignored by the reference policies); keyword arguments
+    go to the backend (hf: batch_size, device, dtype; vllm: tensor_parallel_size, gpu_memory_utilization, ...).
+    """
+    check_choice("backend", kind, BACKENDS)
+    if kind == "hf":
+        from sftlab.backends.hf import HFBackend
+
+        return HFBackend(model, **kwargs)
+    if kind == "vllm":
+        from sftlab.backends.vllm import VLLMBackend
+
+        return VLLMBackend(model, **kwargs)
+    from sftlab.backends.policies import OraclePolicy, RandomPolicy
+
+    return OraclePolicy(**kwargs) if kind == "oracle" else RandomPolicy(**kwargs)

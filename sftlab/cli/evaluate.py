@@ -1,0 +1,48 @@
+"""`sftlab eval`: evaluate a model, a run's checkpoints, or a reference policy on an eval suite."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("eval")
+    def eval_command(
+        model: str = typer.Option("", "--model", help="Model name, folder, hub id, or a RUN folder (has run.json)."),
+        suite: str = typer.Option(..., "--suite", help="sokoban-eval, gp-eval or countdown-eval."),
+        checkpoints: str = typer.Option("all", help="For a RUN: all, last, or a list of steps like 0,40,80."),
+        episodes: int = typer.Option(None, help="Episodes per Sokoban tag / rows per split (default 100 / 500)."),
+        backend: str = typer.Option("hf", help="hf, vllm, oracle or random."),
+        out: str = typer.Option("eval", "--out", help="The EVAL folder (results.sqlite, samples, aggregates)."),
+        temperature: float = typer.Option(0.5, help="Sampling temperature (0 = greedy)."),
+        top_p: float = typer.Option(1.0, "--top-p", help="Nucleus sampling mass (1 = off)."),
+        max_new_tokens: int = typer.Option(
+            None, "--max-new-tokens", help="Default 4096 (Sokoban) / 8192 (GP, Countdown); 256 with hf on CPU."),
+        seed: int = typer.Option(0, help="Sampling seed."),
+        max_turns: int = typer.Option(30, "--max-turns", help="Sokoban turns per episode."),
+        batch_size: int = typer.Option(32, "--batch-size", help="Prompts per forward pass (hf)."),
+        multi_turn: bool = typer.Option(False, "--multi-turn", help="GP/Countdown: verifier feedback, 5 attempts."),
+        run_name: str = typer.Option(None, "--run-name", help="Run name for a plain model (default: its name)."),
+        device: str = typer.Option(None, help="hf device, e.g. cpu or cuda (default: cuda if available)."),
+        quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
+    ) -> None:
+        """Evaluate every requested checkpoint (and the base model) on a suite; print the per-split table.
+
+        What the store under --out already holds for the same checkpoint content, suite and settings is skipped;
+        a killed evaluation resumes where it stopped.
+        """
+        from rich.console import Console
+
+        from sftlab.evaluate import EvalConfig, evaluate, results_table
+
+        config = EvalConfig(
+            model=model, suite=suite, checkpoints=checkpoints, episodes=episodes, backend=backend, out=out,
+            temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens, seed=seed, max_turns=max_turns,
+            batch_size=batch_size, multi_turn=multi_turn, run_name=run_name, device=device,
+        )
+        results = evaluate(config, progress=not quiet)
+        console = Console()
+        if not console.is_terminal:
+            console = Console(width=160)
+        console.print(results_table(results, suite, title=f"{suite} (95% Wilson intervals)"))
+        typer.echo(f"results: {out}/results.sqlite, samples and aggregates under {out}/")

@@ -1,0 +1,216 @@
+"""Closed-loop Sokoban evaluation (spec 1.5): Markovian, one action per turn, all episodes batched per turn.
+
+Each turn every live episode (of every tag) gets the *current* prompt, built from the current state and its tag's
+labels; the whole set goes to the backend in one `generate` call. The first `<answer>...</answer>` of a response is
+one action, mapped through the tag's *accepted* labels (the Fake probe accepts only base words); anything else is
+invalid: no move, but the turn is used. An episode ends when solved, when the environment is done, or after
+`max_turns` turns.
+
+Turn t of an episode is sampled with seed `derive_seed(seed, row id, t)`, so an episode's trajectory does not
+depend on which other episodes are evaluated alongside it (resuming, `--episodes`, batch size).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+
+from sftlab.backends import Backend, SamplingParams, derive_seed
+from sftlab.evaluate.metrics import count_markers, mean, rate, response_metrics
+from sftlab.store import Metric
+
+MAX_STORED_CHARS = 32_000  # responses longer than this are cut in the sample records (not in scoring)
+
+
+def clip(text: str, limit: int = MAX_STORED_CHARS) -> str:
+    """`text`, cut to `limit` characters with a note saying how much was dropped."""
+    if len(text) <= limit:
+        return text
+    return text[:limit] + f"...[{len(text) - limit} more characters not stored]"
+
+
+def score_action(response: str | None, accepted: Sequence[str]) -> tuple[str | None, str | None, str]:
+    """(answer text, base direction or None, verdict) for one response under the accepted labels.
+
+    The first `<answer>(.*?)</answer>` is the action (later ones are ignored, as in the original env); its stripped
+    content must equal one of the 4 accepted labels, case-insensitively.
+    """
+    from sftlab.tasks.sokoban import extract_answer, parse_action
+
+    answer = extract_answer(response)
+    if answer is None:
+        return None, None, "invalid: no <answer>"
+    direction = parse_action(answer, accepted)
+    if direction is None:
+        return answer, None, "invalid label"
+    return answer, direction, "valid"
+
+
+@dataclass
+class Episode:
+    """One episode in progress."""
+
+    row: dict
+    number: int  # episode index within its tag
+    game: object
+    labels: tuple[str, ...]
+    accepted: tuple[str, ...]
+    where_line: bool
+    optimal: int
+    records: list[dict] = field(default_factory=list)
+    valid: int = 0
+    effective: int = 0
+    finished: bool = False
+
+    @property
+    def turns(self) -> int:
+        return len(self.records)
+
+    def prompt(self) -> str:
+        from sftlab.prompts.sokoban import user_prompt
+
+        return user_prompt(self.game.rows, labels=self.labels, where_line=self.where_line)
+
+    def policy_row(self) -> dict:
+        """The row as a reference policy sees it: metadata rows = the current state."""
+        return {**self.row, "metadata": {**self.row.get("metadata", {}), "rows": list(self.game.rows)}}
+
+    def unit(self) -> dict:
+        """The finished episode as one resumable unit: a summary and its per-turn records."""
+        solved = bool(self.game.solved)
+        for record in self.records:
+            record["correct"] = solved
+        return {
+            "id": self.row["id"],
+            "split": self.row["split"],
+            "episode": self.number,
+            "summary": {
+                "solved": solved,
+                "turns": self.turns,
+                "valid": self.valid,
+                "effective": self.effective,
+                "optimal": self.optimal,
+                "tokens": [r["response_tokens"] for r in self.records],
+                "markers": [r["markers"] for r in self.records],
+            },
+            "records": self.records,
+        }
+
+
+def start_episode(row: dict, number: int) -> Episode:
+    """An Episode for a sokoban-eval row (metadata rows/labels/accepted; answer = the shortest solution)."""
+    from sftlab.tasks.sokoban import SokobanGame, get_variant, solve
+
+    meta = row.get("metadata") or {}
+    variant = get_variant(row["split"])
+    labels = tuple(meta.get("labels") or variant.prompt_labels)
+    accepted = tuple(meta.get("accepted") or variant.accepted_labels)
+    rows = tuple(meta["rows"])
+    answer = row.get("answer")
+    optimal = len(answer) if isinstance(answer, list) and answer else len(solve(rows) or [])
+    game = SokobanGame(rows, max_steps=int(meta.get("max_steps", variant.max_steps)))
+    return Episode(row=row, number=number, game=game, labels=labels, accepted=accepted,
+                   where_line=variant.where_line, optimal=optimal)
+
+
+def episode_numbers(rows: Sequence[dict]) -> list[int]:
+    """Each row's index within its tag, in suite order."""
+    seen: dict[str, int] = {}
+    numbers = []
+    for row in rows:
+        numbers.append(seen.get(row["split"], 0))
+        seen[row["split"]] = numbers[-1] + 1
+    return numbers
+
+
+def play(
+    backend: Backend,
+    rows: Sequence[dict],
+    params: SamplingParams,
+    *,
+    seed: int = 0,
+    max_turns: int = 30,
+    skip: frozenset[str] = frozenset(),
+    on_done: Callable[[dict], None] | None = None,
+    on_turn: Callable[[int, int], None] | None = None,
+) -> list[dict]:
+    """Play every row's episode (except ids in `skip`) to the end; return the finished units in suite order.
+
+    `on_done(unit)` is called as each episode finishes (the runner appends it to the resumable log);
+    `on_turn(turn, live)` before each batched generate call.
+    """
+    params = replace(params, n=1)
+    numbers = episode_numbers(rows)
+    episodes = [start_episode(row, number) for row, number in zip(rows, numbers, strict=True)
+                if row["id"] not in skip]
+    for turn in range(max_turns):
+        live = [e for e in episodes if not e.finished]
+        if not live:
+            break
+        if on_turn is not None:
+            on_turn(turn, len(live))
+        prompts = [e.prompt() for e in live]
+        outputs = backend.generate(
+            [[{"role": "user", "content": p}] for p in prompts],
+            params,
+            rows=[e.policy_row() for e in live],
+            seeds=[derive_seed(seed, e.row["id"], turn) for e in live],
+        )
+        for episode, prompt, samples in zip(live, prompts, outputs, strict=True):
+            _apply(episode, turn, prompt, samples[0], max_turns)
+            if episode.finished and on_done is not None:
+                on_done(episode.unit())
+    return [e.unit() for e in episodes]
+
+
+def _apply(episode: Episode, turn: int, prompt: str, generation, max_turns: int) -> None:
+    answer, direction, verdict = score_action(generation.text, episode.accepted)
+    effective = False
+    if direction is not None:
+        episode.valid += 1
+        result = episode.game.step(direction)
+        effective = result.moved
+        episode.effective += int(effective)
+        verdict = "solved" if episode.game.solved else ("valid, moved" if effective else "valid, no move")
+    episode.records.append({
+        "id": episode.row["id"],
+        "split": episode.row["split"],
+        "episode": episode.number,
+        "turn": turn,
+        "prompt": prompt,
+        "response": clip(generation.text),
+        "parsed": direction,
+        "answer": None if answer is None else clip(answer, 200),
+        "verdict": verdict,
+        "correct": False,
+        "valid": direction is not None,
+        "effective": effective,
+        "response_tokens": generation.num_tokens,
+        "markers": count_markers(generation.text),
+    })
+    episode.finished = episode.game.solved or episode.game.done or episode.turns >= max_turns
+
+
+def aggregate(units: Sequence[dict], splits: Sequence[str]) -> list[Metric]:
+    """Per tag: success, validity, effectiveness (Wilson), num_actions, efficiency, response stats (means).
+
+    validity / effectiveness: per episode valid (state-changing) actions / turns, averaged over episodes.
+    num_actions: turns (actions emitted) per episode. efficiency: over solved episodes, shortest solution length /
+    turns used (1 = optimal; invalid turns count as used); absent when nothing was solved.
+    """
+    metrics: list[Metric] = []
+    for split in splits:
+        mine = [u["summary"] for u in units if u["split"] == split]
+        if not mine:
+            continue
+        n = len(mine)
+        metrics.append(rate(split, "success", sum(s["solved"] for s in mine), n))
+        metrics.append(rate(split, "validity", sum(s["valid"] / s["turns"] for s in mine), n))
+        metrics.append(rate(split, "effectiveness", sum(s["effective"] / s["turns"] for s in mine), n))
+        metrics.append(mean(split, "num_actions", [s["turns"] for s in mine]))
+        efficiency = mean(split, "efficiency", [s["optimal"] / s["turns"] for s in mine if s["solved"]])
+        if efficiency is not None:
+            metrics.append(efficiency)
+        metrics.extend(response_metrics(split, [t for s in mine for t in s["tokens"]],
+                                        [m for s in mine for m in s["markers"]]))
+    return metrics

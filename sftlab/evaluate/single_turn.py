@@ -1,0 +1,148 @@
+"""Single-turn (and multi-turn feedback) scoring for General Points and Countdown.
+
+Single turn: one response per row, scored by the task's verifier (GP: 5 / -1 / -2 / -3; Countdown: 1 / 0).
+Multi-turn feedback mode (Chu et al.; GP's `--multi-turn`): after a failed attempt the conversation continues with
+the model's answer and the verifier's reason as the next user turn ("You failed this trial because ..."), up to
+`max_attempts` attempts; the final attempt's verdict is the row's verdict.
+
+Attempt k of a row is sampled with seed `derive_seed(seed, row id, k)`, independent of batching and resuming.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+
+from sftlab.backends import Backend, SamplingParams, derive_seed
+from sftlab.backends.policies import task_kind
+from sftlab.evaluate.closed_loop import clip, episode_numbers
+from sftlab.evaluate.metrics import count_markers, mean, rate, response_metrics
+from sftlab.store import Metric
+
+
+def judge(task: str, response: str, answer: dict):
+    """The task verifier's Verdict (reward, reason, formula, value, correct) for one raw response; never raises."""
+    numbers, target = answer["numbers"], int(answer.get("target", 24))
+    if task == "general_points":
+        from sftlab.tasks.general_points import verify
+
+        return verify(response, numbers, target)
+    from sftlab.tasks.countdown import verify
+
+    return verify(response, numbers, target)
+
+
+def verdict_text(verdict) -> str:
+    """A short verdict string for sample records, e.g. `reward=-2: you used numbers that were not given: [7].`"""
+    reason = verdict.reason if len(verdict.reason) <= 160 else verdict.reason[:157] + "..."
+    return f"reward={verdict.reward}: {reason}"
+
+
+def run(
+    backend: Backend,
+    rows: Sequence[dict],
+    params: SamplingParams,
+    *,
+    seed: int = 0,
+    max_attempts: int = 1,
+    skip: frozenset[str] = frozenset(),
+    chunk_size: int = 256,
+    on_done: Callable[[dict], None] | None = None,
+    on_chunk: Callable[[int], None] | None = None,
+) -> list[dict]:
+    """Answer and score every row (except ids in `skip`), `chunk_size` rows per round; return the units.
+
+    A unit is one row: its summary (final reward, correct, attempts, token and marker counts) and one record per
+    attempt. `on_done(unit)` is called per finished row, `on_chunk(rows_in_chunk)` after each chunk.
+    """
+    params = replace(params, n=1)
+    numbers = episode_numbers(rows)
+    pending = [(row, number) for row, number in zip(rows, numbers, strict=True) if row["id"] not in skip]
+    units = []
+    for start in range(0, len(pending), chunk_size):
+        chunk = pending[start:start + chunk_size]
+        for unit in _run_chunk(backend, chunk, params, seed, max_attempts):
+            units.append(unit)
+            if on_done is not None:
+                on_done(unit)
+        if on_chunk is not None:
+            on_chunk(len(chunk))
+    return units
+
+
+def _run_chunk(backend, chunk, params, seed, max_attempts) -> list[dict]:
+    states = []
+    for row, number in chunk:
+        states.append({"row": row, "number": number, "task": task_kind(row), "chat": list(row["prompt"]),
+                       "records": [], "verdict": None, "retry": True})
+    for attempt in range(max_attempts):
+        live = [s for s in states if s["retry"]]
+        if not live:
+            break
+        outputs = backend.generate(
+            [s["chat"] for s in live], params, rows=[s["row"] for s in live],
+            seeds=[derive_seed(seed, s["row"]["id"], attempt) for s in live],
+        )
+        for state, samples in zip(live, outputs, strict=True):
+            generation = samples[0]
+            verdict = judge(state["task"], generation.text, state["row"]["answer"])
+            state["verdict"] = verdict
+            state["records"].append({
+                "id": state["row"]["id"],
+                "split": state["row"]["split"],
+                "episode": state["number"],
+                "turn": attempt,
+                "prompt": state["chat"][-1]["content"],
+                "response": clip(generation.text),
+                "parsed": None if verdict.formula is None else clip(str(verdict.formula), 200),
+                "verdict": verdict_text(verdict),
+                "correct": bool(verdict.correct),
+                "reward": verdict.reward,
+                "response_tokens": generation.num_tokens,
+                "markers": count_markers(generation.text),
+            })
+            state["retry"] = attempt + 1 < max_attempts and not verdict.correct
+            if state["retry"]:
+                from sftlab.tasks.expr import feedback_turn
+
+                state["chat"] = state["chat"] + [{"role": "assistant", "content": generation.text},
+                                                 {"role": "user", "content": feedback_turn(verdict)}]
+    return [_unit(s) for s in states]
+
+
+def _unit(state: dict) -> dict:
+    verdict, records = state["verdict"], state["records"]
+    return {
+        "id": state["row"]["id"],
+        "split": state["row"]["split"],
+        "episode": state["number"],
+        "summary": {
+            "task": state["task"],
+            "reward": verdict.reward,
+            "correct": bool(verdict.correct),
+            "attempts": len(records),
+            "tokens": [r["response_tokens"] for r in records],
+            "markers": [r["markers"] for r in records],
+        },
+        "records": records,
+    }
+
+
+def aggregate(units: Sequence[dict], splits: Sequence[str], multi_turn: bool = False) -> list[Metric]:
+    """Per split. General Points: acc (reward 5), valid (reward >= -1), score (mean reward); Countdown: acc.
+    Both: response_tokens, reflection_rate; multi-turn also `attempts` (mean attempts used)."""
+    metrics: list[Metric] = []
+    for split in splits:
+        mine = [u["summary"] for u in units if u["split"] == split]
+        if not mine:
+            continue
+        n = len(mine)
+        metrics.append(rate(split, "acc", sum(s["correct"] for s in mine), n))
+        if mine[0]["task"] == "general_points":
+            metrics.append(rate(split, "valid", sum(s["reward"] >= -1 for s in mine), n))
+            metrics.append(mean(split, "score", [s["reward"] for s in mine]))
+        if multi_turn:
+            metrics.append(mean(split, "attempts", [s["attempts"] for s in mine]))
+        metrics.extend(response_metrics(split, [t for s in mine for t in s["tokens"]],
+                                        [m for s in mine for m in s["markers"]]))
+    return metrics
