@@ -125,7 +125,8 @@ def _attempt(dim, num_boxes, s, search_depth):
     for _ in range(TRIES):
         level = room_topology(dim, num_steps, P_CHANGE_DIRECTIONS, py_rng)
         player, targets = place_player_and_targets(level, num_boxes, np_rng)
-        grid = PaddedGrid(h, w, {(r, c) for r in range(h) for c in range(w) if not level[r][c]})
+        walls = {(r, c) for r in range(h) for c in range(w) if not level[r][c]}
+        grid = PaddedGrid(h, w, walls)
         tgt = [grid.index(*t) for t in targets]
         result = reverse_play(grid, tgt, grid.index(*player), search_depth)
         if result.displacement > 0:
@@ -137,7 +138,6 @@ def _attempt(dim, num_boxes, s, search_depth):
     moves = _search(grid, tgt, result.boxes, player, search_depth)
     if not moves:  # None: not solvable within search_depth; []: cannot happen (displacement > 0)
         raise _AttemptFailed("no solution within the depth")
-    walls = {(r, c) for r in range(h) for c in range(w) if not level[r][c]}
     cells = grid.cell
     rows = board_rows(h, w, walls, {cells(t) for t in tgt}, {cells(b) for b in result.boxes}, cells(player))
     return rows, moves
@@ -194,7 +194,9 @@ def reverse_play(grid: PaddedGrid, targets: list[int], player: int, search_depth
     before the explored check, and a state only replaces the best one on a strictly greater score.
     """
     floor, steps, stride = grid.floor, grid.steps, grid.stride
-    target_set = frozenset(targets)
+    target_mask = 0
+    for t in targets:
+        target_mask |= 1 << t
     t_rc = [divmod(t, stride) for t in targets]
     pbits, size = grid.size.bit_length(), grid.size
     explored: set[int] = set()
@@ -207,40 +209,42 @@ def reverse_play(grid: PaddedGrid, targets: list[int], player: int, search_depth
             total += abs(br - tr) + abs(bc - tc)
         return total
 
-    def dfs(p: int, boxes: list[int], pulled: int, swaps: int, last_pull: int, ttl: int) -> None:
+    # old/new: bitmasks of the boxes never pulled / pulled at least once (the original stores them with
+    # different codes, so both belong to the explored-set key).
+    def dfs(p: int, boxes: list[int], pulled: int, old: int, new: int, swaps: int, last_pull: int,
+            ttl: int) -> None:
         ttl -= 1
         if ttl <= 0 or len(explored) >= max_states:
             return
-        mask_new = mask_old = 0
-        for i, b in enumerate(boxes):
-            if pulled >> i & 1:
-                mask_new |= 1 << b
-            else:
-                mask_old |= 1 << b
-        key = ((mask_old << size | mask_new) << pbits) | p
+        key = ((old << size | new) << pbits) | p
         if key in explored:
             return
-        if p in target_set or any(b in target_set for b in boxes):
-            score = 0
-        else:
+        occupied = old | new
+        if swaps and not (occupied & target_mask or target_mask >> p & 1):
             score = swaps * displacement(boxes)
+        else:
+            score = 0
         if score > best["score"]:
             best["score"], best["player"], best["boxes"] = score, p, list(boxes)
         explored.add(key)
         for d in steps:
             q = p + d
-            if not floor[q] or q in boxes:
+            if not floor[q] or occupied >> q & 1:
                 continue
             behind = p - d
-            if behind in boxes:
+            if occupied >> behind & 1:
                 k = boxes.index(behind)
                 nboxes = list(boxes)
                 nboxes[k] = p
-                dfs(q, nboxes, pulled | 1 << k, swaps + (k != last_pull), k, ttl)
+                if pulled >> k & 1:
+                    dfs(q, nboxes, pulled, old, new ^ (1 << behind) | (1 << p), swaps + (k != last_pull), k, ttl)
+                else:
+                    dfs(q, nboxes, pulled | 1 << k, old ^ (1 << behind), new | (1 << p), swaps + (k != last_pull),
+                        k, ttl)
             else:
-                dfs(q, boxes, pulled, swaps, last_pull, ttl)
+                dfs(q, boxes, pulled, old, new, swaps, last_pull, ttl)
 
-    dfs(player, list(targets), 0, 0, -1, search_depth)
+    dfs(player, list(targets), 0, target_mask, 0, 0, -1, search_depth)
     return ReversePlayResult(best["player"], best["boxes"], displacement(best["boxes"]))
 
 
