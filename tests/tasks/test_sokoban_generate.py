@@ -130,3 +130,18 @@ def test_generator_equals_the_plain_full_grid_reference(dim, boxes, seeds):
     for seed in range(seeds):
         p = generate(dim=dim, num_boxes=boxes, seed=seed)
         assert (p.rows, p.solution) == reference.reference_generate(dim, boxes, seed), seed
+
+
+def test_reverse_play_respects_the_explored_state_cap():
+    from sftlab.tasks.sokoban.generate import reverse_play
+    from sftlab.tasks.sokoban.solve import PaddedGrid
+
+    walls = {(r, c) for r in range(7) for c in range(7) if r in (0, 6) or c in (0, 6)}
+    grid = PaddedGrid(7, 7, walls)
+    targets, player = [grid.index(3, 3)], grid.index(3, 2)
+    capped = reverse_play(grid, targets, player, search_depth=30, max_states=1)
+    assert capped.displacement == 0 and capped.boxes == targets  # only the start state was explored
+    full = reverse_play(grid, targets, player, search_depth=30)
+    assert full.displacement > 0 and all(b not in targets for b in full.boxes)
+    shallow = reverse_play(grid, targets, player, search_depth=2)  # ttl 2: the start state only, nothing pulled
+    assert shallow.displacement == 0

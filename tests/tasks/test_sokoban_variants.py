@@ -114,3 +114,13 @@ def test_cli_show(capsys):
     assert "SimpleSokobanAlphabetical" in out and "solution (" in out
     assert main(["tasks", "show", "sokoban", "--variant", "bogus"]) == 2
     assert capsys.readouterr().err.startswith("error: unknown Sokoban variant")
+
+
+@pytest.mark.parametrize("name", list(VARIANTS))
+def test_show_works_for_every_variant(name):
+    v = VARIANTS[name]
+    text = show(seed=11, variant=name)
+    grid_lines = [line for line in text.splitlines() if line.startswith(" # \t")]
+    assert len(grid_lines) == v.dim[0]
+    sol = text.rsplit(": ", 1)[1].split()
+    assert sol and set(sol) <= set(v.prompt_labels)
