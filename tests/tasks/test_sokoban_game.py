@@ -128,3 +128,16 @@ def test_load_xsb_errors_name_the_line(text, fragment):
 def test_load_xsb_missing_file():
     with pytest.raises(DataError, match="not found"):
         load_xsb("no/such/levels.xsb")
+
+
+def test_dump_xsb_round_trips_generated_puzzles(tmp_path):
+    from sftlab.tasks.sokoban import dump_xsb, generate
+
+    puzzles = [generate(dim=(7, 9), num_boxes=2, seed=s).rows for s in range(5)]
+    text = dump_xsb(puzzles, titles=[f"seed {s}" for s in range(5)])
+    assert text.startswith("; seed 0\n#########\n")
+    path = tmp_path / "out.xsb"
+    path.write_text(text, encoding="utf-8")
+    assert load_xsb(path) == puzzles
+    with pytest.raises(DataError, match="no player"):
+        dump_xsb([("#####", "#$ .#", "#####")])

@@ -26,7 +26,7 @@ from sftlab.tasks.sokoban.variants import (
     get_variant,
     parse_action,
 )
-from sftlab.tasks.sokoban.xsb import load_xsb
+from sftlab.tasks.sokoban.xsb import dump_xsb, load_xsb
 
 __all__ = [
     "ALIASES",
@@ -41,6 +41,7 @@ __all__ = [
     "extract_answer",
     "generate",
     "get_variant",
+    "dump_xsb",
     "load_xsb",
     "parse_action",
     "parse_rendered",

@@ -140,3 +140,22 @@ def load_xsb(path_or_text: str | os.PathLike) -> list[tuple[str, ...]]:
     if not levels:
         raise DataError("no Sokoban level found (board lines start with '#')")
     return levels
+
+
+def dump_xsb(levels, titles=None) -> str:
+    """Write levels (each a sequence of XSB rows) as a standard level file that `load_xsb` reads back.
+
+    Each level is preceded by a `; title` comment line (default `; 1`, `; 2`, ...) and followed by a blank line;
+    trailing spaces of rows are dropped, as level files usually do. Malformed levels raise DataError.
+    """
+    levels = [tuple(level) for level in levels]
+    titles = list(titles) if titles is not None else [str(i + 1) for i in range(len(levels))]
+    if len(titles) != len(levels):
+        raise DataError(f"{len(titles)} titles for {len(levels)} levels")
+    out = []
+    for title, level in zip(titles, levels, strict=True):
+        parse_board(level)
+        out.append(f"; {title}")
+        out.extend(row.rstrip() for row in level)
+        out.append("")
+    return "\n".join(out)
