@@ -16,7 +16,8 @@ from sftlab.tasks.expr import ExprError, Verdict, evaluate_tree, format_value, p
 MAX_SCAN_CHARS = 200_000  # answers are at the end: only the last this-many characters are searched
 MAX_EXPR_CHARS = 1_000
 
-_BOXED_RE = re.compile(r"\\boxed\s*\{")
+_BOX_OPEN_RE = re.compile(r"\\boxed\s*\{")
+_BRACE_RE = re.compile(r"[{}]")
 _REPLACEMENTS = (
     ("\\times", "*"),
     ("\\cdot", "*"),
@@ -30,29 +31,41 @@ _REPLACEMENTS = (
 )
 
 
-def _matching_braces(text: str) -> dict[int, int]:
-    """Position of each '{' -> its matching '}' (one linear pass)."""
-    stack: list[int] = []
-    match: dict[int, int] = {}
-    for i, ch in enumerate(text):
-        if ch == "{":
-            stack.append(i)
-        elif ch == "}" and stack:
-            match[stack.pop()] = i
-    return match
+def _last_balanced_box(text: str) -> str | None:
+    """The content of the last `\\boxed{...}` whose braces balance; linear time.
+
+    Boxes are tried from the last one back. A box that does not close before the next (later) box starts never
+    closes (the later box would have to close first), so each box is only searched up to the later one: the
+    searched regions are disjoint.
+    """
+    limit = len(text)
+    pos = len(text)
+    while (pos := text.rfind("\\boxed", 0, pos)) >= 0:
+        m = _BOX_OPEN_RE.match(text, pos)
+        if m is None:
+            continue
+        brace = m.end() - 1
+        if text.find("}", brace, limit) >= 0:  # cheap pre-check in C before walking the braces
+            depth = 0
+            for b in _BRACE_RE.finditer(text, brace, limit):
+                depth += 1 if b.group() == "{" else -1
+                if depth == 0:
+                    return text[brace + 1 : b.start()].strip()
+        limit = pos
+    return None
 
 
 def extract_answer(response: str) -> str | None:
-    """The content of the last balanced `\\boxed{...}`, else of the last `<answer>...</answer>`, else None."""
+    """The content of the last balanced `\\boxed{...}`, else of the last `<answer>...</answer>`, else None.
+
+    Only the last MAX_SCAN_CHARS characters are searched; the work is linear in their length.
+    """
     if not isinstance(response, str):
         return None
     text = response[-MAX_SCAN_CHARS:]
-    starts = [m.end() - 1 for m in _BOXED_RE.finditer(text)]
-    if starts:
-        match = _matching_braces(text)
-        for brace in reversed(starts):
-            if brace in match:
-                return text[brace + 1 : match[brace]].strip()
+    boxed = _last_balanced_box(text)
+    if boxed is not None:
+        return boxed
     end = text.rfind("</answer>")
     if end >= 0:
         start = text.rfind("<answer>", 0, end)

@@ -2,7 +2,7 @@
 
 Distinct means distinct up to commutativity and associativity: every expression is put in a canonical n-ary form
 (a sum is its sorted positive terms then its sorted negative terms, a product its sorted numerator factors then
-its sorted denominator factors), so `3*8`, `8*3`, `(8*3)` and `8/(1/3)` with the same cards collapse to one string.
+its sorted denominator factors), so `(8-2)*4` and `4*(8-2)`, or `8/(1/3)` and `3*8/1`, collapse to one string.
 `canonical(text)` maps any formula to that form; `solve` returns one string per canonical class, sorted.
 
 Completeness: the search covers every binary expression tree over the cards (all orders, all 4 operators), so for
