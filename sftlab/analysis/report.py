@@ -331,11 +331,12 @@ h1{margin-bottom:4px}h2{border-bottom:2px solid #ddd;padding-bottom:4px;margin-t
 .notices li{margin:2px 0}
 table.results{border-collapse:collapse;margin:12px 0 20px;font-size:13px}
 table.results caption{text-align:left;font-weight:600;padding:4px 0}
-table.results th,table.results td{padding:3px 8px;border-bottom:1px solid #e5e5e5;text-align:right;white-space:nowrap}
+table.results th,table.results td{padding:3px 8px;border-bottom:1px solid #e5e5e5;text-align:right;white-space:nowrap;
+line-height:1.15}
 table.results th.group{text-align:center;border-bottom:1px solid #999;font-weight:600}
 table.results tbody th{text-align:left;font-weight:500}table.results td.best{background:#e8f4ea}
 table.results tr.reference{color:#777}table.results tr.base th{font-style:italic}
-.ci{color:#888;font-size:11px}figure{margin:8px 0}figure img{max-width:100%;height:auto}
+.ci{color:#888;font-size:10px}.table-wrap{overflow-x:auto}figure{margin:8px 0}figure img{max-width:100%;height:auto}
 pre{background:#f6f8fa;padding:8px;overflow-x:auto;white-space:pre-wrap;font-size:12px;max-height:400px}
 details.sample{margin:6px 0;border:1px solid #eee;padding:4px 8px}details.sample.fail summary .verdict{color:#b00}
 details.sample.ok summary .verdict{color:#070}.note{color:#666;font-style:italic}nav a{margin-right:12px}

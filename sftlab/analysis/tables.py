@@ -379,7 +379,7 @@ def to_latex(table: Table, interval: bool = True, caption: str | None = None, la
 def to_html(table: Table, interval: bool = True) -> str:
     """An HTML `<table class="results">` with a group header row; best cells carry class "best" and bold."""
     esc = html.escape
-    parts = ['<table class="results">', f"<caption>{esc(table.title)}</caption>", "<thead>", "<tr><th></th>"]
+    parts = ['<div class="table-wrap"><table class="results">', f"<caption>{esc(table.title)}</caption>", "<thead>", "<tr><th></th>"]
     parts += [f'<th colspan="{len(cols)}" class="group">{esc(group)}</th>' for group, cols in table.groups]
     parts += ["</tr>", "<tr><th>run</th>"]
     parts += [f'<th title="{esc(c.split)}">{esc(c.label)}</th>' for c in table.columns]
@@ -393,11 +393,11 @@ def to_html(table: Table, interval: bool = True) -> str:
                 value = f"<b>{value}</b>"
             ci = ""
             if interval and cell is not None and cell.ci_low is not None and cell.ci_high is not None:
-                ci = f' <span class="ci">[{_fmt(cell.ci_low, table.metric)}–{_fmt(cell.ci_high, table.metric)}]</span>'
+                ci = f'<br><span class="ci">[{_fmt(cell.ci_low, table.metric)}–{_fmt(cell.ci_high, table.metric)}]</span>'
             klass = ' class="best"' if cell is not None and cell.best else ""
             n = f' title="n={cell.n}"' if cell is not None else ""
             parts.append(f"<td{klass}{n}>{value}{ci}</td>")
         parts.append("</tr>")
-    parts += ["</tbody>", "</table>"]
+    parts += ["</tbody>", "</table></div>"]
     parts += [f'<p class="note">{esc(note)}</p>' for note in table.notes]
     return "\n".join(parts)
