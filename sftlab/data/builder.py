@@ -1,0 +1,175 @@
+"""Build a preset into a data folder, and load rows back (checked against the manifest).
+
+A build makes the rows in memory, re-verifies every completion with the task's own verifier, checks leakage
+against the task's eval suite, then writes `train.*` (or `test.*` for eval suites) and `manifest.json` into a
+staged folder that is renamed into place only when everything succeeded.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from sftlab.data.presets import PRESETS, BuildConfig
+from sftlab.errors import DataError
+from sftlab.io import (
+    ensure_writable,
+    read_jsonl,
+    read_manifest,
+    sha256_file,
+    staged_dir,
+    write_jsonl,
+    write_manifest,
+)
+
+NOTES = {
+    "cot-solver": "CoT written from the solver's state (Sokoban) or a verified backtracking search (arithmetic); "
+    "the paper rejection-sampled an LLM teacher (Qwen3-8B): pass --teacher MODEL to do that instead.",
+    "teacher": "CoT rejection-sampled from the teacher model; the first verified sample of each prompt is kept.",
+}
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """What a build produced: where, how many rows, how long it took, and the manifest it wrote."""
+
+    path: Path
+    rows: int
+    seconds: float
+    manifest: dict
+
+
+def build(config: BuildConfig, out: str | Path, *, force: bool = False, progress: bool = True) -> BuildResult:
+    """Build `config` into the folder `out`; see the module docstring. Existing `out` needs `force`."""
+    out = Path(out)
+    ensure_writable(out, force)  # fail before doing any work
+    start = time.perf_counter()
+    spec = config.spec
+    rows, counts, extra = _make_rows(config, progress)
+    verification = _verify(spec.task, rows)
+    extra = {**extra, "verification": verification}
+    if spec.kind != "eval":
+        from sftlab.data.leakage import leakage_report
+
+        report = leakage_report(spec.task, rows, skipped=counts.get("skipped_for_leakage", 0),
+                                paper_seeds=config.paper_seeds)
+        report["allowed"] = config.allow_overlap
+        if report["overlap"] and not config.allow_overlap:
+            hint = " (--paper-seeds replays eval items by design)" if config.paper_seeds else ""
+            raise DataError(
+                f"{report['overlap']} of {report['eval_items']} {report['eval_suite']} items also appear in the "
+                f"training rows{hint}; pass --allow-overlap to build it anyway"
+            )
+        extra["leakage"] = report
+    if not rows:
+        raise DataError(f"{spec.name}: no rows to write")
+    notes = []
+    if spec.demo == "cot" and not config.teacher:
+        notes.append(NOTES["cot-solver"])
+    if config.teacher:
+        notes.append(NOTES["teacher"])
+    if config.paper_seeds:
+        notes.append(extra["leakage"]["note"])
+    with staged_dir(out, force) as tmp:
+        stem = spec.split
+        write_jsonl(tmp / f"{stem}.jsonl", rows)
+        from sftlab.data.export import write_parquet
+
+        write_parquet(tmp / f"{stem}.parquet", rows)
+        seconds = round(time.perf_counter() - start, 3)
+        manifest = write_manifest(tmp, config.to_dict(), counts={"rows": len(rows), **counts}, notes=notes,
+                                  build_seconds=seconds, **extra)
+    return BuildResult(out, len(rows), seconds, manifest)
+
+
+def build_preset(name: str, out: str | Path, *, seed: int = 0, n: int | None = None, force: bool = False,
+                 teacher: str | None = None, paper_seeds: bool = False, allow_overlap: bool = False,
+                 progress: bool = True, options: dict | None = None) -> Path:
+    """Build preset `name` into `out` and return the folder. Same arguments give byte-identical data files.
+
+    `options` overrides the preset's knobs (e.g. {"dead_ends": 4}); see sftlab.data.presets.OPTION_TYPES.
+    """
+    config = BuildConfig(name, seed=seed, n=n, teacher=teacher, paper_seeds=paper_seeds,
+                         allow_overlap=allow_overlap, options=dict(options or {}))
+    return build(config, out, force=force, progress=progress).path
+
+
+def _make_rows(config: BuildConfig, progress: bool) -> tuple[list[dict], dict, dict]:
+    spec = config.spec
+    if spec.kind == "eval":
+        from sftlab.data.suites import suite_rows
+
+        rows = suite_rows(spec.name, n=config.size, seed=config.seed or None, progress=progress)
+        return rows, {"per_split": _per_split(rows)}, {}
+    from sftlab.data.leakage import eval_keys
+
+    keys = set() if config.paper_seeds else set(eval_keys(spec.task))
+    if spec.task == "sokoban":
+        from sftlab.data.sokoban_rows import train_rows
+    elif spec.task == "general_points":
+        from sftlab.data.gp_rows import train_rows
+    else:
+        from sftlab.data.countdown_rows import train_rows
+    rows, counts = train_rows(config, keys, progress, not config.paper_seeds)
+    extra: dict = {}
+    if config.teacher:
+        from sftlab.demos.teacher import teacher_config_from_options, teacher_rows
+
+        rows, stats = teacher_rows(rows, teacher_config_from_options(config.teacher, config.options, config.seed),
+                                   progress=progress)
+        extra["teacher"] = stats
+    return rows, counts, extra
+
+
+def _per_split(rows: list[dict]) -> dict:
+    out: dict[str, int] = {}
+    for row in rows:
+        out[row["split"]] = out.get(row["split"], 0) + 1
+    return out
+
+
+def _verify(task: str, rows: list[dict]) -> dict:
+    """Re-verify every completion with the task's verifier; return counts (the arms' error rates included)."""
+    if task == "sokoban":
+        from sftlab.data.sokoban_rows import verify_row
+    elif task == "general_points":
+        from sftlab.data.gp_rows import verify_row
+    else:
+        from sftlab.data.countdown_rows import verify_row
+    with_completion = [r for r in rows if "completion" in r]
+    passed = sum(1 for r in with_completion if verify_row(r))
+    checked = len(with_completion)
+    return {"checked": checked, "correct": passed, "correct_fraction": round(passed / checked, 6) if checked else None}
+
+
+def load_rows(dir_or_preset: str | Path, split: str = "train") -> list[dict]:
+    """The rows of `split` ("train" or "test") of a built folder, or of a preset built on demand into the cache.
+
+    The file must be listed in the folder's manifest with the same sha256 (an edited or partial file is a
+    DataError). A preset name builds once into `<cache>/data/<preset>-seed0` (deterministic, so the cache is safe).
+    """
+    path = Path(dir_or_preset)
+    if not path.is_dir():
+        name = str(dir_or_preset)
+        if name not in PRESETS:
+            raise DataError(f"{name} is neither a data folder nor a preset (see `sftlab data list`)")
+        path = _cache_root() / f"{name}-seed0"
+        if not (path / "manifest.json").is_file():
+            build_preset(name, path, force=True, progress=False)
+    manifest = read_manifest(path)
+    fname = f"{split}.jsonl"
+    entry = manifest.get("files", {}).get(fname)
+    if entry is None:
+        have = sorted(f[: -len(".jsonl")] for f in manifest.get("files", {}) if f.endswith(".jsonl"))
+        raise DataError(f"{path} has no {split} split (it has: {', '.join(have) or 'none'})")
+    file = path / fname
+    if not file.is_file() or sha256_file(file) != entry["sha256"]:
+        raise DataError(f"{file} does not match its manifest (changed or incomplete); rebuild it with --force")
+    return read_jsonl(file)
+
+
+def _cache_root() -> Path:
+    from sftlab.models import cache_dir
+
+    return Path(cache_dir()) / "data"

@@ -1,0 +1,104 @@
+"""Row files and exports: parquet next to the JSONL, TRL conversational files, and verl's parquet layout.
+
+TRL: the default files already are TRL's conversational prompt-completion format (`prompt` and `completion`
+message lists); `export_trl` writes just those two columns for tools that dislike extra ones.
+
+verl (the original's RL/SFT format, spec 5): `data_source`, `prompt` (message list), `ability`,
+`reward_model` {style: "rule", ground_truth}, `extra_info` {split, index, id, question, answer, metadata...}.
+verl's SFT trainer reads `extra_info.question` / `extra_info.answer` with `data.prompt_key=extra_info
++data.prompt_dict_keys=['question'] data.response_key=extra_info +data.response_dict_keys=['answer']`.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+from sftlab.data.rows import completion_text, user_text
+from sftlab.errors import DataError
+from sftlab.io import atomic_write_bytes, read_manifest, staged_dir, write_jsonl, write_manifest
+
+ABILITY = {"sokoban": "bfs", "general_points": "arithmetic", "countdown": "arithmetic"}
+
+
+def write_parquet(path: str | Path, rows: list[dict]) -> int:
+    """Atomically write `rows` as parquet (nested columns kept nested); return the row count."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        table = pa.Table.from_pylist(rows)
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        raise DataError(f"rows for {path} do not share one column layout ({exc})") from None
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer, compression="zstd")
+    atomic_write_bytes(path, buffer.getvalue())
+    return len(rows)
+
+
+def data_source(row: dict) -> str:
+    """verl's `data_source` for a row, named like the original's datasets where they are known."""
+    task = row["task"]
+    if task == "sokoban":
+        if row["split"] != "train":
+            return f"sokoban_{row['split']}"
+        return "sokoban_6x6_1horizon" + ("_random" if row["variant"] == "diverse" else "")
+    if task == "general_points":
+        if row["split"] != "train":
+            return f"gp_l_{row['split']}"
+        return f"gp-l-{row['metadata']['mapping']}"
+    return f"countdown_{row['split']}"
+
+
+def ground_truth(row: dict):
+    """verl's `reward_model.ground_truth`: Sokoban the expert action(s) as a list; arithmetic {numbers, target}."""
+    if row["task"] == "sokoban":
+        answer = row["answer"]
+        return list(answer) if isinstance(answer, list) else [answer]
+    return {"numbers": [int(x) for x in row["answer"]["numbers"]], "target": int(row["answer"]["target"])}
+
+
+def verl_rows(rows: list[dict]) -> list[dict]:
+    """The rows in verl's layout (metadata kept as a JSON string in extra_info, so every task fits one schema)."""
+    out = []
+    for index, row in enumerate(rows):
+        extra = {"split": row["split"], "index": index, "id": row["id"], "question": user_text(row),
+                 "answer": completion_text(row) or "", "metadata": json.dumps(row["metadata"], sort_keys=True)}
+        out.append({"data_source": data_source(row), "prompt": row["prompt"], "ability": ABILITY[row["task"]],
+                    "reward_model": {"style": "rule", "ground_truth": ground_truth(row)}, "extra_info": extra})
+    return out
+
+
+def _source_files(src: Path) -> tuple[dict, list[tuple[str, list[dict]]]]:
+    from sftlab.io import read_jsonl
+
+    manifest = read_manifest(src)
+    splits = [(stem, read_jsonl(src / f"{stem}.jsonl")) for stem in ("train", "test")
+              if (src / f"{stem}.jsonl").is_file()]
+    if not splits:
+        raise DataError(f"{src} has no train.jsonl or test.jsonl to export")
+    return manifest, splits
+
+
+def export(fmt: str, src: str | Path, out: str | Path, *, force: bool = False) -> Path:
+    """Export a built data folder to `fmt` ("verl" or "trl") in `out`, with its own manifest."""
+    from sftlab.errors import check_choice
+
+    check_choice("export format", fmt, ("verl", "trl"))
+    src = Path(src)
+    manifest, splits = _source_files(src)
+    with staged_dir(out, force) as tmp:
+        for stem, rows in splits:
+            if fmt == "verl":
+                write_parquet(tmp / f"{stem}.parquet", verl_rows(rows))
+            else:
+                if stem == "train" and any("completion" not in r for r in rows):
+                    raise DataError(f"{src} holds RL/eval rows without completions; TRL SFT needs completions")
+                slim = [{"prompt": r["prompt"], **({"completion": r["completion"]} if "completion" in r else {})}
+                        for r in rows]
+                write_jsonl(tmp / f"{stem}.jsonl", slim)
+                write_parquet(tmp / f"{stem}.parquet", slim)
+        write_manifest(tmp, {"export": fmt, "source": str(src), "source_config": manifest.get("config")},
+                       source_files=manifest.get("files"))
+    return Path(out)

@@ -1,0 +1,133 @@
+"""Sokoban rows: training rows (one per state along the shortest path) and the eval suite (one per episode).
+
+Training (spec 5): 6x6 rooms with 1 box; for each puzzle, every state from the start up to (not including) the
+solved state gives one row whose ground truth is the optimal action there (the solver's first move from that
+state, ties broken Up, Down, Left, Right). Fixed prompts use Up/Down/Left/Right; diverse prompts draw 4 pool
+words per row (sftlab.prompts.diversity) and the demonstration answers in those words.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from sftlab.data.rows import make_row, train_seed_base
+from sftlab.errors import DataError
+
+TRAIN_DIM = (6, 6)
+TRAIN_BOXES = 1
+EVAL_BASE_SEED = 123
+
+
+def trajectory(rows) -> list[tuple[tuple[str, ...], list[str]]]:
+    """The states along the optimal path from `rows` with the remaining plan at each; the solved state excluded."""
+    from sftlab.tasks.sokoban import SokobanGame, solve
+
+    game = SokobanGame(rows, max_steps=1000)
+    out = []
+    while not game.solved:
+        plan = solve(game.rows)
+        if not plan:
+            raise DataError(f"the solver found no plan for a generated puzzle state {game.rows!r}")
+        out.append((game.rows, plan))
+        game.step(plan[0])
+    return out
+
+
+def state_key(rows) -> str:
+    """The content key of a Sokoban state for the leakage check: its XSB rows."""
+    return "\n".join(rows)
+
+
+def train_rows(config, eval_keys: set[str], progress: bool, skip_leaks: bool) -> tuple[list[dict], dict]:
+    """The training rows of a Sokoban preset, and counts for the manifest."""
+    from tqdm import tqdm
+
+    from sftlab.demos.answer_only import sokoban_answer_only
+    from sftlab.demos.solver_cot import sokoban_cot
+    from sftlab.prompts.diversity import check_disjoint_from_variants, diverse_labels
+    from sftlab.prompts.sokoban import BASE_LABELS, user_prompt
+    from sftlab.tasks.sokoban import VARIANTS, generate
+
+    spec = config.spec
+    if spec.diverse:
+        check_disjoint_from_variants(VARIANTS.values())
+    base = train_seed_base(config.seed, config.paper_seeds)
+    rows: list[dict] = []
+    skipped = candidates = puzzles = 0
+    bar = tqdm(total=config.size, desc=spec.name, unit="puzzle", disable=not progress, leave=False)
+    while puzzles < config.size:
+        puzzle = generate(dim=TRAIN_DIM, num_boxes=TRAIN_BOXES, seed=base + candidates)
+        candidates += 1
+        states = trajectory(puzzle.rows)
+        if skip_leaks and any(state_key(s) in eval_keys for s, _ in states):
+            skipped += 1
+            continue
+        for step, (state, plan) in enumerate(states):
+            index = len(rows)
+            labels = diverse_labels(config.seed, index) if spec.diverse else BASE_LABELS
+            label = labels[("Up", "Down", "Left", "Right").index(plan[0])]
+            if spec.kind == "rl" or config.teacher:
+                completion = None
+            elif spec.demo == "answer-only":
+                completion = sokoban_answer_only(label)
+            else:
+                completion = sokoban_cot(state, plan, labels)
+            rows.append(make_row(
+                id=f"{spec.name}-{index:06d}", task="sokoban", split="train",
+                variant="diverse" if spec.diverse else "fixed", seed=puzzle.seed,
+                prompt=user_prompt(state, labels=labels, where_line=spec.diverse or None),
+                completion=completion, answer=plan[0],
+                metadata={"rows": list(state), "labels": list(labels), "accepted": list(labels),
+                          "dim": list(TRAIN_DIM), "num_boxes": TRAIN_BOXES, "puzzle_seed": puzzle.seed,
+                          "step": step, "plan": list(plan)},
+            ))
+        puzzles += 1
+        bar.update(1)
+    bar.close()
+    return rows, {"puzzles": config.size, "candidates": candidates, "skipped_for_leakage": skipped}
+
+
+def verify_row(row: dict) -> bool:
+    """Re-check a training completion with the task's own parser: its answer maps to the expert action."""
+    from sftlab.data.rows import completion_text
+    from sftlab.tasks.sokoban import extract_answer, parse_action
+
+    text = completion_text(row)
+    if text is None:
+        return True
+    if "</think>" not in text or text.index("</think>") > text.index("<answer>"):
+        return False
+    return parse_action(extract_answer(text), row["metadata"]["accepted"]) == row["answer"]
+
+
+def eval_seed_list(tag_index: int, n: int, base_seed: int) -> list[int]:
+    """Episode seeds of eval tag `tag_index`: the paper's `base + 100 * tag + episode` (stride n when n > 100)."""
+    stride = max(n, 100)
+    start = base_seed + stride * tag_index
+    return list(range(start, start + n))
+
+
+def eval_rows(n: int, base_seed: int, progress: bool = False) -> Iterator[dict]:
+    """The sokoban-eval suite: the paper's 8 tags x `n` episodes; one row per episode (its initial state)."""
+    from tqdm import tqdm
+
+    from sftlab.prompts.sokoban import user_prompt
+    from sftlab.tasks.sokoban import EVAL_TAGS, generate, get_variant
+
+    bar = tqdm(total=n * len(EVAL_TAGS), desc="sokoban-eval", unit="episode", disable=not progress, leave=False)
+    for t, tag in enumerate(EVAL_TAGS):
+        variant = get_variant(tag)
+        for j, seed in enumerate(eval_seed_list(t, n, base_seed)):
+            puzzle = generate(dim=variant.dim, num_boxes=variant.num_boxes, seed=seed,
+                              search_depth=variant.search_depth)
+            bar.update(1)
+            yield make_row(
+                id=f"sokoban-eval-{tag}-{j:04d}", task="sokoban", split=tag, variant=tag, seed=seed,
+                prompt=user_prompt(puzzle.rows, labels=variant.prompt_labels, where_line=variant.where_line),
+                completion=None, answer=list(puzzle.solution),
+                metadata={"rows": list(puzzle.rows), "labels": list(variant.prompt_labels),
+                          "accepted": list(variant.accepted_labels), "dim": list(variant.dim),
+                          "num_boxes": variant.num_boxes, "puzzle_seed": seed, "step": 0, "role": variant.role,
+                          "max_steps": variant.max_steps},
+            )
+    bar.close()

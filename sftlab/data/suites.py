@@ -1,0 +1,49 @@
+"""Evaluation suites: the rows an evaluator plays or scores (docs/contracts.md; no `completion`).
+
+- `sokoban-eval`: the paper's 8 tags (SimpleSokoban ... FakeSokobanNumerical) x 100 episodes; episode j of tag t
+  uses puzzle seed 123 + 100 t + j as in the original (stride n instead of 100 when n > 100). One row per
+  episode: its initial state, prompt labels, accepted labels; `answer` is the full shortest solution.
+- `gp-eval`: the 9 test splits x 500 hands, hand i of a split dealt with seed 42 + i (spec 2).
+- `countdown-eval`: held-out Countdown queries (seeds 0.., disjoint from every training seed) for the in-domain
+  split, plus the task's difficulty variants.
+
+`n` is per tag/split and `seed` the base seed; both default to the paper's values.
+"""
+
+from __future__ import annotations
+
+from sftlab.errors import ConfigError, check_choice
+
+SUITES: dict[str, str] = {
+    "sokoban-eval": "Sokoban closed-loop episodes: 8 tags x 100 (initial states, labels shown and accepted)",
+    "gp-eval": "General Points: 9 test splits x 500 hands",
+    "countdown-eval": "Countdown: held-out queries (in-domain) and difficulty variants",
+}
+SUITE_TASK = {"sokoban-eval": "sokoban", "gp-eval": "general_points", "countdown-eval": "countdown"}
+DEFAULTS: dict[str, tuple[int, int]] = {"sokoban-eval": (100, 123), "gp-eval": (500, 42), "countdown-eval": (500, 0)}
+
+
+def suite_rows(name: str, n: int | None = None, seed: int | None = None, progress: bool = False) -> list[dict]:
+    """The rows of eval suite `name`, `n` per tag/split (default: the paper's), from base seed `seed`.
+
+    Deterministic: the same arguments give the same rows in any process.
+    """
+    check_choice("eval suite", name, SUITES)
+    default_n, default_seed = DEFAULTS[name]
+    n = default_n if n is None else n
+    seed = default_seed if seed is None else seed
+    if not isinstance(n, int) or n < 1:
+        raise ConfigError(f"n (items per tag/split) must be a positive integer, got {n!r}")
+    if not isinstance(seed, int) or seed < 0:
+        raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
+    if name == "sokoban-eval":
+        from sftlab.data.sokoban_rows import eval_rows
+
+        return list(eval_rows(n, seed, progress))
+    if name == "gp-eval":
+        from sftlab.data.gp_rows import eval_rows
+
+        return list(eval_rows(n, seed, progress))
+    from sftlab.data.countdown_rows import eval_rows
+
+    return list(eval_rows(n, seed, progress))

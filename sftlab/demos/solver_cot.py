@@ -1,0 +1,108 @@
+"""Solver chains of thought: an algorithmic scaffold written from the solver's state.
+
+Sokoban: where the player, the boxes and the targets are, the remaining shortest plan, why the next action (it
+pushes a box onto a target / pushes a box along / walks the player into position for the next push), then the
+action in the prompt's own labels. General Points: the face-card values, a backtracking search over partial
+results (see search_cot), the check, then the JSON answer.
+
+Each builder returns the completion text. It is right by construction (written from the optimal plan or from the
+exhaustive search); the data builder still re-verifies every completion with the task's own verifier.
+"""
+
+from __future__ import annotations
+
+import random
+
+from sftlab.demos.answer_only import gp_json
+from sftlab.demos.search_cot import Trace, search_trace
+
+
+def _cell(rc) -> str:
+    return f"({rc[0]}, {rc[1]})"
+
+
+def _cells(cells) -> str:
+    return ", ".join(_cell(c) for c in sorted(cells))
+
+
+def sokoban_cot(rows, plan, labels) -> str:
+    """The solver CoT for the position `rows` whose remaining shortest plan is `plan` (base directions).
+
+    `labels` are the prompt's 4 labels in Up, Down, Left, Right order; the answer is written in them.
+    """
+    from sftlab.tasks.sokoban import DIRECTIONS, SokobanGame
+    from sftlab.tasks.sokoban.xsb import parse_board
+
+    if not plan:
+        raise ValueError("a solved position has no next action")
+    board = parse_board(rows)
+    to_label = dict(zip(DIRECTIONS, labels, strict=True))
+    boxes_off = board.boxes - board.goals
+    lines = [
+        "Positions are (row, column), counting from 0 at the top-left.",
+        f"I am at {_cell(board.player)}.",
+        f"Box{'es' if len(board.boxes) > 1 else ''} at {_cells(board.boxes)}"
+        + (f", {len(board.boxes & board.goals)} already on a target." if board.boxes & board.goals else "."),
+        f"Target{'s' if len(board.goals) > 1 else ''} at {_cells(board.goals)}.",
+        f"{len(boxes_off)} box{'es' if len(boxes_off) != 1 else ''} still to place.",
+        f"Shortest plan from here ({len(plan)} move{'s' if len(plan) != 1 else ''}): {', '.join(plan)}.",
+    ]
+    lines.append(_why(SokobanGame, board, plan))
+    action = plan[0]
+    label = to_label[action]
+    if label != action:
+        lines.append(f"In this prompt's answers, {action} is {label}.")
+    return "<think> " + "\n".join(lines) + f" </think> <answer> {label} </answer>"
+
+
+def _why(game_cls, board, plan) -> str:
+    """One sentence on why the first move of `plan` is the right one, from replaying the plan."""
+    from sftlab.tasks.sokoban.xsb import parse_board
+
+    game = game_cls(board.to_rows(), max_steps=max(30, len(plan) + 1))
+    action = plan[0]
+    before = board.boxes
+    result = game.step(action)
+    after = parse_board(game.rows).boxes
+    if result.pushed:
+        moved_from, moved_to = next(iter(before - after)), next(iter(after - before))
+        if game.solved:
+            return (f"Next: {action}. It pushes the box from {_cell(moved_from)} to {_cell(moved_to)}, "
+                    f"onto the last target, which solves the puzzle.")
+        if moved_to in board.goals:
+            return (f"Next: {action}. It pushes the box from {_cell(moved_from)} onto the target at "
+                    f"{_cell(moved_to)}.")
+        return (f"Next: {action}. It pushes the box from {_cell(moved_from)} to {_cell(moved_to)}, "
+                f"towards a target.")
+    # A walking move: find the next push in the plan.
+    for k, later in enumerate(plan[1:], start=1):
+        if game.step(later).pushed:
+            box = next(iter(after - parse_board(game.rows).boxes))
+            return (f"Next: {action}. It walks me towards the box at {_cell(box)}: after {k} more "
+                    f"move{'s' if k != 1 else ''} I can push it {later}.")
+    return f"Next: {action}, the first move of the plan."
+
+
+def _face_card_sentence(cards, numbers, mapping_values: dict) -> str:
+    faces = [c for c in ("J", "Q", "K") if c in mapping_values]
+    rule = ", ".join(f"{c} counts as {mapping_values[c]}" for c in faces)
+    shown = ", ".join(str(c) for c in cards)
+    values = ", ".join(str(n) for n in numbers)
+    return f"The cards are {shown}. Here {rule}, and A counts as 1. So the numbers are {values}."
+
+
+def gp_cot(cards, numbers, mapping_values: dict, target: int, rng: random.Random, dead_ends: int = 2) -> str | None:
+    """The General Points solver CoT: face-card values, a backtracking search, the check, then the JSON answer.
+
+    Returns None when `numbers` cannot make `target` (callers deal only solvable hands).
+    """
+    trace = search_trace(numbers, target, rng=rng, dead_ends=dead_ends, use_all=True)
+    if trace is None:
+        return None
+    return gp_cot_text(cards, numbers, mapping_values, trace)
+
+
+def gp_cot_text(cards, numbers, mapping_values: dict, trace: Trace) -> str:
+    """Format a General Points search trace as a completion: `<think> ... </think>` then the JSON answer."""
+    think = _face_card_sentence(cards, numbers, mapping_values) + "\n" + trace.text
+    return f"<think>\n{think}\n</think>\n\n" + gp_json(cards, numbers, trace.expression)
