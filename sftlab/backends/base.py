@@ -106,7 +106,8 @@ class Backend(ABC):
         """Per prompt, `params.n` samples."""
 
     def close(self) -> None:
-        """Release the model (GPU memory); the backend cannot be used afterwards."""
+        """Release the model (GPU memory); the backend cannot be used afterwards. Policies hold nothing."""
+        return None
 
     def __enter__(self) -> Backend:
         return self

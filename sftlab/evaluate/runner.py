@@ -260,6 +260,13 @@ def eval_key(fingerprint: str, suite: str, settings: dict) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
+def row_key(content_key: str, target: Target) -> str:
+    """The store key of one named evaluation: the content key plus the run/checkpoint/step names, so a second name
+    for the same content gets its own rows (copied, not recomputed)."""
+    blob = json.dumps([content_key, target.run, target.checkpoint, target.step])
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
 # --- the resumable log of finished units ---------------------------------------------------------------------------
 class UnitLog:
     """An append-only JSONL of finished units; a torn last line (from a kill) is dropped on load."""
@@ -325,13 +332,25 @@ def evaluate(config: EvalConfig, progress: bool = True) -> list[Result]:
     rows = None
     with ResultsStore(out) as store:
         for target in targets:
-            key = eval_key(target.fingerprint, config.suite, settings)
+            content_key = eval_key(target.fingerprint, config.suite, settings)
+            key = row_key(content_key, target)
+            stored_settings = {**settings, "content_key": content_key, "fingerprint": target.fingerprint}
             partial = UnitLog(out / "partial" / _safe(target.run) / _safe(target.checkpoint)
                               / f"{config.suite}.{key[:16]}.jsonl")
             label = f"{target.run}/{target.checkpoint}"
             if store.has(key):
                 partial.remove()
                 console.print(f"[dim]{label}: already in the store, skipped[/dim]")
+                results.extend(store.query(key=key))
+                continue
+            same = [r for r in store.query(suite=config.suite) if r.settings.get("content_key") == content_key]
+            if same:
+                source = f"{same[0].run}/{same[0].checkpoint}"
+                console.print(f"[dim]{label}: same content as {source}, its stored results reused[/dim]")
+                metrics = [Metric(r.split, r.metric, r.value, r.n, r.ci_low, r.ci_high)
+                           for r in same if r.key == same[0].key]
+                store.record(key, run=target.run, checkpoint=target.checkpoint, suite=config.suite,
+                             metrics=metrics, step=target.step, settings=stored_settings)
                 results.extend(store.query(key=key))
                 continue
             if notice:
@@ -341,7 +360,7 @@ def evaluate(config: EvalConfig, progress: bool = True) -> list[Result]:
                 from sftlab.data.suites import suite_rows
 
                 rows = suite_rows(config.suite, n=episodes)
-            _run_target(config, target, key, settings, params, rows, partial, store, out, console, progress)
+            _run_target(config, target, key, stored_settings, params, rows, partial, store, out, console, progress)
             results.extend(store.query(key=key))
     return results
 

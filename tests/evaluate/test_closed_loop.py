@@ -1,0 +1,115 @@
+"""Closed-loop Sokoban: scoring of hand-written responses, the oracle's exact numbers, the random policy against a
+direct simulation, invalid actions using up turns."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from sftlab.backends import SamplingParams, derive_seed, get_backend
+from sftlab.data.suites import suite_rows
+from sftlab.evaluate import closed_loop
+from sftlab.tasks.sokoban import EVAL_TAGS, SokobanGame, parse_action
+
+BASE = ("Up", "Down", "Left", "Right")
+NUMERIC = ("1", "2", "3", "4")
+FAKE = "FakeSokobanNumerical"
+
+
+@pytest.fixture(scope="module")
+def rows():
+    return suite_rows("sokoban-eval", n=3)
+
+
+def _by(metrics):
+    return {(m.split, m.metric): m for m in metrics}
+
+
+@pytest.mark.parametrize("response, accepted, direction, verdict", [
+    ("<think> go </think> <answer> Up </answer>", BASE, "Up", "valid"),
+    ("<answer>  left\n</answer>", BASE, "Left", "valid"),           # stripped, case-insensitive
+    ("<answer> 3 </answer>", NUMERIC, "Left", "valid"),
+    ("<answer> Right </answer> <answer> Up </answer>", BASE, "Right", "valid"),  # the first answer counts
+    ("<answer> Up Down </answer>", BASE, None, "invalid label"),       # two actions in one answer
+    ("<answer> North </answer>", BASE, None, "invalid label"),
+    ("<answer> 1 </answer>", BASE, None, "invalid label"),             # Fake: the prompt's 1 is not accepted
+    ("<answer> Up </answer>", NUMERIC, None, "invalid label"),
+    ("I would go up.", BASE, None, "invalid: no <answer>"),
+    ("", BASE, None, "invalid: no <answer>"),
+    ("<answer> Up", BASE, None, "invalid: no <answer>"),
+    ("x" * 100_000, BASE, None, "invalid: no <answer>"),
+    ("x" * 100_000 + "<answer>Down</answer>", BASE, "Down", "valid"),
+])
+def test_score_action_on_hand_written_responses(response, accepted, direction, verdict):
+    _answer, got, text = closed_loop.score_action(response, accepted)
+    assert (got, text) == (direction, verdict)
+
+
+def test_fake_accepts_only_base_words(rows):
+    fake = next(r for r in rows if r["split"] == FAKE)
+    accepted = fake["metadata"]["accepted"]
+    assert tuple(accepted) == BASE and tuple(fake["metadata"]["labels"]) == NUMERIC
+    for label in NUMERIC:
+        assert closed_loop.score_action(f"<answer> {label} </answer>", accepted)[1] is None
+    for word in BASE:
+        assert closed_loop.score_action(f"<answer> {word} </answer>", accepted)[1] == word
+
+
+def test_oracle_exact_numbers(rows):
+    units = closed_loop.play(get_backend("oracle"), rows, SamplingParams(), seed=0)
+    m = _by(closed_loop.aggregate(units, EVAL_TAGS))
+    for tag in EVAL_TAGS:
+        mine = [r for r in rows if r["split"] == tag]
+        if tag == FAKE:
+            # The oracle answers in the prompt's labels (1-4); the Fake env accepts only base words: every turn is
+            # invalid, nothing moves, and all 30 turns are used.
+            assert (m[tag, "success"].value, m[tag, "validity"].value, m[tag, "effectiveness"].value) == (0, 0, 0)
+            assert m[tag, "num_actions"].value == 30
+            assert (tag, "efficiency") not in m
+        else:
+            assert (m[tag, "success"].value, m[tag, "validity"].value, m[tag, "effectiveness"].value) == (1, 1, 1)
+            assert m[tag, "efficiency"].value == 1.0  # optimal play
+            assert m[tag, "num_actions"].value == sum(len(r["answer"]) for r in mine) / len(mine)
+        assert m[tag, "success"].n == 3
+
+
+def test_invalid_actions_use_up_turns(rows):
+    fake = [r for r in rows if r["split"] == FAKE]
+    units = closed_loop.play(get_backend("oracle"), fake, SamplingParams(), seed=0, max_turns=7)
+    for unit in units:
+        assert unit["summary"]["turns"] == 7 and unit["summary"]["valid"] == 0
+        assert [r["verdict"] for r in unit["records"]] == ["invalid label"] * 7
+        # no move was made: every prompt shows the initial grid
+        assert len({r["prompt"] for r in unit["records"]}) == 1
+
+
+def test_random_policy_matches_a_direct_simulation(rows):
+    seed = 5
+    units = closed_loop.play(get_backend("random"), rows, SamplingParams(seed=seed), seed=seed)
+    m = _by(closed_loop.aggregate(units, EVAL_TAGS))
+    for tag in EVAL_TAGS:
+        assert m[tag, "validity"].value == 1.0
+    for row, unit in zip(rows, units, strict=True):
+        accepted = row["metadata"]["accepted"]
+        game = SokobanGame(row["metadata"]["rows"])
+        turns = 0
+        for turn in range(30):
+            rng = random.Random(derive_seed(derive_seed(seed, row["id"], turn), 0))  # prompt seed -> sample 0
+            game.step(parse_action(rng.choice(list(accepted)), accepted))
+            turns += 1
+            if game.solved or game.done:
+                break
+        assert (unit["summary"]["solved"], unit["summary"]["turns"]) == (game.solved, turns)
+    solved = sum(u["summary"]["solved"] for u in units)
+    assert 0 < solved < len(units)  # the simulation is not trivially all-or-nothing
+
+
+def test_episode_trajectory_does_not_depend_on_its_neighbours(rows):
+    backend = get_backend("random")
+    alone = closed_loop.play(backend, rows[:1], SamplingParams(), seed=1)
+    together = closed_loop.play(backend, rows, SamplingParams(), seed=1)
+    assert alone[0] == together[0]
+    skipped = closed_loop.play(backend, rows, SamplingParams(), seed=1, skip=frozenset({rows[0]["id"]}))
+    assert [u["id"] for u in skipped] == [r["id"] for r in rows[1:]]
+    assert skipped == together[1:]
