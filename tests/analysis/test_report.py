@@ -125,3 +125,9 @@ def test_cli_analyze_weights(demo_dir, tmp_path, capsys):
     assert lines[0] == "phase,l2,rel_l2,num_params,num_elems" and len(lines) == 5
     assert (tmp_path / "w" / "relative_change.png").stat().st_size > 1000
     assert main(["analyze", "weights", str(tmp_path)]) == 2
+
+
+def test_same_inputs_give_byte_identical_reports(demo_dir, demo_report, tmp_path):
+    again = build_report(demo_dir, tmp_path / "report.html")
+    assert again.read_bytes() == demo_report.read_bytes()
+    assert again.with_suffix(".md").read_bytes() == demo_report.with_suffix(".md").read_bytes()
