@@ -1,0 +1,95 @@
+"""`sftlab train sft` (and later `sftlab train grpo`): thin wrappers that build a config and call the trainer.
+
+Flags and YAML keys map onto the same `SftConfig` fields; a flag given on the command line wins over the YAML.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+# CLI-style spellings accepted in YAML besides the SftConfig field names
+YAML_ALIASES = {"epochs": "num_epochs", "lr": "learning_rate"}
+
+
+def read_yaml_config(path: Path | None) -> dict:
+    """The mapping in a YAML config file (empty without one); a missing file or a non-mapping is a clear error."""
+    if path is None:
+        return {}
+    import yaml
+
+    from sftlab.errors import ConfigError, DataError
+
+    if not path.is_file():
+        raise DataError(f"no such config file: {path}")
+    try:
+        values = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path} is not valid YAML ({str(exc).splitlines()[0]})") from None
+    if not isinstance(values, dict):
+        raise ConfigError(f"{path} must hold a mapping of config keys, not {type(values).__name__}")
+    return {YAML_ALIASES.get(str(k).replace("-", "_"), str(k).replace("-", "_")): v for k, v in values.items()}
+
+
+def register(app: typer.Typer) -> None:
+    train_app = typer.Typer(help="Fine-tune a model: sft (supervised), grpo (RL).", no_args_is_help=True)
+
+    @train_app.command("sft")
+    def sft(
+        model: str = typer.Option(None, "--model", help="smollm2-135m, tiny-random, a local folder or a hub id."),
+        data: str = typer.Option(None, "--data", help="A built data folder (sftlab data build) or a preset."),
+        out: str = typer.Option(None, "--out", help="The run folder (re-running resumes it)."),
+        config: Path = typer.Option(None, "--config", help="YAML file of SftConfig keys; flags override it."),
+        max_steps: int = typer.Option(None, "--max-steps", help="Stop after N optimizer steps (overrides epochs)."),
+        epochs: float = typer.Option(None, "--epochs", help="Epochs [5]."),
+        schedule: str = typer.Option(None, "--schedule", help="Checkpoints: epoch [default], log, or 10,20,40."),
+        lr: float = typer.Option(None, "--lr", help="Peak learning rate [1e-5]."),
+        lr_scheduler: str = typer.Option(None, "--lr-scheduler", help="cosine [default], linear, constant, ..."),
+        global_batch: int = typer.Option(None, "--global-batch", help="Sequences per optimizer step [128]."),
+        per_device_batch: int = typer.Option(None, "--per-device-batch", help="Micro-batch per device [auto]."),
+        max_length: int = typer.Option(None, "--max-length", help="Max tokens of prompt + completion [2048]."),
+        packing: bool = typer.Option(None, "--packing/--no-packing", help="Pack rows into max-length blocks."),
+        padding_free: bool = typer.Option(None, "--padding-free/--no-padding-free", help="No padding tokens."),
+        lora: bool = typer.Option(None, "--lora/--no-lora", help="Train a LoRA adapter instead of all weights."),
+        lora_r: int = typer.Option(None, "--lora-r", help="LoRA rank [32]; needs --lora."),
+        lora_alpha: int = typer.Option(None, "--lora-alpha", help="LoRA alpha [16]; needs --lora."),
+        lora_target_modules: str = typer.Option(
+            None, "--lora-target-modules", help="all-linear [default] or q_proj,v_proj,...; needs --lora."
+        ),
+        lora_dropout: float = typer.Option(None, "--lora-dropout", help="LoRA dropout [0]; needs --lora."),
+        bf16: bool = typer.Option(None, "--bf16/--no-bf16", help="bf16 autocast (GPU only)."),
+        gradient_checkpointing: bool = typer.Option(
+            None, "--gradient-checkpointing/--no-gradient-checkpointing", help="Trade compute for memory."
+        ),
+        seed: int = typer.Option(None, "--seed", help="Seed of data order and initialisation [1]."),
+        report_to: str = typer.Option(None, "--report-to", help="none [default], tensorboard, wandb, trackio."),
+        force: bool = typer.Option(False, "--force", help="Delete an existing run folder and start over."),
+        quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
+    ) -> None:
+        """Supervised fine-tuning with the Debunk paper's recipe (TRL SFTTrainer); prints the run folder."""
+        from sftlab.train.sft import SftConfig, train_sft
+
+        values = read_yaml_config(config)
+        if isinstance(lora_target_modules, str) and "," in lora_target_modules:
+            lora_target_modules = [m.strip() for m in lora_target_modules.split(",") if m.strip()]
+        flags = {
+            "model": model, "data": data, "out": out, "max_steps": max_steps, "num_epochs": epochs,
+            "schedule": schedule, "learning_rate": lr, "lr_scheduler": lr_scheduler, "global_batch": global_batch,
+            "per_device_batch": per_device_batch, "max_length": max_length, "packing": packing,
+            "padding_free": padding_free, "lora": lora, "lora_r": lora_r, "lora_alpha": lora_alpha,
+            "lora_target_modules": lora_target_modules, "lora_dropout": lora_dropout, "bf16": bf16,
+            "gradient_checkpointing": gradient_checkpointing, "seed": seed, "report_to": report_to,
+        }
+        values.update({k: v for k, v in flags.items() if v is not None})
+        if force:
+            values["force"] = True
+        missing = [f"--{k}" for k in ("model", "data", "out") if not values.get(k)]
+        if missing:
+            from sftlab.errors import ConfigError
+
+            raise ConfigError(f"missing {', '.join(missing)} (give it as a flag or a key in --config)")
+        run = train_sft(SftConfig.from_dict(values), progress=not quiet)
+        typer.echo(str(run))
+
+    app.add_typer(train_app, name="train")

@@ -1,0 +1,225 @@
+"""TRL plumbing shared by the SFT and GRPO trainers: the run folder, the checkpoint-schedule callback, COMPLETE
+markers, the JSONL training log, resume, and the batch arithmetic.
+
+This module imports transformers at the top: import it only inside the functions that train.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import shutil
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+from transformers import TrainerCallback
+
+from sftlab import __version__
+from sftlab.errors import ConfigError, DataError
+from sftlab.io import atomic_write_json
+from sftlab.train.runs import (
+    CHECKPOINTS,
+    COMPLETE,
+    LOG_HISTORY,
+    LOGS,
+    RUN_JSON,
+    complete_checkpoints,
+    read_run,
+)
+
+# Files in a checkpoint that only serve resuming; they are dropped from every checkpoint but the newest.
+_RESUME_STATE_PREFIXES = ("optimizer", "scheduler", "scaler", "rng_state", "global_step")
+
+
+def world_size() -> int:
+    """Number of training processes (set by `accelerate launch` / torchrun; 1 otherwise)."""
+    return max(1, int(os.environ.get("WORLD_SIZE", "1")))
+
+
+def is_main_process() -> bool:
+    """True on the global rank-0 process (or when not distributed)."""
+    return int(os.environ.get("RANK", "0")) == 0
+
+
+def batch_plan(global_batch: int, per_device_batch: int | None, n_processes: int) -> tuple[int, int]:
+    """`(per_device_batch, grad_accum)` with per_device x grad_accum x n_processes == global_batch.
+
+    Without a per-device batch, the largest divisor of the per-process share that is at most 8 is used.
+    A batch that cannot divide the global batch is a ConfigError saying which sizes work.
+    """
+    if global_batch % n_processes:
+        raise ConfigError(f"global batch {global_batch} cannot be split over {n_processes} processes evenly")
+    share = global_batch // n_processes
+    if per_device_batch is None:
+        per_device_batch = max(d for d in range(1, min(share, 8) + 1) if share % d == 0)
+    if share % per_device_batch:
+        fits = [d for d in range(1, share + 1) if share % d == 0]
+        raise ConfigError(
+            f"per-device batch {per_device_batch} x {n_processes} process(es) does not divide the global batch "
+            f"{global_batch}; per-device batches that fit: {', '.join(map(str, fits))}"
+        )
+    return per_device_batch, share // per_device_batch
+
+
+def prepare_run(
+    out: str | os.PathLike, *, kind: str, base_model: str, data: str, config: dict, force: bool, resume: bool
+) -> tuple[Path, Path | None, bool]:
+    """Create or reopen a run folder.
+
+    Returns `(run_dir, checkpoint_to_resume_from_or_None, already_complete)`. An existing run with the same
+    config is resumed from its newest complete checkpoint (or reported complete); one with a different config, or
+    any non-empty folder that is not a run, is a DataError unless `force`, which empties it first.
+    """
+    run = Path(out)
+    if run.exists() and not run.is_dir():
+        raise DataError(f"{run} exists and is not a folder")
+    has_content = run.is_dir() and any(run.iterdir())
+    if has_content and force:
+        if is_main_process():
+            shutil.rmtree(run)
+        has_content = False
+    if has_content:
+        if not (run / RUN_JSON).is_file():
+            raise DataError(f"{run} already exists and is not a run folder; pass --force to overwrite it")
+        old = read_run(run)
+        if not resume:
+            raise DataError(f"{run} already holds a run; pass --force to start over")
+        if old.get("kind") != kind or old.get("config") != config:
+            diff = _config_diff(old.get("config") or {}, config)
+            raise DataError(
+                f"{run} holds a {old.get('kind')} run with a different config ({diff}); "
+                "pass --force to start over or choose another --out"
+            )
+        if old.get("status") == "complete":
+            return run, None, True
+        done = complete_checkpoints(run)
+        if is_main_process():
+            _remove_incomplete_checkpoints(run)
+            truncate_log(run, done[-1][0] if done else 0)
+        return run, (done[-1][1] if done else None), False
+    (run / CHECKPOINTS).mkdir(parents=True, exist_ok=True)
+    (run / LOGS).mkdir(parents=True, exist_ok=True)
+    if is_main_process():
+        write_run_json(
+            run,
+            {"kind": kind, "base_model": base_model, "data": data, "config": config, "status": "running",
+             "sftlab_version": __version__},
+        )
+    return run, None, False
+
+
+def _config_diff(old: dict, new: dict) -> str:
+    keys = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+    shown = ", ".join(f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in keys[:3])
+    return shown + (", ..." if len(keys) > 3 else "") if keys else "different kind"
+
+
+def _remove_incomplete_checkpoints(run: Path) -> None:
+    complete = {path for _, path in complete_checkpoints(run)}
+    for child in (run / CHECKPOINTS).glob("checkpoint-*"):
+        if child.is_dir() and child not in complete:
+            shutil.rmtree(child, ignore_errors=True)
+
+
+def write_run_json(run: Path, info: dict) -> None:
+    """Atomically (re)write RUN/run.json."""
+    atomic_write_json(run / RUN_JSON, info)
+
+
+def update_run_json(run: Path, **fields) -> None:
+    """Merge `fields` into RUN/run.json (main process only)."""
+    if not is_main_process():
+        return
+    info = read_run(run)
+    info.update(fields)
+    write_run_json(run, info)
+
+
+def truncate_log(run: Path, last_step: int) -> None:
+    """Drop log lines after `last_step`, so a resumed run does not log the replayed steps twice."""
+    path = run / LOGS / LOG_HISTORY
+    if not path.is_file():
+        return
+    kept = [line for line in path.read_text(encoding="utf-8").splitlines()
+            if line.strip() and json.loads(line).get("step", 0) <= last_step]
+    from sftlab.io import atomic_write_text
+
+    atomic_write_text(path, "".join(line + "\n" for line in kept))
+
+
+def save_error(exc: OSError, run: Path) -> DataError:
+    """A one-line DataError for a failed write during training (out of disk gets its own advice)."""
+    if exc.errno == errno.ENOSPC:
+        return DataError(
+            f"out of disk space while writing into {run}; free some space and re-run the same command to resume "
+            "from the last complete checkpoint"
+        )
+    return DataError(f"could not write into {run}: {exc.strerror or exc}")
+
+
+class CheckpointSchedule(TrainerCallback):
+    """Saves exactly at the planned steps, marks each finished checkpoint COMPLETE, and keeps resume state
+    (optimizer, scheduler, RNG) only in the newest checkpoint.
+
+    Use it with `save_strategy="no"`: this callback alone decides when the Trainer saves.
+    """
+
+    def __init__(self, run: Path, steps: Iterable[int]):
+        self.run = Path(run)
+        self.steps = frozenset(steps)
+
+    def on_step_end(self, args, state, control, **kwargs):
+        control.should_save = state.global_step in self.steps
+        return control
+
+    def on_save(self, args, state, control, **kwargs):
+        if not state.is_world_process_zero:
+            return control
+        folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+        (folder / COMPLETE).write_text(json.dumps({"step": state.global_step}) + "\n")
+        for step, older in complete_checkpoints(self.run):
+            if step < state.global_step:
+                _strip_resume_state(older)
+        update_run_json(self.run, last_checkpoint=state.global_step)
+        return control
+
+
+def _strip_resume_state(folder: Path) -> None:
+    for child in folder.iterdir():
+        if child.name.startswith(_RESUME_STATE_PREFIXES):
+            if child.is_dir():
+                shutil.rmtree(child, ignore_errors=True)
+            else:
+                child.unlink(missing_ok=True)
+
+
+class JsonlLog(TrainerCallback):
+    """Appends every Trainer log (loss, learning_rate, grad_norm, ...) to RUN/logs/log_history.jsonl, adding the
+    training tokens per second since the previous log when the trainer reports `num_tokens`."""
+
+    def __init__(self, run: Path):
+        self.path = Path(run) / LOGS / LOG_HISTORY
+        self._last: tuple[float, float] | None = None
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if not state.is_world_process_zero or not logs:
+            return control
+        record = {"step": state.global_step, "epoch": round(state.epoch or 0.0, 4), **logs}
+        now = time.perf_counter()
+        if "num_tokens" in logs:
+            if self._last is not None and now > self._last[0] and logs["num_tokens"] >= self._last[1]:
+                record["tokens_per_second"] = round((logs["num_tokens"] - self._last[1]) / (now - self._last[0]), 1)
+            self._last = (now, float(logs["num_tokens"]))
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps(record, default=float) + "\n")
+        return control
+
+
+def steps_per_epoch(trainer) -> int:
+    """Optimizer steps in one epoch, as the Trainer computes them (dataloader batches / grad accumulation, ceil)."""
+    batches = len(trainer.get_train_dataloader())
+    accum = trainer.args.gradient_accumulation_steps
+    return max(1, batches // accum + int(batches % accum > 0))

@@ -1,0 +1,69 @@
+"""Reading run folders (see docs/contracts.md): run.json and the complete checkpoints.
+
+```
+RUN/run.json                   kind, base_model, data, config, status, sftlab_version, plan
+RUN/checkpoints/checkpoint-N/  a loadable HF model folder (LoRA: adapter folder), COMPLETE written last
+RUN/logs/log_history.jsonl     one JSON object per logging step
+```
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+from sftlab.errors import DataError
+
+RUN_JSON = "run.json"
+CHECKPOINTS = "checkpoints"
+LOGS = "logs"
+LOG_HISTORY = "log_history.jsonl"
+COMPLETE = "COMPLETE"
+_CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
+
+
+def read_run(run: str | os.PathLike) -> dict:
+    """The run's `run.json` as a dict; a folder without one is a DataError."""
+    path = Path(run) / RUN_JSON
+    if not path.is_file():
+        raise DataError(f"{run} is not a run folder (no {RUN_JSON})")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{path} is not valid JSON ({exc.msg})") from None
+
+
+def complete_checkpoints(run: str | os.PathLike) -> list[tuple[int, Path]]:
+    """`(step, folder)` of every checkpoint with a COMPLETE marker, sorted by step (no base entry)."""
+    folder = Path(run) / CHECKPOINTS
+    if not folder.is_dir():
+        return []
+    found = []
+    for child in folder.iterdir():
+        match = _CHECKPOINT.match(child.name)
+        if match and child.is_dir() and (child / COMPLETE).is_file():
+            found.append((int(match.group(1)), child))
+    return sorted(found)
+
+
+def list_checkpoints(run: str | os.PathLike) -> list[tuple[int, str]]:
+    """`[(0, base_model_name_or_path), (N1, path1), ...]` sorted by step; only complete checkpoints are listed.
+
+    Step 0 is the base model the run started from (not copied into the run), named as the user gave it, so
+    `sftlab.models.load` accepts every entry.
+    """
+    info = read_run(run)
+    base = info.get("base_model")
+    if not base:
+        raise DataError(f"{Path(run) / RUN_JSON} names no base_model")
+    return [(0, str(base))] + [(step, str(path)) for step, path in complete_checkpoints(run)]
+
+
+def read_log_history(run: str | os.PathLike) -> list[dict]:
+    """The training log of a run, one dict per logging step (empty if nothing was logged yet)."""
+    from sftlab.io import read_jsonl
+
+    path = Path(run) / LOGS / LOG_HISTORY
+    return read_jsonl(path) if path.is_file() else []

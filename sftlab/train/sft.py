@@ -1,0 +1,314 @@
+"""Supervised fine-tuning on TRL's SFTTrainer with the Debunk paper's recipe as defaults.
+
+Defaults (spec/debunk.md section 6): full fine-tuning, AdamW lr 1e-5, betas (0.9, 0.95), weight decay 0.01, cosine
+schedule with 10% warmup, gradient clipping 1.0, global batch 128 (per-device x grad accumulation x processes), 5
+epochs, loss on the completion tokens only (the assistant turn, EOS included), seed 1, a checkpoint per epoch.
+
+`train_sft(SftConfig(...))` writes a run folder (docs/contracts.md) and returns its path. Re-running the same
+config continues from the newest complete checkpoint; `force=True` starts over.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from sftlab.errors import ConfigError, DataError, check_choice
+from sftlab.train.schedule import parse_schedule
+
+REPORT_TO = ("none", "tensorboard", "wandb", "trackio")
+LR_SCHEDULERS = ("cosine", "linear", "constant", "constant_with_warmup")
+LORA_DEFAULTS = {"lora_r": 32, "lora_alpha": 16, "lora_target_modules": "all-linear", "lora_dropout": 0.0}
+# Fields that do not change what is trained: they may differ between a run and its resumption.
+_NOT_TRAINING = ("out", "resume", "force", "report_to")
+
+
+@dataclass(frozen=True)
+class SftConfig:
+    """One SFT run. Every field is also a YAML key and (mostly) a CLI flag of `sftlab train sft`."""
+
+    model: str  # smollm2-135m | tiny-random | local folder | hub id
+    data: str  # a built data folder (manifest.json + train.jsonl) or a data preset name
+    out: str  # the run folder
+    num_epochs: float = 5
+    max_steps: int | None = None  # overrides num_epochs when set
+    learning_rate: float = 1e-5
+    adam_beta1: float = 0.9
+    adam_beta2: float = 0.95
+    weight_decay: float = 0.01
+    lr_scheduler: str = "cosine"
+    warmup_ratio: float = 0.1
+    max_grad_norm: float = 1.0
+    global_batch: int = 128  # = per_device_batch x grad accumulation x processes
+    per_device_batch: int | None = None  # default: the largest divisor of the per-process share <= 8
+    max_length: int = 2048  # tokens of prompt + completion; longer rows are truncated at the end
+    packing: bool = False  # pack rows into max_length blocks (best-fit decreasing; implies padding-free)
+    padding_free: bool = False  # concatenate a batch into one row, no padding
+    schedule: str | tuple[int, ...] = "epoch"  # epoch | log | explicit steps; the last step is always saved
+    lora: bool = False
+    lora_r: int | None = None  # LoRA options require lora=True; defaults r=32, alpha=16, all-linear, dropout 0
+    lora_alpha: int | None = None
+    lora_target_modules: str | tuple[str, ...] | None = None
+    lora_dropout: float | None = None
+    bf16: bool = False  # bf16 autocast with fp32 master weights (GPU only)
+    gradient_checkpointing: bool = False
+    attn_implementation: str | None = None  # e.g. flash_attention_2 for padding-free on GPU; default sdpa
+    seed: int = 1
+    logging_steps: int = 1
+    report_to: str = "none"
+    resume: bool = True
+    force: bool = False
+
+    def __post_init__(self):
+        set_ = object.__setattr__
+        for name in ("model", "data", "out"):
+            if not isinstance(getattr(self, name), str) or not getattr(self, name).strip():
+                raise ConfigError(f"{name} must be a non-empty string")
+        set_(self, "schedule", parse_schedule(self.schedule))
+        if isinstance(self.lora_target_modules, list):
+            set_(self, "lora_target_modules", tuple(self.lora_target_modules))
+        _positive("num_epochs", self.num_epochs)
+        _positive("global_batch", self.global_batch, integer=True)
+        _positive("max_length", self.max_length, integer=True)
+        _positive("logging_steps", self.logging_steps, integer=True)
+        if self.max_steps is not None:
+            _positive("max_steps", self.max_steps, integer=True)
+        if self.per_device_batch is not None:
+            _positive("per_device_batch", self.per_device_batch, integer=True)
+        if not 0 < self.learning_rate < 1:
+            raise ConfigError(f"learning_rate must be in (0, 1), got {self.learning_rate}")
+        for name in ("adam_beta1", "adam_beta2", "warmup_ratio"):
+            if not 0 <= getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be in [0, 1), got {getattr(self, name)}")
+        if self.weight_decay < 0 or self.max_grad_norm <= 0:
+            raise ConfigError("weight_decay must be >= 0 and max_grad_norm > 0")
+        if not isinstance(self.seed, int) or self.seed < 0:
+            raise ConfigError(f"seed must be a non-negative integer, got {self.seed!r}")
+        check_choice("lr_scheduler", self.lr_scheduler, LR_SCHEDULERS)
+        check_choice("report_to", self.report_to, REPORT_TO)
+        given = [k for k in LORA_DEFAULTS if getattr(self, k) is not None]
+        if not self.lora and given:
+            raise ConfigError(f"{', '.join(given)} given without lora; add --lora (or lora: true) to train LoRA")
+        if self.lora:
+            for key, value in LORA_DEFAULTS.items():
+                if getattr(self, key) is None:
+                    set_(self, key, value)
+            _positive("lora_r", self.lora_r, integer=True)
+            _positive("lora_alpha", self.lora_alpha)
+            if not 0 <= self.lora_dropout < 1:
+                raise ConfigError(f"lora_dropout must be in [0, 1), got {self.lora_dropout}")
+
+    def training_fields(self) -> dict:
+        """The fields that define what is trained (recorded in run.json and compared on resume)."""
+        return {k: _plain(v) for k, v in dataclasses.asdict(self).items() if k not in _NOT_TRAINING}
+
+    @classmethod
+    def from_dict(cls, values: dict) -> SftConfig:
+        """Build from a YAML/CLI mapping; an unknown key is a ConfigError naming it and the known keys."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(f"unknown SFT config key {unknown[0]!r}; known keys: {', '.join(sorted(known))}")
+        try:
+            return cls(**values)
+        except TypeError as exc:
+            raise ConfigError(f"incomplete SFT config: {exc}") from None
+
+
+def _positive(name: str, value, integer: bool = False) -> None:
+    ok = isinstance(value, int) and not isinstance(value, bool) if integer else isinstance(value, (int, float))
+    if not ok or value <= 0:
+        kind = "a positive integer" if integer else "a positive number"
+        raise ConfigError(f"{name} must be {kind}, got {value!r}")
+
+
+def _plain(value):
+    return list(value) if isinstance(value, tuple) else value
+
+
+def load_sft_rows(data: str) -> tuple[list[dict], dict | None]:
+    """Training rows `{prompt, completion}` of a data folder or preset, and the folder's manifest.
+
+    A folder without a manifest is a DataError; rows without a `completion` (an RL or eval set) too.
+    """
+    try:
+        from sftlab.data import load_rows
+    except ImportError:  # the data stage is not installed in this tree yet: read the folder directly
+        load_rows = None
+    manifest = None
+    if load_rows is not None:
+        rows = load_rows(data, split="train")
+    else:
+        from sftlab.io import read_jsonl, read_manifest
+
+        folder = Path(data)
+        if not folder.is_dir():
+            raise DataError(f"no such data folder: {data} (build one with `sftlab data build PRESET --out DIR`)")
+        manifest = read_manifest(folder)
+        rows = read_jsonl(folder / "train.jsonl")
+    if manifest is None and Path(data).is_dir():
+        from sftlab.io import read_manifest
+
+        manifest = read_manifest(data)
+    if not rows:
+        raise DataError(f"{data} has no training rows")
+    for number, row in enumerate(rows, start=1):
+        if not row.get("completion"):
+            raise DataError(
+                f"{data}: row {number} has no completion; SFT needs demonstration rows (is this an RL or eval set?)"
+            )
+        if not isinstance(row.get("prompt"), list) or not isinstance(row["completion"], list):
+            raise DataError(f"{data}: row {number}: prompt and completion must be lists of chat messages")
+    return [{"prompt": row["prompt"], "completion": row["completion"]} for row in rows], manifest
+
+
+def _summary(config: SftConfig, plan: dict) -> str:
+    lora = f"LoRA r={config.lora_r} alpha={config.lora_alpha}" if config.lora else "full fine-tuning"
+    return (
+        f"sft {config.model} on {plan['rows']} rows: {plan['total_steps']} steps "
+        f"({plan['steps_per_epoch']}/epoch), effective batch {plan['effective_batch']} = "
+        f"{plan['per_device_batch']} x {plan['grad_accum']} accum x {plan['world_size']} process(es), {lora}, "
+        f"checkpoints at {plan['checkpoint_steps']}"
+    )
+
+
+def train_sft(config: SftConfig, progress: bool = True) -> Path:
+    """Train per `config` and return the run folder (RUN/run.json, RUN/checkpoints/checkpoint-N, RUN/logs).
+
+    Resumes an interrupted run with the same training fields; an already complete one is returned untouched.
+    """
+    from sftlab.train import common
+
+    n_procs = common.world_size()
+    per_device, accum = common.batch_plan(config.global_batch, config.per_device_batch, n_procs)
+    device_is_gpu = _gpu_available()
+    if config.bf16 and not device_is_gpu:
+        raise ConfigError("bf16 needs a GPU; on CPU train in fp32 (drop --bf16)")
+    rows, manifest = load_sft_rows(config.data)
+
+    run, resume_from, complete = common.prepare_run(
+        config.out, kind="sft", base_model=config.model, data=config.data, config=config.training_fields(),
+        force=config.force, resume=config.resume,
+    )
+    if complete:
+        if progress:
+            print(f"{run} is already complete; pass --force to train again")
+        return run
+    if manifest is not None and common.is_main_process():
+        from sftlab.io import atomic_write_json
+
+        atomic_write_json(run / "data_manifest.json", manifest)
+
+    if config.report_to == "tensorboard":
+        os.environ.setdefault("TENSORBOARD_LOGGING_DIR", str(run / "logs" / "tensorboard"))
+    try:
+        trainer = _build_trainer(config, run, rows, per_device, accum, device_is_gpu, progress)
+        spe = common.steps_per_epoch(trainer)
+        total = config.max_steps or math.ceil(config.num_epochs * spe)
+        from sftlab.train.schedule import checkpoint_steps
+
+        steps = checkpoint_steps(config.schedule, total, spe)
+    except Exception as exc:
+        common.update_run_json(run, status="failed", error=f"{type(exc).__name__}: {str(exc)[:300]}")
+        raise
+    trainer.add_callback(common.CheckpointSchedule(run, steps))
+    trainer.add_callback(common.JsonlLog(run))
+    plan = {"rows": len(rows), "train_sequences": len(trainer.train_dataset), "total_steps": total,
+            "steps_per_epoch": spe, "per_device_batch": per_device, "grad_accum": accum, "world_size": n_procs,
+            "effective_batch": per_device * accum * n_procs, "checkpoint_steps": steps}
+    common.update_run_json(run, plan=plan, status="running")
+    if progress and common.is_main_process():
+        print(_summary(config, plan) + (f"; resuming from {resume_from.name}" if resume_from else ""), flush=True)
+    try:
+        trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
+    except OSError as exc:
+        common.update_run_json(run, status="failed", error=str(exc)[:300])
+        raise common.save_error(exc, run) from None
+    except Exception as exc:
+        common.update_run_json(run, status="failed", error=f"{type(exc).__name__}: {str(exc)[:300]}")
+        raise
+    common.update_run_json(run, status="complete", final_step=trainer.state.global_step)
+    return run
+
+
+def _gpu_available() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def _build_trainer(config: SftConfig, run: Path, rows, per_device: int, accum: int, gpu: bool, progress: bool):
+    import datasets
+    from trl import SFTConfig as TrlSFTConfig
+    from trl import SFTTrainer
+
+    from sftlab.models import load
+
+    if not progress:
+        datasets.disable_progress_bars()
+    model, tokenizer = load(config.model, device="cpu", dtype="float32", for_training=True)
+    if config.attn_implementation:
+        model.set_attn_implementation(config.attn_implementation)
+    args = TrlSFTConfig(
+        output_dir=str(run / "checkpoints"),
+        num_train_epochs=config.num_epochs,
+        max_steps=config.max_steps or -1,
+        per_device_train_batch_size=per_device,
+        gradient_accumulation_steps=accum,
+        learning_rate=config.learning_rate,
+        adam_beta1=config.adam_beta1,
+        adam_beta2=config.adam_beta2,
+        weight_decay=config.weight_decay,
+        lr_scheduler_type=config.lr_scheduler,
+        warmup_steps=config.warmup_ratio,  # a float in [0, 1) is a ratio of the total steps
+        max_grad_norm=config.max_grad_norm,
+        optim="adamw_torch",
+        bf16=config.bf16,
+        fp16=False,
+        use_cpu=not gpu,
+        activation_checkpointing=config.gradient_checkpointing,  # TRL defaults it on; off unless asked
+        # TRL refuses max_length for padding-free without packing; we truncate the tokenized rows ourselves below
+        max_length=None if config.padding_free and not config.packing else config.max_length,
+        packing=config.packing,
+        padding_free=config.padding_free,
+        completion_only_loss=True,
+        seed=config.seed,
+        data_seed=config.seed,
+        logging_steps=config.logging_steps,
+        save_strategy="no",  # sftlab.train.common.CheckpointSchedule decides when to save
+        report_to=[] if config.report_to == "none" else [config.report_to],
+        disable_tqdm=not progress,
+        dataset_num_proc=None,
+    )
+    peft_config = None
+    if config.lora:
+        from peft import LoraConfig
+
+        targets = config.lora_target_modules
+        peft_config = LoraConfig(
+            r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
+            target_modules=targets if isinstance(targets, str) else list(targets), task_type="CAUSAL_LM",
+        )
+    trainer = SFTTrainer(model=model, args=args, train_dataset=datasets.Dataset.from_list(rows),
+                         processing_class=tokenizer, peft_config=peft_config)
+    if config.padding_free and not config.packing:
+        trainer.train_dataset = _truncate(trainer.train_dataset, config.max_length)
+    return trainer
+
+
+def _truncate(dataset, max_length: int):
+    """Cut tokenized rows to `max_length` (keeping the start), as TRL does for padded batches."""
+    if max(len(ids) for ids in dataset["input_ids"]) <= max_length:
+        return dataset
+    return dataset.map(lambda row: {"input_ids": row["input_ids"][:max_length], "labels": row["labels"][:max_length]})
+
+
+if __name__ == "__main__":  # `accelerate launch -m sftlab.train.sft --model ... --data ... --out ...`
+    import sys
+
+    from sftlab.cli import main as _cli_main  # the entry point, not a library import: CLI parsing lives there
+
+    sys.exit(_cli_main(["train", "sft", *sys.argv[1:]]))
