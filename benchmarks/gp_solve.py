@@ -29,7 +29,12 @@ def reference_solve(digits: list[int], target: int = 24) -> list[str]:
     opcomb = list(product("+-*/", repeat=digilen - 1))
     brackets = (
         [()]
-        + [(x, y) for x in range(0, exprlen, 2) for y in range(x + 4, exprlen + 2, 2) if (x, y) != (0, exprlen + 1)]
+        + [
+            (x, y)
+            for x in range(0, exprlen, 2)
+            for y in range(x + 4, exprlen + 2, 2)
+            if (x, y) != (0, exprlen + 1)
+        ]
         + [(0, 3 + 1, 4 + 2, 7 + 3)]
     )
     solutions = []
@@ -86,7 +91,7 @@ HOSTILE = {
     "empty": "",
     "1 MB of '9'": "9" * 1_000_000,
     "1 MB formula field": '{"formula": "' + "1+" * 500_000 + '1"}',
-    "__import__('os')": '{"formula": "__import__(\'os\').system(\'ls\')"}',
+    "__import__('os')": "{\"formula\": \"__import__('os').system('ls')\"}",
     "9**9**9": '{"formula": "9**9**9"}',
     "2^1000000": '{"formula": "2^1000000"}',
     "10k nested parens": '{"formula": "' + "(" * 10_000 + "8/(3-8/3)" + ")" * 10_000 + '"}',

@@ -140,7 +140,9 @@ def _apply(op: str, a: Fraction, b: Fraction) -> Fraction:
     return a / b  # ZeroDivisionError is handled by the caller
 
 
-def evaluate(text: str, max_len: int = DEFAULT_MAX_LEN, max_depth: int = DEFAULT_MAX_DEPTH) -> Fraction | None:
+def evaluate(
+    text: str, max_len: int = DEFAULT_MAX_LEN, max_depth: int = DEFAULT_MAX_DEPTH
+) -> Fraction | None:
     """The exact value of `text`, or None for anything illegal (bad token, grammar, too long/deep, division by 0).
 
     Never raises and never calls eval.

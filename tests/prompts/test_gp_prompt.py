@@ -21,7 +21,7 @@ EXPECTED_K275 = (
     "[Output]\n"
     "{\n"
     "  \"cards\": [x, y, z, w], where 'J', 'Q', and 'K' all count as '10',\n"
-    "  \"number\": [a, b, c, d], where a, b, c, and d are the numbers on the cards,\n"
+    '  "number": [a, b, c, d], where a, b, c, and d are the numbers on the cards,\n'
     "  \"formula\": 'an equation that equals 24',\n"
     "}\n"
     "\n"

@@ -42,7 +42,8 @@ def test_generated_problems_are_solvable_and_in_range(variant):
         assert all(config.min_value <= n <= config.max_value for n in p.numbers)
         assert config.min_target <= p.target <= config.max_target
         assert evaluate(p.solution, max_len=1000) == p.target
-        assert sorted(numbers_used(p.solution, max_len=1000)) == sorted(p.numbers)  # the construction uses all
+        # the construction uses every number
+        assert sorted(numbers_used(p.solution, max_len=1000)) == sorted(p.numbers)
         assert verify(p.solution, p.numbers, p.target).reward == 1
 
 

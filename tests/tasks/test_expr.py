@@ -128,9 +128,7 @@ def test_feedback_turn():
 # --- properties ---------------------------------------------------------------------------------------------------
 
 _leaf = st.integers(min_value=0, max_value=50).map(Num)
-_trees = st.recursive(
-    _leaf, lambda sub: st.builds(BinOp, st.sampled_from("+-*/"), sub, sub), max_leaves=8
-)
+_trees = st.recursive(_leaf, lambda sub: st.builds(BinOp, st.sampled_from("+-*/"), sub, sub), max_leaves=8)
 
 
 @settings(max_examples=300, deadline=None)

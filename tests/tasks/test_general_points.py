@@ -116,7 +116,7 @@ def _brute_values(nums: list[int]) -> set[Fraction]:
 
 def test_solver_agrees_with_an_independent_brute_force_on_random_hands():
     rng = random.Random(7)
-    for _ in range(60):
+    for _ in range(30):
         hand = [rng.randint(1, 13) for _ in range(4)]
         target = rng.choice([24, 24, 24, 10, 36])
         sols = solve(hand, target)
@@ -149,12 +149,13 @@ def test_every_solution_scores_5_and_mutations_do_not():
 
 
 def test_5_cards_complete_beyond_the_bracket_templates():
-    # (1+2)*(3+5)+... style trees with two nested groups are outside the original's 5-card templates.
+    # 1,2,3,4,5 has 93 canonical solutions; the original's bracket templates reach only 56 of them (measured with
+    # the reference solver of benchmarks/gp_solve.py). These three need a group nested inside a group:
     sols = solve([1, 2, 3, 4, 5])
-    assert sols and all(evaluate(s) == 24 for s in sols)
-    assert canonical("(5-1)*(2+4)*3/3") in sols or canonical("(5-1)*(2+4)") not in sols
-    assert canonical("4*(5+1)*(3-2)") in sols
-    assert canonical("(1+2)*(3+5)*... ".replace("*... ", "")) not in sols  # uses only 4 cards
+    assert len(sols) == 93 and all(evaluate(s) == 24 for s in sols)
+    for beyond in ("((1+5)*2-4)*3", "((1+2)/3+5)*4", "((3+5)*1-2)*4"):
+        assert canonical(beyond) in sols
+    assert "(10/2+7)*(5-3)" in solve([2, 3, 5, 7, 10])
 
 
 # --- dealing ------------------------------------------------------------------------------------------------------
@@ -227,7 +228,9 @@ def test_the_9_splits():
     assert set(VARIANTS) == set(SPLITS)
 
 
-@pytest.mark.parametrize("name", ["id", "all_5", "all_7", "all_12", "face_card_as_regular", "fake", "all_5_fake"])
+@pytest.mark.parametrize(
+    "name", ["id", "all_5", "all_7", "all_12", "face_card_as_regular", "fake", "all_5_fake"]
+)
 def test_face_card_split_rules(name):
     spec = SPLITS[name]
     hands = make_split(name, n=40)

@@ -86,7 +86,7 @@ HOSTILE = {
     "empty": ("", -3),
     "megabyte of digits": ("9" * 1_000_000, -3),
     "megabyte formula": ('{"formula": "' + "1+" * 500_000 + '1"}', -3),
-    "import": ('{"formula": "__import__(\'os\').system(\'ls\')"}', -3),
+    "import": ("{\"formula\": \"__import__('os').system('ls')\"}", -3),
     "power": ('{"formula": "9**9**9"}', -3),
     "caret": ('{"formula": "2^1000000"}', -3),
     "nested 10k, right numbers": ('{"formula": "' + "(" * 10_000 + "8/(3-8/3)" + ")" * 10_000 + '"}', -1),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from numbers import Integral
 
 from sftlab.errors import ConfigError
 from sftlab.tasks.expr import BinOp, Expr, Num, format_expr
@@ -83,8 +84,9 @@ def _random_tree(rng: random.Random, numbers: list[int]) -> tuple[int, Expr]:
 def generate(seed: int, config: CountdownConfig | None = None) -> Problem:
     """The problem for `seed`: deterministic, always solvable (its `solution` uses every number once)."""
     config = config or CountdownConfig()
-    if not isinstance(seed, int) or seed < 0:
+    if isinstance(seed, bool) or not isinstance(seed, Integral) or seed < 0:
         raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
+    seed = int(seed)
     rng = random.Random(seed)
     for _ in range(MAX_ATTEMPTS):
         numbers = [rng.randint(config.min_value, config.max_value) for _ in range(config.num_numbers)]

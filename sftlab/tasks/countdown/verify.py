@@ -108,7 +108,9 @@ def verify(expression_or_response: str, numbers, target: int) -> Verdict:
     except ZeroDivisionError:
         return Verdict(0, "your expression divides by zero.", expression)
     if value != target:
-        return Verdict(0, f"your expression evaluates to {format_value(value)}, not {target}.", expression, value)
+        return Verdict(
+            0, f"your expression evaluates to {format_value(value)}, not {target}.", expression, value
+        )
     return Verdict(1, f"your expression evaluates to {target}.", expression, value, correct=True)
 
 

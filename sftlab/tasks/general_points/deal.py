@@ -16,6 +16,7 @@ import math
 import random
 from collections import Counter
 from dataclasses import dataclass
+from numbers import Integral
 
 from sftlab.errors import ConfigError, check_choice
 
@@ -116,12 +117,14 @@ class Hand:
 
 
 def _validate(seed, num_cards, largest_card, mapping, max_tries, prompt_mapping) -> None:
-    if not isinstance(seed, int) or seed < 0:
+    if isinstance(seed, bool) or not isinstance(seed, Integral) or seed < 0:
         raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
     if num_cards not in (2, 3, 4, 5, 6):
         raise ConfigError(f"num_cards must be between 2 and 6 (the paper uses 4 and 5), got {num_cards!r}")
     if not 1 <= largest_card <= 19:
-        raise ConfigError(f"largest_card must be between 1 and 19 (13 = K, 14-19 = large values), got {largest_card!r}")
+        raise ConfigError(
+            f"largest_card must be between 1 and 19 (13 = K, 14-19 = large values), got {largest_card!r}"
+        )
     if max_tries < 0:
         raise ConfigError(f"max_tries must be >= 0, got {max_tries!r}")
     check_choice("face-card mapping", mapping, MAPPINGS)
@@ -163,6 +166,7 @@ def deal(
     only recorded on the Hand, for the fake splits whose prompt states other values.
     """
     _validate(seed, num_cards, largest_card, mapping, max_tries, prompt_mapping)
+    seed = int(seed)
     rng = random.Random(seed)
     for _ in range(1 + max_tries):
         ranks = _draw(rng, num_cards, largest_card, ood)

@@ -35,12 +35,16 @@ class SplitSpec:
 SPLITS: dict[str, SplitSpec] = {
     s.name: s
     for s in (
-        SplitSpec("id", "all_10", "all_10", role="in-distribution: J/Q/K all count as 10, at least one face card"),
+        SplitSpec(
+            "id", "all_10", "all_10", role="in-distribution: J/Q/K all count as 10, at least one face card"
+        ),
         SplitSpec("all_5", "all_5", "all_5", role="instruction variant: J/Q/K all count as 5"),
         SplitSpec("all_7", "all_7", "all_7", role="instruction variant: J/Q/K all count as 7"),
         SplitSpec("all_5_fake", "all_5", "all_10", role="fake: the prompt says 5, scoring uses 10"),
         SplitSpec("5cards", "all_10", "all_10", num_cards=5, ood=False, role="difficulty: five cards"),
-        SplitSpec("large", "all_10", "all_10", largest_card=19, role="difficulty: at least one card in 14-19"),
+        SplitSpec(
+            "large", "all_10", "all_10", largest_card=19, role="difficulty: at least one card in 14-19"
+        ),
         SplitSpec(
             "face_card_as_regular", "mixed_11_12_13", "mixed_11_12_13", role="rule variant: J/Q/K = 11/12/13"
         ),
