@@ -316,7 +316,7 @@ def evaluate(config: EvalConfig, progress: bool = True) -> list[Result]:
 
     from sftlab.data.suites import DEFAULTS
 
-    console = Console(stderr=True, quiet=not progress)
+    console = Console(stderr=True)
     out = Path(config.out)
     if out.exists() and not out.is_dir():
         raise DataError(f"--out {out} exists and is not a folder")
