@@ -43,13 +43,26 @@ def problem_key(row: dict) -> str | None:
     return f"{row['metadata']['mapping']}|{row['answer']['target']}|{values}"
 
 
-@functools.lru_cache(maxsize=8)
-def eval_keys(task: str) -> dict[str, str]:
-    """Key -> first eval row id, over the task's default eval suite (cached per process)."""
+@functools.lru_cache(maxsize=4)
+def _eval_rows(task: str) -> tuple[dict, ...]:
+    """The default eval suite rows a training set of `task` could leak into (cached per process).
+
+    General Points training hands have 4 cards, so the 5-card split cannot match and is not dealt here.
+    """
     from sftlab.data.suites import suite_rows
 
+    splits = None
+    if task == "general_points":
+        from sftlab.tasks.general_points import SPLITS
+
+        splits = [name for name, spec in SPLITS.items() if spec.num_cards == 4]
+    return tuple(suite_rows(EVAL_SUITE_OF_TASK[task], splits=splits))
+
+
+def eval_keys(task: str) -> dict[str, str]:
+    """Key -> first eval row id, over the task's default eval suite."""
     out: dict[str, str] = {}
-    for row in suite_rows(EVAL_SUITE_OF_TASK[task]):
+    for row in _eval_rows(task):
         out.setdefault(row_key(row), row["id"])
     return out
 
@@ -67,10 +80,8 @@ def check_overlap(train_rows: list[dict], eval_rows: list[dict]) -> dict:
 
 def leakage_report(task: str, train_rows: list[dict], *, skipped: int, paper_seeds: bool) -> dict:
     """The manifest's leakage section for a training build, against the task's default eval suite."""
-    from sftlab.data.suites import suite_rows
-
     suite = EVAL_SUITE_OF_TASK[task]
-    report = {"eval_suite": suite, **check_overlap(train_rows, suite_rows(suite)),
+    report = {"eval_suite": suite, **check_overlap(train_rows, list(_eval_rows(task))),
               "skipped_training_candidates": skipped, "paper_seeds": paper_seeds,
               "key": {"sokoban": "XSB rows of every training state vs each eval episode's initial state",
                       "general_points": "cards as shown (in order) + stated mapping + target",

@@ -107,15 +107,16 @@ def eval_seed_list(tag_index: int, n: int, base_seed: int) -> list[int]:
     return list(range(start, start + n))
 
 
-def eval_rows(n: int, base_seed: int, progress: bool = False) -> Iterator[dict]:
+def eval_rows(n: int, base_seed: int, progress: bool = False, tags=None) -> Iterator[dict]:
     """The sokoban-eval suite: the paper's 8 tags x `n` episodes; one row per episode (its initial state)."""
     from tqdm import tqdm
 
     from sftlab.prompts.sokoban import user_prompt
     from sftlab.tasks.sokoban import EVAL_TAGS, generate, get_variant
 
-    bar = tqdm(total=n * len(EVAL_TAGS), desc="sokoban-eval", unit="episode", disable=not progress, leave=False)
-    for t, tag in enumerate(EVAL_TAGS):
+    chosen = [(t, tag) for t, tag in enumerate(EVAL_TAGS) if tags is None or tag in tags]
+    bar = tqdm(total=n * len(chosen), desc="sokoban-eval", unit="episode", disable=not progress, leave=False)
+    for t, tag in chosen:
         variant = get_variant(tag)
         for j, seed in enumerate(eval_seed_list(t, n, base_seed)):
             puzzle = generate(dim=variant.dim, num_boxes=variant.num_boxes, seed=seed,

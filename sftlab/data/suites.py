@@ -23,9 +23,11 @@ SUITE_TASK = {"sokoban-eval": "sokoban", "gp-eval": "general_points", "countdown
 DEFAULTS: dict[str, tuple[int, int]] = {"sokoban-eval": (100, 123), "gp-eval": (500, 42), "countdown-eval": (500, 0)}
 
 
-def suite_rows(name: str, n: int | None = None, seed: int | None = None, progress: bool = False) -> list[dict]:
+def suite_rows(name: str, n: int | None = None, seed: int | None = None, progress: bool = False,
+               splits=None) -> list[dict]:
     """The rows of eval suite `name`, `n` per tag/split (default: the paper's), from base seed `seed`.
 
+    `splits` (optional) keeps only those tags/splits; the others' seeds do not change.
     Deterministic: the same arguments give the same rows in any process.
     """
     check_choice("eval suite", name, SUITES)
@@ -39,11 +41,11 @@ def suite_rows(name: str, n: int | None = None, seed: int | None = None, progres
     if name == "sokoban-eval":
         from sftlab.data.sokoban_rows import eval_rows
 
-        return list(eval_rows(n, seed, progress))
+        return list(eval_rows(n, seed, progress, splits))
     if name == "gp-eval":
         from sftlab.data.gp_rows import eval_rows
 
-        return list(eval_rows(n, seed, progress))
+        return list(eval_rows(n, seed, progress, splits))
     from sftlab.data.countdown_rows import eval_rows
 
-    return list(eval_rows(n, seed, progress))
+    return list(eval_rows(n, seed, progress, splits))

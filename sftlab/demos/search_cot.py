@@ -96,7 +96,7 @@ class _Search:
     def __init__(self, target: int, use_all: bool):
         self.target = Fraction(target)
         self.use_all = use_all
-        self.memo: dict[tuple[Fraction, ...], bool] = {}
+        self.memo: dict[tuple[float, ...], bool] = {}
 
     def moves(self, items: list[_Item]) -> list[_Move]:
         out = []
@@ -123,22 +123,52 @@ class _Search:
             return len(items) == 1 and items[0].value == self.target
         return any(x.value == self.target for x in items)
 
-    def solvable(self, values: tuple[Fraction, ...]) -> bool:
-        key = tuple(sorted(values))
+    def solvable(self, values) -> bool:
+        """Whether the target is reachable from `values` (exhaustive; floats with a tolerance, memoised).
+
+        Floats keep the search fast; the solution branch itself is built and checked with exact Fractions.
+        """
+        return self._reach(tuple(sorted(round(float(v), 9) for v in values)))
+
+    def _reach(self, key: tuple[float, ...]) -> bool:
         hit = self.memo.get(key)
         if hit is not None:
             return hit
+        target = float(self.target)
         if self.use_all and len(key) == 1:
-            result = key[0] == self.target
-        elif not self.use_all and self.target in key:
+            result = abs(key[0] - target) < 1e-9
+        elif not self.use_all and any(abs(v - target) < 1e-9 for v in key):
             result = True
         elif len(key) == 1:
             result = False
+        elif len(key) == 2:  # the last combination: no recursion needed
+            result = any(abs(r - target) < 1e-9 for r in self._results(key[1], key[0]))
         else:
-            items = [_Item(v, "", None) for v in key]
-            result = any(self.solvable(_values(self.apply(items, m))) for m in self.moves(items))
+            result = False
+            n = len(key)
+            for i in range(n):
+                for j in range(i + 1, n):
+                    rest = key[:i] + key[i + 1:j] + key[j + 1:]
+                    for r in self._results(key[j], key[i]):  # key is sorted: key[j] >= key[i]
+                        if self._reach(tuple(sorted((*rest, round(r, 9))))):
+                            result = True
+                            break
+                    if result:
+                        break
+                if result:
+                    break
         self.memo[key] = result
         return result
+
+    def _results(self, p: float, q: float) -> list[float]:
+        out = [p + q, p * q]
+        if p != q or self.use_all:
+            out.append(p - q)
+        if q != 0:
+            out.append(p / q)
+        if p != 0 and p != q:
+            out.append(q / p)
+        return out
 
 
 def _values(items: list[_Item]) -> tuple[Fraction, ...]:
@@ -216,7 +246,9 @@ def search_trace(numbers, target: int, *, rng: random.Random, dead_ends: int = 2
             lines.append(f"{indent}{rng.choice(_TRY)} {move.step()}. That's the target {target_text}!")
         else:
             lines.append(f"{indent}{rng.choice(_TRY)} {move.step()}. Remaining: {_listing(after)}.")
-    final = next(x for x in states[-1] if x.value == search.target)
+    final = next((x for x in states[-1] if x.value == search.target), None)
+    if final is None:  # the float oracle and exact arithmetic disagreed (never seen); give up on this instance
+        return None
     steps = tuple(m.step() for m in path)
     used = _leaves(final.text)
     if steps:

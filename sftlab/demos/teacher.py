@@ -1,0 +1,119 @@
+"""Teacher CoT by rejection sampling: n samples per prompt from any model, keep the first the verifier accepts.
+
+This is how the papers made their CoT data (Debunk: Qwen3-8B, n=16 for Sokoban and n=3 for General Points at
+T=1.0; Rethinking: Qwen3-32B). Generation goes through `sftlab.backends` (hf or vllm), imported only here.
+Prompts with no accepted sample are dropped; the counts and the acceptance rate go to the manifest, and a build
+where nothing passes fails with a one-line error.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+from sftlab.errors import ConfigError, DataError
+
+
+@dataclass(frozen=True)
+class TeacherConfig:
+    """How to sample the teacher: model, samples per prompt, sampling settings, batch size and backend."""
+
+    model: str
+    n: int = 16
+    temperature: float = 1.0
+    top_p: float = 1.0
+    max_new_tokens: int = 4096
+    seed: int = 0
+    batch_size: int = 8
+    backend: str = "hf"
+
+    def __post_init__(self) -> None:
+        if not self.model:
+            raise ConfigError("the teacher needs a model name or path")
+        if self.n < 1 or self.batch_size < 1 or self.max_new_tokens < 1:
+            raise ConfigError("teacher n, batch_size and max_new_tokens must be at least 1")
+        if self.temperature < 0 or not 0 < self.top_p <= 1:
+            raise ConfigError("teacher temperature must be >= 0 and top_p in (0, 1]")
+        if self.backend not in ("hf", "vllm"):
+            raise ConfigError(f"teacher backend must be hf or vllm, got {self.backend!r}")
+
+
+def teacher_config_from_options(model: str, options: dict, seed: int) -> TeacherConfig:
+    """The TeacherConfig of a build from its `teacher_*` options."""
+    return TeacherConfig(model=model, n=options["teacher_samples"], temperature=options["teacher_temperature"],
+                         top_p=options["teacher_top_p"], max_new_tokens=options["teacher_max_new_tokens"],
+                         seed=seed, batch_size=options["teacher_batch_size"])
+
+
+def sample_teacher(rows: list[dict], verify: Callable[[dict, str], bool], config: TeacherConfig, *,
+                   backend=None, progress: bool = True) -> tuple[list[dict], dict]:
+    """Rejection-sample a completion for each row; return the kept rows (with `completion`) and the stats.
+
+    Each row's samples use the seed `derive_seed(config.seed, row id)`, so results do not depend on batching.
+    `backend` (optional) is an already loaded backend; otherwise one is loaded from `config`.
+    """
+    from tqdm import tqdm
+
+    from sftlab.backends import SamplingParams, derive_seed, get_backend
+
+    own = backend is None
+    if own:
+        backend = get_backend(config.backend, config.model, batch_size=config.batch_size)
+    params = SamplingParams(temperature=config.temperature, top_p=config.top_p,
+                            max_new_tokens=config.max_new_tokens, n=config.n, seed=config.seed)
+    kept: list[dict] = []
+    samples = accepted = 0
+    try:
+        for start in tqdm(range(0, len(rows), config.batch_size), desc=f"teacher {config.model}", unit="batch",
+                          disable=not progress, leave=False):
+            chunk = rows[start:start + config.batch_size]
+            outs = backend.generate([r["prompt"] for r in chunk], params, rows=chunk,
+                                    seeds=[derive_seed(config.seed, r["id"]) for r in chunk])
+            for row, gens in zip(chunk, outs, strict=True):
+                verdicts = [bool(verify(row, g.text)) for g in gens]
+                samples += len(gens)
+                accepted += sum(verdicts)
+                if True in verdicts:
+                    first = verdicts.index(True)
+                    new = {k: v for k, v in row.items() if k not in ("answer", "metadata")}
+                    new["completion"] = [{"role": "assistant", "content": gens[first].text}]
+                    new["answer"] = row["answer"]
+                    new["metadata"] = {**row["metadata"], "teacher_sample": first,
+                                       "teacher_accepted": sum(verdicts), "teacher_tokens": gens[first].num_tokens}
+                    kept.append(new)
+    finally:
+        if own:
+            backend.close()
+    stats = {**asdict(config), "prompts": len(rows), "kept": len(kept), "dropped": len(rows) - len(kept),
+             "samples": samples, "accepted_samples": accepted,
+             "acceptance_rate": round(accepted / samples, 6) if samples else 0.0,
+             "prompt_pass_rate": round(len(kept) / len(rows), 6) if rows else 0.0}
+    return kept, stats
+
+
+def teacher_rows(rows: list[dict], config: TeacherConfig, *, backend=None, progress: bool = True
+                 ) -> tuple[list[dict], dict]:
+    """Teacher completions for task rows, checked with the task's own verifier; fail if none pass."""
+    task = rows[0]["task"] if rows else None
+    if task == "sokoban":
+        from sftlab.data.sokoban_rows import verify_row
+    elif task == "general_points":
+        from sftlab.data.gp_rows import verify_row
+    else:
+        from sftlab.data.countdown_rows import verify_row
+
+    def verify(row: dict, text: str) -> bool:
+        return verify_row({**row, "completion": [{"role": "assistant", "content": text}]})
+
+    kept, stats = sample_teacher(rows, verify, config, backend=backend, progress=progress)
+    if not kept:
+        raise DataError(
+            f"teacher {config.model} passed the verifier on 0 of {stats['prompts']} prompts "
+            f"({stats['samples']} samples); nothing to write"
+        )
+    if stats["dropped"]:
+        print(f"warning: teacher {config.model} kept {stats['kept']} of {stats['prompts']} prompts; dropped "
+              f"{stats['dropped']} with no verified sample (acceptance rate {stats['acceptance_rate']:.1%} of "
+              f"{stats['samples']} samples)", file=sys.stderr)
+    return kept, stats
