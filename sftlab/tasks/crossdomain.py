@@ -121,3 +121,21 @@ def show(seed: int = 0, variant: str | None = None) -> str:
         for it in items(1, seed, tasks)
     ]
     return "\n\n".join(blocks)
+
+
+def verify(response: str, answer: dict):
+    """A Verdict for a response to a `crossdomain-eval` row (`answer` = {task, seed, index, ...}); never raises.
+
+    reward 1 and correct only when reasoning-gym's score is 1.0 (partial credit counts as wrong).
+    """
+    from sftlab.tasks.expr import Verdict
+
+    item = Item(answer["task"], TASK_DOMAIN.get(answer["task"], "?"), int(answer["seed"]), int(answer["index"]),
+                "", str(answer.get("answer", "")))
+    extracted = final_answer(response)
+    if extracted is None:
+        return Verdict(0, "no final answer in \\boxed{} or <answer> tags was found.")
+    value = score(item, response)
+    if value >= 1.0:
+        return Verdict(1, "the answer is correct.", formula=extracted, correct=True)
+    return Verdict(0, f"the answer {extracted[:80]!r} is wrong (score {value:.2f}).", formula=extracted)

@@ -35,3 +35,16 @@ def test_bad_config():
         crossdomain.items(2, tasks=("puzzle24",))
     with pytest.raises(ConfigError):
         crossdomain.items(0)
+
+
+def test_verify_gives_a_verdict_for_eval_rows():
+    from sftlab.data.reasoning_rows import crossdomain_rows
+
+    rows = list(crossdomain_rows(2, base_seed=3))
+    assert {r["split"] for r in rows} == set(crossdomain.DOMAINS)
+    for row in rows:
+        good = crossdomain.verify(f"\\boxed{{{row['answer']['answer']}}}", row["answer"])
+        assert good.correct and good.reward == 1
+        bad = crossdomain.verify("<answer>zzz-not-it</answer>", row["answer"])
+        assert not bad.correct and bad.reward == 0 and "wrong" in bad.reason
+    assert crossdomain.verify("", rows[0]["answer"]).reason.startswith("no final answer")
