@@ -10,8 +10,10 @@
 
 Memory: tensors are streamed from the safetensors files with `safe_open`, one tensor at a time and in row chunks
 of at most `chunk_elems` elements, so comparing two 8B checkpoints never holds even one full model in memory.
-Sums are accumulated in float64. bf16 files need torch (safetensors' numpy reader has no bf16); float32/float16
-files are read with numpy alone.
+Differences are taken in float32; squares are summed in float32 within a row and in float64 across rows (~1e-10
+relative error, measured in benchmarks/weights_streaming.py). Blocks may be views of the read-only file mapping,
+so they are never modified in place. bf16 files need torch (safetensors' numpy reader has no bf16); without
+torch, float32/float16 files are read with numpy.
 """
 
 from __future__ import annotations
