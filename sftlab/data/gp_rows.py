@@ -61,7 +61,7 @@ def train_rows(config, eval_keys: set[str], progress: bool, skip_leaks: bool) ->
     check_mappings(spec.diverse)
     base = train_seed_base(config.seed, config.paper_seeds)
     rows: list[dict] = []
-    skipped = unsolvable = candidates = 0
+    skipped = unsolvable = untraceable = candidates = 0
     dead_ends = int(config.options.get("dead_ends", 2))
     with tqdm(total=config.size, desc=spec.name, unit="hand", disable=not progress, leave=False) as bar:
         while len(rows) < config.size:
@@ -82,11 +82,14 @@ def train_rows(config, eval_keys: set[str], progress: bool, skip_leaks: bool) ->
                     text = gp_answer_only(hand.cards, hand.values, hand.solutions, rng)
                 else:
                     text = gp_cot(hand.cards, hand.values, MAPPINGS[hand.mapping], hand.target, rng, dead_ends)
+                    if text is None:  # our positive-intermediate search found no branch (not seen in practice)
+                        untraceable += 1
+                        continue
                 row = _row(spec.name, index, hand, spec.diverse, text)
             rows.append(row)
             bar.update(1)
     counts = {"hands": len(rows), "candidates": candidates, "skipped_for_leakage": skipped,
-              "skipped_unsolvable": unsolvable}
+              "skipped_unsolvable": unsolvable, "skipped_untraceable": untraceable}
     if spec.diverse:
         counts["per_mapping"] = {m: sum(1 for r in rows if r["metadata"]["mapping"] == m) for m in MIXED_PRESET}
     return rows, counts

@@ -136,13 +136,13 @@ class _Search:
             return hit
         target = float(self.target)
         if self.use_all and len(key) == 1:
-            result = abs(key[0] - target) < 1e-9
-        elif not self.use_all and any(abs(v - target) < 1e-9 for v in key):
+            result = abs(key[0] - target) < 1e-6
+        elif not self.use_all and any(abs(v - target) < 1e-6 for v in key):
             result = True
         elif len(key) == 1:
             result = False
         elif len(key) == 2:  # the last combination: no recursion needed
-            result = any(abs(r - target) < 1e-9 for r in self._results(key[1], key[0]))
+            result = any(abs(r - target) < 1e-6 for r in self._results(key[1], key[0]))
         else:
             result = False
             n = len(key)
