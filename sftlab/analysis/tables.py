@@ -212,7 +212,7 @@ def _mark_best(rows: list[Row], columns: list[Column], metric: str) -> list[Row]
         values = [r.cells[column.split].value for r in rows
                   if r.kind != "reference" and r.cells[column.split] is not None]
         values = [v for v in values if not math.isnan(v)]
-        if len(values) >= 2:
+        if len(values) >= 2 and min(values) != max(values):  # a column where all rows tie has no best
             best_split[column.split] = min(values) if metric in LOWER_IS_BETTER else max(values)
     marked = []
     for r in rows:

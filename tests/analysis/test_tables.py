@@ -177,3 +177,13 @@ def test_foreign_schema_store_is_read_with_a_notice(tmp_path, gp_store):
     (tmp_path / "junk" / "results.sqlite").write_text("not a database")
     rows, notices = read_store(tmp_path / "junk" / "results.sqlite")
     assert rows == [] and "left out" in notices[0]
+
+
+def test_a_column_where_every_row_ties_has_no_best(tmp_path):
+    with ResultsStore(tmp_path) as store:
+        for run in ("a", "b"):
+            store.record(run, run=run, checkpoint="checkpoint-1", step=1, suite="s",
+                         metrics=[_rate("id", "acc", 0, 2), _rate("all_5", "acc", 1 if run == "a" else 0, 2)])
+        table = results_table(store)
+    assert not any(r.cells["id"].best for r in table.rows)
+    assert [r.cells["all_5"].best for r in table.rows] == [True, False]
