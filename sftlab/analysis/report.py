@@ -53,6 +53,7 @@ class ReportContext:
     colors: dict[str, str]
     files_dir_name: str
     step: int | None = None
+    out_dir: Path | None = None  # where the report is written (an experiment keeps its spec.yaml there)
     weights: bool = True
     samples_per_split: int = 3
     notices: list[str] = field(default_factory=list)
@@ -277,7 +278,9 @@ def _clip(text) -> str:
 def configs_section(ctx: ReportContext) -> Section | None:
     """The experiment spec (if any), each run's run.json and the distinct eval settings in the store."""
     html_parts, md_parts = [], []
-    for spec in sorted(ctx.root.glob("spec.y*ml")) if ctx.root.is_dir() else []:
+    folders = {ctx.root.resolve(), *([ctx.out_dir.resolve()] if ctx.out_dir else [])}
+    specs = sorted({spec for folder in folders if folder.is_dir() for spec in folder.glob("spec.y*ml")})
+    for spec in specs:
         text = spec.read_text(encoding="utf-8", errors="replace")
         html_parts.append(f"<details open><summary>{esc(spec.name)}</summary><pre>{esc(text)}</pre></details>")
         md_parts.append(f"**{spec.name}**\n\n```yaml\n{text}\n```\n")
@@ -398,7 +401,7 @@ def build_report(
     results, runs, samples, notices = collect(root)
     run_names = {r.run for r in results} | {run.name for run in runs}
     ctx = ReportContext(root=root, results=results, runs=runs, samples=samples, colors=color_map(run_names),
-                        files_dir_name=f"{out_html.stem}_files", step=step, weights=weights,
+                        files_dir_name=f"{out_html.stem}_files", step=step, out_dir=out_html.parent, weights=weights,
                         samples_per_split=samples_per_split, notices=notices)
     sections: list[Section] = []
     for name, builder in (*_BUILTIN, *SECTION_BUILDERS.items()):

@@ -131,3 +131,14 @@ def test_same_inputs_give_byte_identical_reports(demo_dir, demo_report, tmp_path
     again = build_report(demo_dir, tmp_path / "report.html")
     assert again.read_bytes() == demo_report.read_bytes()
     assert again.with_suffix(".md").read_bytes() == demo_report.with_suffix(".md").read_bytes()
+
+
+def test_experiment_layout_spec_next_to_the_report(tmp_path):
+    exp = tmp_path / "exp"
+    with ResultsStore(exp / "outputs" / "eval") as store:
+        store.record("k", run="r", checkpoint="checkpoint-1", step=1, suite="gp-eval",
+                     metrics=[Metric("id", "acc", 0.5, 10, 0.2, 0.8)])
+    (exp / "spec.yaml").write_text("name: my-experiment\n")
+    out = build_report(exp / "outputs", out_html=exp / "report.html", weights=False)
+    assert out == exp / "report.html" and (exp / "report.md").is_file()
+    assert "name: my-experiment" in out.read_text()
