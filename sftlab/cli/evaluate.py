@@ -17,7 +17,7 @@ def register(app: typer.Typer) -> None:
         temperature: float = typer.Option(0.5, help="Sampling temperature (0 = greedy)."),
         top_p: float = typer.Option(1.0, "--top-p", help="Nucleus sampling mass (1 = off)."),
         max_new_tokens: int = typer.Option(
-            None, "--max-new-tokens", help="Default 4096 (Sokoban) / 8192 (GP, Countdown); 256 with hf on CPU."),
+            None, "--max-new-tokens", help="Default 4096 (Sokoban) / 8192 (GP, Countdown); 64 with hf on CPU."),
         seed: int = typer.Option(0, help="Sampling seed."),
         max_turns: int = typer.Option(30, "--max-turns", help="Sokoban turns per episode."),
         batch_size: int = typer.Option(32, "--batch-size", help="Prompts per forward pass (hf)."),

@@ -30,7 +30,7 @@ from sftlab.store import Metric, Result, ResultsStore
 
 PROTOCOL = 1  # bump when scoring or seeding changes, so stored numbers are not reused across protocols
 SUITE_MAX_NEW_TOKENS = {"sokoban": 4096, "general_points": 8192, "countdown": 8192}
-CPU_MAX_NEW_TOKENS = 256  # default cap for the hf backend on CPU when --max-new-tokens is not given
+CPU_MAX_NEW_TOKENS = 64  # default cap for the hf backend on CPU when --max-new-tokens is not given
 POLICIES = ("oracle", "random")
 _SKIP_FILES = {"optimizer.pt", "scheduler.pt", "trainer_state.json", "training_args.bin", "COMPLETE", "README.md"}
 
@@ -45,7 +45,7 @@ class EvalConfig:
         steps / names ("0,40,checkpoint-80", 0 = base). episodes: per tag/split (default: the suite's, 100 / 500).
     backend: hf | vllm | oracle | random. out: the EVAL folder.
     temperature, top_p, top_k, seed: sampling (paper: 0.5, 1, -1). max_new_tokens: default 4096 (Sokoban) / 8192
-        (GP, Countdown); with the hf backend on CPU the default is capped at 256 (a notice says so).
+        (GP, Countdown); with the hf backend on CPU the default is capped at 64 (a notice says so).
     max_turns: Sokoban turns per episode (30). multi_turn / max_attempts: GP/Countdown feedback mode (5 attempts).
     batch_size: prompts per forward pass (hf). run_name: the run name for a plain model (default: its name).
     device: hf device (default cuda if available, else cpu).

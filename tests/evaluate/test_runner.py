@@ -199,3 +199,14 @@ def test_cli_prints_the_table_for_the_oracle(tmp_path, capsys):
                  str(tmp_path / "e"), "--quiet"]) == 0
     out = capsys.readouterr().out
     assert "FakeSokobanNumerical" in out and "100.0% [34, 100]" in out and "0.0% [0, 66]" in out
+
+
+def test_max_new_tokens_defaults():
+    from sftlab.evaluate.runner import resolved_max_new_tokens
+
+    tokens, notice = resolved_max_new_tokens(EvalConfig(model="tiny-random", suite="sokoban-eval", device="cpu"))
+    assert tokens == 64 and "--max-new-tokens 4096" in notice
+    explicit = EvalConfig(model="tiny-random", suite="sokoban-eval", device="cpu", max_new_tokens=4096)
+    assert resolved_max_new_tokens(explicit) == (4096, None)
+    assert resolved_max_new_tokens(EvalConfig(model="", suite="sokoban-eval", backend="oracle")) == (4096, None)
+    assert resolved_max_new_tokens(EvalConfig(model="", suite="gp-eval", backend="random")) == (8192, None)
