@@ -166,15 +166,18 @@ def weights_section(ctx: ReportContext) -> Section | None:
         if not run.checkpoints:
             ctx.notice(f"Run {run.name} has no complete checkpoints: no weight analysis.")
             continue
-        if any((c.path / "adapter_config.json").is_file() for c in run.checkpoints):
-            ctx.notice(f"Run {run.name} saved LoRA adapters, not full weights: no weight analysis.")
-            continue
+        from sftlab.analysis.lora import is_adapter
+
+        lora = any(is_adapter(c.path) for c in run.checkpoints)
         base, why = weights.local_base_folder(run.base_model)
         if base is None:
-            ctx.notice(f"Run {run.name}: {why}; L2 distance to the base skipped.")
+            skipped = "the weight analysis of its LoRA adapters" if lora else "L2 distance to the base"
+            ctx.notice(f"Run {run.name}: {why}; {skipped} skipped.")
+            if lora:
+                continue
         try:
             if base is not None:
-                rows = weights.l2_to_base(run.checkpoints, base)
+                rows = weights.l2_to_base(run.checkpoints, base, progress=True)
                 distances[run.name] = rows
                 csv_text = "phase,l2,rel_l2,num_params,num_elems\n" + "".join(
                     f"{r.phase},{r.l2!r},{r.rel_l2!r},{r.num_params},{r.num_elems}\n" for r in rows)
@@ -182,7 +185,7 @@ def weights_section(ctx: ReportContext) -> Section | None:
                 html_parts.append(f"<h3>{esc(run.name)}: distance to base</h3><pre>{esc(csv_text)}</pre>")
                 md_parts.append(f"### {run.name}: distance to base ([CSV]({link}))\n\n```csv\n{csv_text}```\n")
             if len(run.checkpoints) + (base is not None) >= 2:
-                change = weights.relative_change(run.checkpoints, base=base)
+                change = weights.relative_change(run.checkpoints, base=base, progress=True)
                 for note in change.notes:
                     ctx.notice(f"Run {run.name}: {note}.")
                 if change.rows:

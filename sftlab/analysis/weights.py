@@ -209,13 +209,20 @@ def l2_to_base(checkpoints, base: str | Path, out_csv: str | Path | None = None,
 
     `checkpoints` is a run folder (its complete checkpoints) or a sequence of checkpoint folders.
     """
+    from sftlab.analysis.lora import LoraAdapter, is_adapter, shared_modules
+
     items = _as_checkpoints(checkpoints)
     base_source = TensorSource(base)
     measured = []
     for name, step, path in _progress(items, progress, "L2 to base"):
-        source = TensorSource(path)
-        keys = _pairs(base_source, source)
-        diff_sq = sum(_diff_and_norm(base_source, source, key, chunk_elems)[0] for key in keys)
+        if is_adapter(path):  # LoRA: only the adapted modules moved, by s*B@A
+            adapter = LoraAdapter(path)
+            keys = shared_modules(adapter, base_source)
+            diff_sq = sum(adapter.delta_sq(key) for key in keys)
+        else:
+            source = TensorSource(path)
+            keys = _pairs(base_source, source)
+            diff_sq = sum(_diff_and_norm(base_source, source, key, chunk_elems)[0] for key in keys)
         elems = sum(math.prod(base_source.shape(key)) for key in keys)
         measured.append((name, step, math.sqrt(diff_sq), len(keys), elems))
     base_norm = global_norm(base_source, chunk_elems)  # after the first pass, which cached most tensor norms
@@ -269,7 +276,13 @@ def relative_change(checkpoints, base: str | Path | None = None, chunk_elems: in
 
     With `base`, the first column is base -> first checkpoint. Tensors with ||W_t|| = 0 are skipped.
     """
+    from sftlab.analysis.lora import is_adapter
+
     items = [(name, path) for name, _step, path in _as_checkpoints(checkpoints)]
+    if any(is_adapter(path) for _, path in items):
+        if base is None:
+            raise DataError("the relative change of LoRA checkpoints needs the base model's weights")
+        return _lora_relative_change(items, TensorSource(base), chunk_elems, progress)
     if base is not None:
         items = [("base", Path(base)), *items]
     if len(items) < 2:
@@ -292,6 +305,45 @@ def relative_change(checkpoints, base: str | Path | None = None, chunk_elems: in
         per_column.append({where: s / n for where, (s, n) in sums.items() if n})
         columns.append(f"{_short(previous_name)}→{_short(name)}")
         previous_name, previous = name, current
+    return _matrix(columns, per_column)
+
+
+def _lora_relative_change(items, base: TensorSource, chunk_elems: int, progress: bool) -> ChangeMatrix:
+    """relative_change for adapter checkpoints: W_t = W0 + D_t, from base -> first adapter onwards."""
+    from sftlab.analysis.lora import LoraAdapter, shared_modules
+
+    columns, per_column = [], []
+    previous_name, previous = "base", None
+    for name, path in _progress(items, progress, "relative change"):
+        current = LoraAdapter(path)
+        sums: dict[tuple[int, str], list[float]] = defaultdict(lambda: [0.0, 0.0])
+        adapted = set(shared_modules(current, base))
+        for key in base.keys():
+            where = module_row(key)
+            if where is None or not base.is_float(key):
+                continue
+            if key not in adapted:  # not adapted: unchanged, but it still weighs in its group's mean
+                sums[where][1] += math.prod(base.shape(key))
+                continue
+            cur_sq = current.delta_sq(key)
+            if previous is None or key not in previous.modules:
+                diff_sq, norm_sq = cur_sq, base.sum_sq(key, chunk_elems)
+            else:
+                prev_sq = previous.delta_sq(key)
+                diff_sq = max(0.0, cur_sq + prev_sq - 2 * current.inner(previous, key))
+                norm_sq = base.sum_sq(key, chunk_elems) + 2 * previous.inner_base(base, key, chunk_elems) + prev_sq
+            if norm_sq <= 0:
+                continue
+            elems = math.prod(base.shape(key))
+            sums[where][0] += elems * math.sqrt(diff_sq / norm_sq)
+            sums[where][1] += elems
+        per_column.append({where: s / n for where, (s, n) in sums.items() if n})
+        columns.append(f"{_short(previous_name)}→{_short(name)}")
+        previous_name, previous = name, current
+    return _matrix(columns, per_column)
+
+
+def _matrix(columns: list[str], per_column: list[dict]) -> ChangeMatrix:
     keys = sorted({k for col in per_column for k in col}, key=lambda k: (k[0], _MODULE_ORDER.index(k[1])))
     values = np.full((len(keys), len(columns)), np.nan)
     for j, col in enumerate(per_column):
