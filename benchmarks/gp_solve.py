@@ -95,29 +95,42 @@ HOSTILE = {
     "9**9**9": '{"formula": "9**9**9"}',
     "2^1000000": '{"formula": "2^1000000"}',
     "10k nested parens": '{"formula": "' + "(" * 10_000 + "8/(3-8/3)" + ")" * 10_000 + '"}',
-    "150k-char JSON": '{"formula": "' + "(" * 75_000 + "8/(3-8/3)" + ")" * 75_000 + '"}',
-    "unicode digits": '{"formula": "２４"}',
+    "unicode digits": '{"formula": "８/(３-８/３)"}',
     "NaN": '{"formula": "NaN"}',
-    "deep JSON": "[" * 100_000,
+    "100k-deep JSON": "[" * 100_000,
+    "5000-digit number": '{"formula": "' + "9" * 5_000 + '"}',
+    # the largest inputs the verifier scans (just under its 200,000-character cap):
+    "150k nested parens": '{"formula": "' + "(" * 75_000 + "8/(3-8/3)" + ")" * 75_000 + '"}',
+    "70k numbers": '{"formula": "' + "1+" * 70_000 + '1"}',
+    "90k '(' after ')'": '{"formula": "' + ")" + "(" * 90_000 + '"}',
 }
 
 
 def hostile() -> None:
-    print("verifier on hostile inputs (cards 3,3,8,8), worst of 5 runs:")
+    import numpy  # noqa: F401  (imported by any training/eval process; the verifier imports it on first long input)
+
+    print("verifier on hostile inputs (cards 3,3,8,8), 7 runs each: median and worst")
     for name, text in HOSTILE.items():
-        worst = 0.0
-        for _ in range(5):
+        times = []
+        for _ in range(7):
             t0 = time.perf_counter()
             reward = score(text, [3, 3, 8, 8])
-            worst = max(worst, time.perf_counter() - t0)
-        print(f"  {name:<22} reward {reward:>2}  {worst * 1000:7.2f} ms")
+            times.append(time.perf_counter() - t0)
+        times.sort()
+        print(
+            f"  {name:<22} reward {reward:>2}  median {times[3] * 1000:7.2f} ms  worst {times[-1] * 1000:7.2f} ms"
+        )
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="fewer hands (smoke run)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--hostile-only", action="store_true", help="only time the verifier on hostile inputs")
     args = ap.parse_args()
+    if args.hostile_only:
+        hostile()
+        return
     rng = random.Random(args.seed)
     n4, n5 = (50, 3) if args.quick else (200, 20)
     r4 = compare(_hands(rng, n4, 4, 13), "4 cards")

@@ -20,13 +20,19 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
+from itertools import accumulate
 
 from sftlab.errors import SftlabError
 
 DEFAULT_MAX_LEN = 200
 DEFAULT_MAX_DEPTH = 50
+MAX_DIGITS = 1000  # per integer literal (Python's int() refuses more than 4300 digits)
 
 _TOKEN_RE = re.compile(r"[0-9]+|[-+*/()]|[ \t\r\n]+")
+_ILLEGAL_RE = re.compile(r"[^0-9+\-*/() \t\r\n]")
+_ALLOWED = b"0123456789+-*/() \t\r\n"
+_SPACE_RE = re.compile(r"[ \t\r\n]")
+_NOT_PARENS_RE = re.compile(r"[^()]+")
 _PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2}
 
 
@@ -55,21 +61,43 @@ Expr = Num | BinOp
 
 def tokenize(text: str, max_len: int = DEFAULT_MAX_LEN) -> list[str]:
     """Split `text` into integer and operator tokens (whitespace dropped); ExprError on anything else."""
+    return _tokens(text, max_len, None)
+
+
+def _tokens(text: str, max_len: int, max_depth: int | None) -> list[str]:
     if not isinstance(text, str):
         raise ExprError(f"an expression must be a string, got {type(text).__name__}")
     if len(text) > max_len:
         raise ExprError(f"the expression is longer than {max_len} characters")
-    tokens: list[str] = []
-    pos = 0
-    while pos < len(text):
-        m = _TOKEN_RE.match(text, pos)
-        if m is None:
-            raise ExprError(f"illegal character {text[pos]!r} at position {pos}")
-        tok = m.group()
-        if not tok[0].isspace():
-            tokens.append(tok)
-        pos = m.end()
-    return tokens
+    if not text.isascii() or text.encode("ascii").translate(None, _ALLOWED):  # C-speed pre-check
+        bad = _ILLEGAL_RE.search(text)
+        raise ExprError(f"illegal character {bad.group()!r} at position {bad.start()}")
+    if max_depth is not None and text.count("(") > max_depth:
+        # Reject deep nesting with C-speed scans before any per-token Python work on a huge input.
+        if "(" * (max_depth + 1) in text or paren_depth_range(_NOT_PARENS_RE.sub("", text))[1] > max_depth:
+            raise ExprError(f"parentheses are nested deeper than {max_depth} levels")
+    tokens = _TOKEN_RE.findall(text)  # C speed; every character is matched, so nothing is skipped
+    if _SPACE_RE.search(text) is None:
+        return tokens
+    return [tok for tok in tokens if not tok[0].isspace()]
+
+
+def paren_depth_range(parens: str | bytes) -> tuple[int, int]:
+    """(lowest, highest) running depth over a string of only '(' and ')' (0 for an empty string).
+
+    Lowest < 0 means a ')' without its '('. Linear; vectorised with numpy for long inputs (numpy is imported on
+    the first long input only).
+    """
+    if len(parens) < 4096:
+        step = {"(": 1, ")": -1, 40: 1, 41: -1}  # str characters or bytes values
+        depths = list(accumulate(map(step.__getitem__, parens)))
+        return (min(0, min(depths, default=0)), max(0, max(depths, default=0)))
+    import numpy as np
+
+    raw = parens.encode("ascii") if isinstance(parens, str) else parens
+    # '(' is byte 40 and ')' byte 41, so 81 - 2*byte is +1 / -1.
+    depths = np.cumsum(81 - 2 * np.frombuffer(raw, dtype=np.uint8).astype(np.int32))
+    return (min(0, int(depths.min())), max(0, int(depths.max())))
 
 
 def _shunting_yard(tokens: list[str], leaf: Callable, apply: Callable, max_depth: int):
@@ -95,6 +123,8 @@ def _shunting_yard(tokens: list[str], leaf: Callable, apply: Callable, max_depth
                     raise ExprError(f"parentheses are nested deeper than {max_depth} levels")
                 ops.append(tok)
             elif tok[0].isdigit():
+                if len(tok) > MAX_DIGITS:
+                    raise ExprError(f"a number has more than {MAX_DIGITS} digits")
                 out.append(leaf(int(tok)))
                 expect_operand = False
             else:
@@ -127,7 +157,7 @@ def _shunting_yard(tokens: list[str], leaf: Callable, apply: Callable, max_depth
 
 def parse_expression(text: str, max_len: int = DEFAULT_MAX_LEN, max_depth: int = DEFAULT_MAX_DEPTH) -> Expr:
     """Parse `text` into an `Expr` tree; raise ExprError with the reason when it is not a legal expression."""
-    return _shunting_yard(tokenize(text, max_len), Num, BinOp, max_depth)
+    return _shunting_yard(_tokens(text, max_len, max_depth), Num, BinOp, max_depth)
 
 
 def _apply(op: str, a: Fraction, b: Fraction) -> Fraction:
@@ -148,7 +178,7 @@ def evaluate(
     Never raises and never calls eval.
     """
     try:
-        return _shunting_yard(tokenize(text, max_len), Fraction, _apply, max_depth)
+        return _shunting_yard(_tokens(text, max_len, max_depth), Fraction, _apply, max_depth)
     except (ExprError, ZeroDivisionError):
         return None
 
@@ -173,24 +203,37 @@ def evaluate_tree(expr: Expr) -> Fraction:
 
 
 def format_expr(expr: Expr) -> str:
-    """The expression as text with only the parentheses that precedence and left-associativity require."""
-    if isinstance(expr, Num):
-        return str(expr.value)
-    prec = _PRECEDENCE[expr.op]
-    left = format_expr(expr.left)
-    if isinstance(expr.left, BinOp) and _PRECEDENCE[expr.left.op] < prec:
-        left = f"({left})"
-    right = format_expr(expr.right)
-    if isinstance(expr.right, BinOp):
-        rprec = _PRECEDENCE[expr.right.op]
-        if rprec < prec or (rprec == prec and expr.op in "-/"):
-            right = f"({right})"
-    return f"{left}{expr.op}{right}"
+    """The expression as text with only the parentheses that precedence and left-associativity require.
+
+    Iterative, so arbitrarily deep trees are fine.
+    """
+    stack: list = [(expr, False)]
+    texts: list[str] = []
+    while stack:
+        node, visited = stack.pop()
+        if isinstance(node, Num):
+            texts.append(str(node.value))
+        elif not visited:
+            stack.extend([(node, True), (node.right, False), (node.left, False)])
+        else:
+            right, left = texts.pop(), texts.pop()
+            prec = _PRECEDENCE[node.op]
+            if isinstance(node.left, BinOp) and _PRECEDENCE[node.left.op] < prec:
+                left = f"({left})"
+            if isinstance(node.right, BinOp):
+                rprec = _PRECEDENCE[node.right.op]
+                if rprec < prec or (rprec == prec and node.op in "-/"):
+                    right = f"({right})"
+            texts.append(f"{left}{node.op}{right}")
+    return texts[0]
 
 
 def numbers_used(text: str, max_len: int = DEFAULT_MAX_LEN) -> list[int]:
     """The integer literals of `text` in order of appearance; ExprError if `text` has an illegal token."""
-    return [int(tok) for tok in tokenize(text, max_len) if tok[0].isdigit()]
+    tokens = [tok for tok in tokenize(text, max_len) if tok[0].isdigit()]
+    if any(len(tok) > MAX_DIGITS for tok in tokens):
+        raise ExprError(f"a number has more than {MAX_DIGITS} digits")
+    return [int(tok) for tok in tokens]
 
 
 def format_value(value: Fraction) -> str:

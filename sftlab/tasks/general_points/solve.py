@@ -9,10 +9,11 @@ Completeness: the search covers every binary expression tree over the cards (all
 5 cards it finds solutions outside the original's bracket templates, and `8/(3-8/3)` for 3,3,8,8 is found exactly
 (the original's float-free Fraction eval finds it too, but its reward's float `eval` rejects it; see verify.py).
 
-How: every sub-multiset of the cards gets the set of canonical expressions it can form (memoised by the sorted
-multiset). The top level is goal-directed: for each split of the hand into two parts and each value of the first
-part, the value the second part needs is computed per operator and looked up, so the full hand is never
-enumerated.
+How: every sub-multiset of the cards gets a table from each value it can make to the derivations of that value
+(memoised by the sorted multiset), computed on values only. The top level is goal-directed: for each split of the
+hand into two parts and each value of one part, the value the other part needs is computed per operator and
+looked up, so the full hand is never enumerated, and formulas are built (and canonicalised) only for the values
+a solution uses.
 """
 
 from __future__ import annotations
