@@ -1,0 +1,1 @@
+"""Bridges to training frameworks outside TRL (verl), reusing sftlab's task rewards unchanged."""

@@ -1,0 +1,401 @@
+"""GRPO on TRL's GRPOTrainer with the Debunk paper's RL recipe as defaults, on the same run folders as SFT.
+
+Defaults (spec/debunk.md section 6, the original's verl scripts): 8 generations per prompt at temperature 1.0 and
+top_p 1.0; 256 prompts per optimizer step (one update per batch, one PPO epoch); clip epsilon 0.2; no KL (beta 0),
+no entropy bonus; AdamW lr 1e-6 constant, weight decay 0.01, gradient clipping 1.0; token-mean loss (TRL's
+`loss_type="dapo"`: token losses averaged over every completion token of the global batch, which is what verl's
+`loss_agg_mode=token-mean` does); advantages normalised by the group's reward std (verl's GRPO default); max
+completion 1024 tokens for Sokoban, 4096 for General Points and Countdown.
+
+`train_grpo(GrpoConfig(...))` writes a run folder exactly like `train_sft` (docs/contracts.md: run.json with kind
+"grpo", checkpoints/checkpoint-N with COMPLETE, logs/log_history.jsonl), resumes the same way, and returns it.
+Rewards come from `sftlab.train.rewards` (the same scorers verl uses through `sftlab.integrations.verl`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import json
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from sftlab.errors import ConfigError, DataError, check_choice
+from sftlab.train.schedule import parse_schedule
+
+REPORT_TO = ("none", "tensorboard", "wandb", "trackio")
+LR_SCHEDULERS = ("constant", "cosine", "linear", "constant_with_warmup")
+# TRL 1.16's names. dapo = token-mean over the global batch (the paper's verl setting, and TRL's default);
+# grpo = mean over each sequence's tokens, then over sequences (the original GRPO paper); dr_grpo = sum over tokens
+# divided by a constant (max_completion_length); bnpo = token-mean over the local micro-batch.
+LOSS_TYPES = ("dapo", "grpo", "dr_grpo", "bnpo")
+SCALE_REWARDS = ("group", "batch", "none")
+VLLM_MODES = ("colocate", "server")
+MAX_COMPLETION_BY_TASK = {"sokoban": 1024, "general_points": 4096, "countdown": 4096}
+# Fields that do not change what is trained: they may differ between a run and its resumption.
+_NOT_TRAINING = ("out", "resume", "force", "report_to", "use_vllm", "vllm_mode", "vllm_server_url",
+                 "vllm_gpu_memory_utilization", "vllm_tensor_parallel_size")
+
+
+@dataclass(frozen=True)
+class GrpoConfig:
+    """One GRPO run. Every field is also a YAML key and (mostly) a CLI flag of `sftlab train grpo`."""
+
+    model: str  # smollm2-135m | tiny-random | local folder (e.g. an SFT checkpoint) | hub id
+    data: str  # a built RL data folder (rows without completions) or an RL preset name (sokoban-rl, gp-rl, ...)
+    out: str  # the run folder
+    num_generations: int = 8  # completions sampled per prompt (the group)
+    batch_prompts: int | None = 256  # prompts per optimizer step (verl's train_batch_size = ppo_mini_batch_size)
+    global_batch: int | None = None  # alternatively: completions per optimizer step (a multiple of num_generations)
+    per_device_batch: int | None = None  # completions per forward/backward; default the largest divisor <= 8
+    num_epochs: float = 1.0
+    max_steps: int | None = None  # overrides num_epochs when set
+    learning_rate: float = 1e-6
+    lr_scheduler: str = "constant"
+    warmup_ratio: float = 0.0
+    weight_decay: float = 0.01
+    max_grad_norm: float = 1.0
+    adam_beta1: float = 0.9
+    adam_beta2: float = 0.999
+    epsilon: float = 0.2  # PPO clip range
+    beta: float = 0.0  # KL coefficient to the reference model (0: no reference model is loaded)
+    entropy_coef: float = 0.0
+    loss_type: str = "dapo"
+    scale_rewards: str = "group"
+    temperature: float = 1.0
+    top_p: float = 1.0
+    max_completion_length: int | None = None  # default by task: Sokoban 1024, General Points / Countdown 4096
+    gp_rescale: bool = False  # General Points reward (r + 3) / 8 in [0, 1] instead of 5 / -1 / -2 / -3
+    countdown_format_score: float = 0.0  # reward for a wrong but well-formed Countdown answer
+    schedule: str | tuple[int, ...] = "log"  # epoch | log | explicit steps; the last step is always saved
+    save_every: int | None = None  # save every N steps instead of `schedule` (the paper: 500 Sokoban, 100 GP)
+    use_vllm: bool | None = None  # None: vLLM when a GPU and the vllm package are present, else generate()
+    vllm_mode: str = "colocate"  # colocate: vLLM inside the training process; server: `trl vllm-serve`
+    vllm_server_url: str | None = None  # server mode, e.g. http://localhost:8000
+    vllm_gpu_memory_utilization: float = 0.3
+    vllm_tensor_parallel_size: int = 1
+    bf16: bool = False  # bf16 autocast (GPU only)
+    gradient_checkpointing: bool = False
+    seed: int = 1
+    logging_steps: int = 1
+    report_to: str = "none"
+    resume: bool = True
+    force: bool = False
+
+    def __post_init__(self):
+        set_ = object.__setattr__
+        for name in ("model", "data", "out"):
+            if not isinstance(getattr(self, name), str) or not getattr(self, name).strip():
+                raise ConfigError(f"{name} must be a non-empty string")
+        set_(self, "schedule", parse_schedule(self.schedule))
+        _positive("num_generations", self.num_generations, integer=True)
+        if self.num_generations < 2:
+            raise ConfigError(f"num_generations must be at least 2 (GRPO compares completions within a group), "
+                              f"got {self.num_generations}")
+        if self.global_batch is not None:
+            _positive("global_batch", self.global_batch, integer=True)
+            if self.global_batch % self.num_generations:
+                raise ConfigError(
+                    f"num_generations {self.num_generations} does not divide the global batch of "
+                    f"{self.global_batch} completions; use a multiple of {self.num_generations} (or batch_prompts)"
+                )
+            set_(self, "batch_prompts", None)
+        elif self.batch_prompts is None:
+            raise ConfigError("set batch_prompts (prompts per step) or global_batch (completions per step)")
+        if self.batch_prompts is not None:
+            _positive("batch_prompts", self.batch_prompts, integer=True)
+        for name in ("per_device_batch", "max_steps", "max_completion_length", "save_every"):
+            if getattr(self, name) is not None:
+                _positive(name, getattr(self, name), integer=True)
+        _positive("num_epochs", self.num_epochs)
+        _positive("logging_steps", self.logging_steps, integer=True)
+        _positive("vllm_tensor_parallel_size", self.vllm_tensor_parallel_size, integer=True)
+        _positive("temperature", self.temperature)
+        if not 0 < self.learning_rate < 1:
+            raise ConfigError(f"learning_rate must be in (0, 1), got {self.learning_rate}")
+        for name in ("adam_beta1", "adam_beta2", "warmup_ratio"):
+            if not 0 <= getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be in [0, 1), got {getattr(self, name)}")
+        if not 0 < self.top_p <= 1:
+            raise ConfigError(f"top_p must be in (0, 1], got {self.top_p}")
+        if not 0 < self.epsilon < 1:
+            raise ConfigError(f"epsilon (the clip range) must be in (0, 1), got {self.epsilon}")
+        if self.beta < 0 or self.entropy_coef < 0 or self.weight_decay < 0 or self.max_grad_norm <= 0:
+            raise ConfigError("beta, entropy_coef and weight_decay must be >= 0 and max_grad_norm > 0")
+        if not 0 <= self.countdown_format_score < 1:
+            raise ConfigError(f"countdown_format_score must be in [0, 1), got {self.countdown_format_score}")
+        if not 0 < self.vllm_gpu_memory_utilization <= 1:
+            raise ConfigError(f"vllm_gpu_memory_utilization must be in (0, 1], got {self.vllm_gpu_memory_utilization}")
+        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
+            raise ConfigError(f"seed must be a non-negative integer, got {self.seed!r}")
+        check_choice("loss_type", self.loss_type, LOSS_TYPES)
+        check_choice("scale_rewards", self.scale_rewards, SCALE_REWARDS)
+        check_choice("lr_scheduler", self.lr_scheduler, LR_SCHEDULERS)
+        check_choice("report_to", self.report_to, REPORT_TO)
+        check_choice("vllm_mode", self.vllm_mode, VLLM_MODES)
+        if self.vllm_server_url is not None and self.vllm_mode != "server":
+            raise ConfigError("vllm_server_url is only used with vllm_mode server")
+
+    @property
+    def completions_per_step(self) -> int:
+        """Completions per optimizer step (prompts per step x generations)."""
+        return self.global_batch or self.batch_prompts * self.num_generations
+
+    def training_fields(self) -> dict:
+        """The fields that define what is trained (recorded in run.json and compared on resume)."""
+        return {k: list(v) if isinstance(v, tuple) else v
+                for k, v in dataclasses.asdict(self).items() if k not in _NOT_TRAINING}
+
+    @classmethod
+    def from_dict(cls, values: dict) -> GrpoConfig:
+        """Build from a YAML/CLI mapping; an unknown key is a ConfigError naming it and the known keys."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(f"unknown GRPO config key {unknown[0]!r}; known keys: {', '.join(sorted(known))}")
+        try:
+            return cls(**values)
+        except TypeError as exc:
+            raise ConfigError(f"incomplete GRPO config: {exc}") from None
+
+
+def _positive(name: str, value, integer: bool = False) -> None:
+    ok = isinstance(value, int) and not isinstance(value, bool) if integer else (
+        isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value))
+    if not ok or value <= 0:
+        kind = "a positive integer" if integer else "a positive number"
+        raise ConfigError(f"{name} must be {kind}, got {value!r}")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Data
+
+
+def load_rl_rows(data: str) -> tuple[list[dict], dict | None]:
+    """RL rows of a data folder or preset (prompt messages, answer, metadata, no completion) and its manifest.
+
+    A demonstration (SFT) set, rows without an answer, or a task without a reward is a DataError.
+    """
+    from sftlab.io import read_jsonl, read_manifest
+
+    try:
+        from sftlab.data import load_rows
+    except ImportError:  # the data stage is not in this tree yet: read the folder directly
+        load_rows = None
+    folder = Path(data)
+    if load_rows is not None:
+        rows = load_rows(data, split="train")
+    else:
+        if not folder.is_dir():
+            raise DataError(f"no such data folder: {data} (build one with `sftlab data build PRESET --out DIR`)")
+        read_manifest(folder)
+        rows = read_jsonl(folder / "train.jsonl")
+    manifest = read_manifest(folder) if folder.is_dir() else None
+    if not rows:
+        raise DataError(f"{data} has no training rows")
+    from sftlab.train.rewards import TASK_NAMES
+
+    for number, row in enumerate(rows, start=1):
+        if row.get("completion"):
+            raise DataError(
+                f"{data}: row {number} has a completion: this is an SFT (demonstration) set; GRPO needs an RL set "
+                "such as sokoban-rl, sokoban-diverse-rl, gp-rl or countdown-rl"
+            )
+        if not isinstance(row.get("prompt"), list) or not row["prompt"]:
+            raise DataError(f"{data}: row {number}: prompt must be a non-empty list of chat messages")
+        if row.get("answer") is None:
+            raise DataError(f"{data}: row {number} has no answer to reward against")
+        if row.get("task") not in TASK_NAMES:
+            raise DataError(f"{data}: row {number}: no reward for task {row.get('task')!r} "
+                            f"(GRPO supports {', '.join(TASK_NAMES)})")
+    return rows, manifest
+
+
+def trl_rows(rows: list[dict]) -> list[dict]:
+    """Rows for TRL: the prompt messages plus the columns the reward reads; nested values as JSON text, so
+    Arrow never reshapes them (the rewards decode them back)."""
+    return [
+        {"prompt": row["prompt"], "id": str(row.get("id", i)), "task": row["task"],
+         "answer": json.dumps(row["answer"], sort_keys=True),
+         "metadata": json.dumps(row.get("metadata") or {}, sort_keys=True)}
+        for i, row in enumerate(rows)
+    ]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Training
+
+
+def _summary(config: GrpoConfig, plan: dict) -> str:
+    return (
+        f"grpo {config.model} on {plan['rows']} prompts ({plan['task']}): {plan['total_steps']} steps "
+        f"({plan['steps_per_epoch']}/epoch), {plan['prompts_per_step']} prompts x {config.num_generations} "
+        f"generations = {plan['completions_per_step']} completions/step ({plan['per_device_batch']} x "
+        f"{plan['grad_accum']} accum x {plan['world_size']} process(es)), max completion "
+        f"{plan['max_completion_length']} tokens, loss {config.loss_type}, generation "
+        f"{'vLLM ' + config.vllm_mode if plan['use_vllm'] else 'transformers generate'}, "
+        f"checkpoints at {plan['checkpoint_steps']}"
+    )
+
+
+def train_grpo(config: GrpoConfig, progress: bool = True, reward_funcs=None) -> Path:
+    """Train per `config` and return the run folder (RUN/run.json kind "grpo", checkpoints, logs).
+
+    `reward_funcs` (library use) replaces the task reward with your own TRL-style reward functions; each is
+    wrapped so that NaN or a wrong count stops training with a clear error. Resumes an interrupted run with the
+    same training fields; an already complete one is returned untouched.
+    """
+    from sftlab.train import common
+    from sftlab.train.rewards import CheckedReward, TaskReward
+
+    n_procs = common.world_size()
+    per_device, accum = common.batch_plan(config.completions_per_step, config.per_device_batch, n_procs)
+    gpu = _gpu_available()
+    if config.bf16 and not gpu:
+        raise ConfigError("bf16 needs a GPU; on CPU train in fp32 (drop --bf16)")
+    use_vllm = _resolve_vllm(config.use_vllm, gpu)
+    rows, manifest = load_rl_rows(config.data)
+    tasks = sorted({row["task"] for row in rows})
+    max_completion = config.max_completion_length or max(MAX_COMPLETION_BY_TASK[t] for t in tasks)
+
+    if reward_funcs is None:
+        reward_funcs = [TaskReward(gp_rescale=config.gp_rescale,
+                                   countdown_format_score=config.countdown_format_score)]
+    elif callable(reward_funcs):
+        reward_funcs = [reward_funcs]
+    reward_funcs = [CheckedReward(fn) for fn in reward_funcs]
+
+    run, resume_from, complete = common.prepare_run(
+        config.out, kind="grpo", base_model=config.model, data=config.data, config=config.training_fields(),
+        force=config.force, resume=config.resume,
+    )
+    if complete:
+        if progress:
+            print(f"{run} is already complete; pass --force to train again")
+        return run
+    if manifest is not None and common.is_main_process():
+        from sftlab.io import atomic_write_json
+
+        atomic_write_json(run / "data_manifest.json", manifest)
+    if config.report_to == "tensorboard":
+        os.environ.setdefault("TENSORBOARD_LOGGING_DIR", str(run / "logs" / "tensorboard"))
+    try:
+        trainer = _build_trainer(config, run, rows, reward_funcs, per_device, accum, gpu, use_vllm,
+                                 max_completion, progress)
+        spe = common.steps_per_epoch(trainer)
+        total = config.max_steps or math.ceil(config.num_epochs * spe)
+        from sftlab.train.schedule import checkpoint_steps
+
+        schedule = config.schedule
+        if config.save_every is not None:
+            schedule = tuple(range(config.save_every, total + 1, config.save_every)) or (total,)
+        steps = checkpoint_steps(schedule, total, spe)
+    except Exception as exc:
+        common.update_run_json(run, status="failed", error=f"{type(exc).__name__}: {str(exc)[:300]}")
+        raise
+    trainer.add_callback(common.CheckpointSchedule(run, steps))
+    trainer.add_callback(common.JsonlLog(run))
+    plan = {"rows": len(rows), "task": ",".join(tasks), "total_steps": total, "steps_per_epoch": spe,
+            "prompts_per_step": config.completions_per_step // config.num_generations,
+            "completions_per_step": config.completions_per_step, "per_device_batch": per_device,
+            "grad_accum": accum, "world_size": n_procs, "max_completion_length": max_completion,
+            "use_vllm": use_vllm, "checkpoint_steps": steps}
+    common.update_run_json(run, plan=plan, status="running")
+    if progress and common.is_main_process():
+        print(_summary(config, plan) + (f"; resuming from {resume_from.name}" if resume_from else ""), flush=True)
+    try:
+        trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
+    except OSError as exc:
+        common.update_run_json(run, status="failed", error=str(exc)[:300])
+        raise common.save_error(exc, run) from None
+    except Exception as exc:
+        common.update_run_json(run, status="failed", error=f"{type(exc).__name__}: {str(exc)[:300]}")
+        raise
+    common.update_run_json(run, status="complete", final_step=trainer.state.global_step)
+    return run
+
+
+def _gpu_available() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def _resolve_vllm(requested: bool | None, gpu: bool) -> bool:
+    installed = importlib.util.find_spec("vllm") is not None
+    if requested is None:
+        return gpu and installed
+    if requested and not gpu:
+        raise ConfigError("use_vllm needs a GPU; on CPU, GRPO generates with transformers (drop --use-vllm)")
+    if requested and not installed:
+        raise ConfigError("use_vllm needs the vllm package: pip install 'sftlab[vllm]'")
+    return requested
+
+
+def _build_trainer(config: GrpoConfig, run: Path, rows, reward_funcs, per_device: int, accum: int, gpu: bool,
+                   use_vllm: bool, max_completion: int, progress: bool):
+    import datasets
+    from trl import GRPOConfig as TrlGRPOConfig
+    from trl import GRPOTrainer
+
+    from sftlab.models import load
+
+    if not progress:
+        datasets.disable_progress_bars()
+    model, tokenizer = load(config.model, device="cpu", dtype="float32", for_training=True)
+    vllm_kwargs = {}
+    if use_vllm:
+        vllm_kwargs = {"use_vllm": True, "vllm_mode": config.vllm_mode,
+                       "vllm_gpu_memory_utilization": config.vllm_gpu_memory_utilization,
+                       "vllm_tensor_parallel_size": config.vllm_tensor_parallel_size}
+        if config.vllm_server_url:
+            vllm_kwargs["vllm_server_base_url"] = config.vllm_server_url
+    args = TrlGRPOConfig(
+        output_dir=str(run / "checkpoints"),
+        num_train_epochs=config.num_epochs,
+        max_steps=config.max_steps or -1,
+        per_device_train_batch_size=per_device,
+        gradient_accumulation_steps=accum,  # steps_per_generation follows it: one generation batch per step
+        num_generations=config.num_generations,
+        num_iterations=1,
+        learning_rate=config.learning_rate,
+        lr_scheduler_type=config.lr_scheduler,
+        warmup_steps=config.warmup_ratio,  # a float in [0, 1) is a ratio of the total steps
+        weight_decay=config.weight_decay,
+        adam_beta1=config.adam_beta1,
+        adam_beta2=config.adam_beta2,
+        max_grad_norm=config.max_grad_norm,
+        optim="adamw_torch",
+        epsilon=config.epsilon,
+        beta=config.beta,
+        entropy_coef=config.entropy_coef,
+        loss_type=config.loss_type,
+        scale_rewards=config.scale_rewards,
+        temperature=config.temperature,
+        top_p=config.top_p,
+        max_completion_length=max_completion,
+        bf16=config.bf16,
+        fp16=False,
+        use_cpu=not gpu,
+        gradient_checkpointing=config.gradient_checkpointing,
+        seed=config.seed,
+        data_seed=config.seed,
+        logging_steps=config.logging_steps,
+        save_strategy="no",  # sftlab.train.common.CheckpointSchedule decides when to save
+        report_to=[] if config.report_to == "none" else [config.report_to],
+        disable_tqdm=not progress,
+        log_completions=False,
+        **vllm_kwargs,
+    )
+    return GRPOTrainer(model=model, reward_funcs=reward_funcs, args=args,
+                       train_dataset=datasets.Dataset.from_list(trl_rows(rows)), processing_class=tokenizer)
+
+
+if __name__ == "__main__":  # `accelerate launch -m sftlab.train.grpo --model ... --data ... --out ...`
+    import sys
+
+    from sftlab.cli import main as _cli_main  # the entry point, not a library import: CLI parsing lives there
+
+    sys.exit(_cli_main(["train", "grpo", *sys.argv[1:]]))

@@ -1,0 +1,160 @@
+"""GRPO on TRL with the tiny model: real built RL sets, real GRPOTrainer, real checkpoints."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from sftlab.errors import ConfigError, DataError
+from sftlab.train.grpo import GrpoConfig, load_rl_rows, train_grpo
+from sftlab.train.rewards import RewardError
+
+# Small enough for CPU: 2 prompts x 2 generations per step, 8 new tokens.
+TINY = {"batch_prompts": 2, "num_generations": 2, "max_completion_length": 8, "logging_steps": 1}
+
+
+@pytest.fixture(scope="module")
+def rl_data(tmp_path_factory) -> Path:
+    """A real built diverse Sokoban RL set (2 puzzles -> one row per state on the optimal path)."""
+    from sftlab.data import build_preset
+
+    return build_preset("sokoban-diverse-rl", tmp_path_factory.mktemp("rl") / "sok", n=2, progress=False)
+
+
+def weights(path) -> dict:
+    from safetensors.torch import load_file
+
+    from sftlab.models import resolve
+
+    folder = Path(resolve(str(path)))
+    return load_file(folder / "model.safetensors")
+
+
+def changed(a: dict, b: dict) -> bool:
+    return any(not (a[k] == b[k]).all() for k in a)
+
+
+# --- config and data validation (no training) -------------------------------------------------------------------
+
+
+def test_paper_defaults():
+    c = GrpoConfig(model="tiny-random", data="d", out="o")
+    assert (c.num_generations, c.batch_prompts, c.completions_per_step) == (8, 256, 2048)
+    assert (c.temperature, c.top_p, c.learning_rate, c.lr_scheduler) == (1.0, 1.0, 1e-6, "constant")
+    assert (c.weight_decay, c.epsilon, c.beta, c.entropy_coef, c.loss_type) == (0.01, 0.2, 0.0, 0.0, "dapo")
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"global_batch": 100}, "num_generations 8 does not divide the global batch of 100"),
+        ({"num_generations": 1}, "at least 2"),
+        ({"loss_type": "token-mean"}, "unknown loss_type"),
+        ({"epsilon": 0}, "epsilon"),
+        ({"learning_rate": -1}, "learning_rate"),
+        ({"vllm_mode": "remote"}, "unknown vllm_mode"),
+        ({"vllm_server_url": "http://x:8000"}, "only used with vllm_mode server"),
+        ({"schedule": "weekly"}, "unknown schedule"),
+        ({"countdown_format_score": 1.5}, "countdown_format_score"),
+    ],
+)
+def test_bad_config_is_a_clear_error(fields, message):
+    with pytest.raises(ConfigError, match=message):
+        GrpoConfig(model="tiny-random", data="d", out="o", **fields)
+
+
+def test_global_batch_alternative_and_unknown_yaml_key():
+    c = GrpoConfig(model="m", data="d", out="o", global_batch=64)
+    assert (c.batch_prompts, c.completions_per_step) == (None, 64)
+    with pytest.raises(ConfigError, match="unknown GRPO config key 'lr'"):
+        GrpoConfig.from_dict({"model": "m", "data": "d", "out": "o", "lr": 1e-6})
+
+
+def test_sft_set_is_rejected(tmp_path):
+    from sftlab.data import build_preset
+
+    sft = build_preset("sokoban-answer-only", tmp_path / "sft", n=1, progress=False)
+    with pytest.raises(DataError, match="SFT .*GRPO needs an RL set"):
+        load_rl_rows(str(sft))
+
+
+def test_bf16_and_vllm_on_cpu_are_config_errors(rl_data, tmp_path):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("CPU-only check")
+    with pytest.raises(ConfigError, match="bf16 needs a GPU"):
+        train_grpo(GrpoConfig(model="tiny-random", data=str(rl_data), out=str(tmp_path / "r"), bf16=True))
+    with pytest.raises(ConfigError, match="use_vllm needs a GPU"):
+        train_grpo(GrpoConfig(model="tiny-random", data=str(rl_data), out=str(tmp_path / "r"), use_vllm=True))
+
+
+# --- training --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_two_step_run_writes_checkpoints_logs_and_is_readable(rl_data, tmp_path):
+    from sftlab.train.runs import list_checkpoints, read_log_history, read_run
+
+    out = tmp_path / "g"
+    config = GrpoConfig(model="tiny-random", data=str(rl_data), out=str(out), max_steps=2, weight_decay=0.0,
+                        **TINY)
+    assert train_grpo(config, progress=False) == out
+    info = read_run(out)
+    assert (info["kind"], info["status"], info["base_model"]) == ("grpo", "complete", "tiny-random")
+    assert info["plan"]["completions_per_step"] == 4 and info["plan"]["task"] == "sokoban"
+    steps = [step for step, _ in list_checkpoints(out)]
+    assert steps[0] == 0 and steps[-1] == 2
+    for step in steps[1:]:
+        assert (out / "checkpoints" / f"checkpoint-{step}" / "COMPLETE").is_file()
+    log = [r for r in read_log_history(out) if "reward" in r]
+    assert [r["step"] for r in log] == [1, 2]
+    for key in ("reward", "reward/group_std", "reward/frac_all_equal_groups", "frac_reward_zero_std",
+                "completions/mean_length", "step_time"):
+        assert key in log[0], key
+    # A random model never writes the format: zero reward everywhere, every group all-equal, so no gradient
+    # (with weight decay off) and the weights stay exactly the base weights.
+    assert all(r["reward"] == 0.0 and r["reward/frac_all_equal_groups"] == 1.0 for r in log)
+    assert not changed(weights("tiny-random"), weights(out / "checkpoints" / "checkpoint-2"))
+    # the checkpoint loads with sftlab's loader, like any eval checkpoint
+    from sftlab.models import load
+
+    model, tokenizer = load(str(out / "checkpoints" / "checkpoint-2"))
+    assert tokenizer.chat_template
+    # same command again: already complete, nothing retrained
+    assert train_grpo(config, progress=False) == out
+    assert read_run(out)["final_step"] == 2
+
+
+def length_reward(completions, **kwargs):
+    """Varies within groups: longer completions (in characters) earn more."""
+    from sftlab.train.rewards import completion_text
+
+    return [len(completion_text(c)) / 100.0 for c in completions]
+
+
+@pytest.mark.slow
+def test_reward_that_varies_within_groups_changes_the_weights(rl_data, tmp_path):
+    from sftlab.train.runs import read_log_history
+
+    out = tmp_path / "len"
+    config = GrpoConfig(model="tiny-random", data=str(rl_data), out=str(out), max_steps=1, weight_decay=0.0,
+                        **TINY)
+    train_grpo(config, progress=False, reward_funcs=[length_reward])
+    log = [r for r in read_log_history(out) if "reward" in r]
+    assert log[0]["reward/group_std"] > 0 and log[0]["grad_norm"] > 0
+    assert changed(weights("tiny-random"), weights(out / "checkpoints" / "checkpoint-1"))
+
+
+def test_nan_reward_stops_training_with_a_clear_error(rl_data, tmp_path):
+    def nan_reward(completions, **kwargs):
+        return [float("nan")] * len(completions)
+
+    out = tmp_path / "nan"
+    config = GrpoConfig(model="tiny-random", data=str(rl_data), out=str(out), max_steps=1, **TINY)
+    with pytest.raises(RewardError, match="nan_reward returned nan"):
+        train_grpo(config, progress=False, reward_funcs=[nan_reward])
+    info = json.loads((out / "run.json").read_text())
+    assert info["status"] == "failed" and "nan" in info["error"]
