@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from sftlab import __version__
 from sftlab.data.presets import PRESETS, BuildConfig
 from sftlab.errors import DataError
 from sftlab.io import (
@@ -154,7 +155,7 @@ def load_rows(dir_or_preset: str | Path, split: str = "train") -> list[dict]:
         name = str(dir_or_preset)
         if name not in PRESETS:
             raise DataError(f"{name} is neither a data folder nor a preset (see `sftlab data list`)")
-        path = _cache_root() / f"{name}-seed0"
+        path = _cache_root() / f"{name}-seed0-v{__version__}"
         if not (path / "manifest.json").is_file():
             build_preset(name, path, force=True, progress=False)
     manifest = read_manifest(path)

@@ -95,7 +95,8 @@ def verify_row(row: dict) -> bool:
     text = completion_text(row)
     if text is None:
         return True
-    if "</think>" not in text or text.index("</think>") > text.index("<answer>"):
+    think_end, answer = text.find("</think>"), text.find("<answer>")
+    if think_end < 0 or answer < 0 or think_end > answer:
         return False
     return parse_action(extract_answer(text), row["metadata"]["accepted"]) == row["answer"]
 

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from sftlab import __version__
 from sftlab.cli import main
 from sftlab.data import BuildConfig, build_preset, load_rows
 from sftlab.data.leakage import check_overlap
@@ -44,6 +45,28 @@ def test_same_preset_and_seed_give_byte_identical_files_in_two_processes(tmp_pat
         ma, mb = _manifest(a), _manifest(b)
         ma.pop("build_seconds"), mb.pop("build_seconds")
         assert ma == mb
+
+
+@pytest.mark.slow
+def test_gp_and_countdown_cot_are_byte_identical_across_processes(tmp_path):
+    for out in (tmp_path / "a", tmp_path / "b"):
+        code = ("import sys; from sftlab.cli import main; sys.exit(main(['data', 'build', 'gp-diverse-cot', "
+                f"'countdown-cot', '--n', '16', '--quiet', '--out', {str(out)!r}]))")
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, proc.stderr
+    for preset in ("gp-diverse-cot", "countdown-cot"):
+        for name in DATA_FILES:
+            assert (tmp_path / "a" / preset / name).read_bytes() == (tmp_path / "b" / preset / name).read_bytes()
+
+
+def test_sokoban_verifier_rejects_malformed_completions():
+    from sftlab.data.sokoban_rows import verify_row
+
+    row = {"answer": "Up", "metadata": {"accepted": ["Up", "Down", "Left", "Right"]}}
+    for text, ok in [("<think> x </think> <answer> Up </answer>", True), ("<think> x </think> no answer", False),
+                     ("<answer> Up </answer> </think>", False), ("<think></think> <answer> Down </answer>", False),
+                     ("", False)]:
+        assert verify_row({**row, "completion": [{"role": "assistant", "content": text}]}) is ok
 
 
 def test_a_different_seed_changes_the_data(tmp_path):
@@ -192,7 +215,7 @@ def test_existing_folder_needs_force_and_load_rows_checks_the_manifest(tmp_path,
 def test_load_rows_builds_a_preset_into_the_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("SFTLAB_CACHE", str(tmp_path / "cache"))
     rows = load_rows("sokoban-eval", split="test")
-    assert len(rows) == 800 and (tmp_path / "cache" / "data" / "sokoban-eval-seed0" / "manifest.json").is_file()
+    assert len(rows) == 800 and (tmp_path / "cache" / "data" / f"sokoban-eval-seed0-v{__version__}" / "manifest.json").is_file()
     assert load_rows("sokoban-eval", split="test") == rows
 
 
