@@ -112,6 +112,15 @@ def test_parse_tree_and_format_round_trip():
     assert format_expr(parse_expression("(1*2)/(3/4)")) == "1*2/(3/4)"
 
 
+def test_huge_literals_and_deep_trees_do_not_crash():
+    assert evaluate("9" * 5000, max_len=10**6) is None  # int() refuses > 4300 digits: a clean None
+    with pytest.raises(ExprError, match="more than 1000 digits"):
+        numbers_used("9" * 5000, max_len=10**6)
+    chain = parse_expression("1+" * 5000 + "1", max_len=10**5)  # a 5000-deep left chain
+    assert evaluate_tree(chain) == 5001
+    assert format_expr(chain) == "1+" * 5000 + "1"  # iterative formatting
+
+
 def test_numbers_used():
     assert numbers_used("(10-4)*(3+1)") == [10, 4, 3, 1]
     assert numbers_used("08+8") == [8, 8]

@@ -99,6 +99,10 @@ HOSTILE = {
     "float": ('{"formula": "8.0/(3-8/3)"}', -3),
     "deep JSON": ("[" * 100_000, -3),
     "null": ('{"formula": null}', -3),
+    "5000-digit number": ('{"formula": "' + "9" * 5000 + '"}', -2),  # int() would refuse it: no crash
+    "5000 leading zeros": ('{"formula": "' + "0" * 5000 + '8/(3-8/3)"}', 5),
+    "70k numbers": ('{"formula": "' + "1+" * 70_000 + '1"}', -2),
+    "unmatched ) then 90k (": ('{"formula": ")' + "(" * 90_000 + '"}', -3),
     "nul byte": ('{"formula": "8/(3-8/3)\\u0000"}', -3),
 }
 
