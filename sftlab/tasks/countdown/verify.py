@@ -40,7 +40,8 @@ def _last_balanced_box(text: str) -> str | None:
     """
     limit = len(text)
     pos = len(text)
-    while (pos := text.rfind("\\boxed", 0, pos)) >= 0:
+    # A box can only close at a '}' after it: jump straight to the boxes that have one.
+    while (pos := text.rfind("\\boxed", 0, min(pos, text.rfind("}", 0, limit) + 1))) >= 0:
         m = _BOX_OPEN_RE.match(text, pos)
         if m is None:
             continue
