@@ -149,3 +149,16 @@ def test_cli_errors_and_yaml(tmp_path, capsys, sokoban_data):
     assert main(["train", "sft", "--config", str(good), "--out", str(out), "--max-steps", "2", "--quiet"]) == 0
     config = json.loads((out / "run.json").read_text())["config"]
     assert config["learning_rate"] == 0.001 and config["max_steps"] == 2 and config["schedule"] == "log"
+
+
+@pytest.mark.slow
+def test_smollm2_import_trains_one_step_into_a_loadable_checkpoint(tmp_path):
+    data = write_data_folder(tmp_path / "data", sokoban_rows(1)[:2])
+    run = train_sft(SftConfig(model="smollm2-135m", data=str(data), out=str(tmp_path / "run"), max_steps=1,
+                              global_batch=2, per_device_batch=1, max_length=512), progress=False)
+    (step, path), = list_checkpoints(run)[1:]
+    assert step == 1 and math.isfinite(read_log_history(run)[0]["loss"])
+    from sftlab.models import load
+
+    model, tok = load(path, device="cpu")
+    assert model.num_parameters() > 100_000_000 and tok.chat_template
