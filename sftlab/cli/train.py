@@ -62,6 +62,9 @@ def register(app: typer.Typer) -> None:
         gradient_checkpointing: bool = typer.Option(
             None, "--gradient-checkpointing/--no-gradient-checkpointing", help="Trade compute for memory."
         ),
+        attn_implementation: str = typer.Option(
+            None, "--attn-implementation", help="sdpa [default], eager, flash_attention_2 (GPU)."
+        ),
         seed: int = typer.Option(None, "--seed", help="Seed of data order and initialisation [1]."),
         report_to: str = typer.Option(None, "--report-to", help="none [default], tensorboard, wandb, trackio."),
         force: bool = typer.Option(False, "--force", help="Delete an existing run folder and start over."),
@@ -79,7 +82,8 @@ def register(app: typer.Typer) -> None:
             "per_device_batch": per_device_batch, "max_length": max_length, "packing": packing,
             "padding_free": padding_free, "lora": lora, "lora_r": lora_r, "lora_alpha": lora_alpha,
             "lora_target_modules": lora_target_modules, "lora_dropout": lora_dropout, "bf16": bf16,
-            "gradient_checkpointing": gradient_checkpointing, "seed": seed, "report_to": report_to,
+            "gradient_checkpointing": gradient_checkpointing, "attn_implementation": attn_implementation,
+            "seed": seed, "report_to": report_to,
         }
         values.update({k: v for k, v in flags.items() if v is not None})
         if force:
