@@ -229,6 +229,8 @@ def train_sft(config: SftConfig, progress: bool = True) -> Path:
         raise common.save_error(exc, run) from None
     except Exception as exc:
         common.update_run_json(run, status="failed", error=f"{type(exc).__name__}: {str(exc)[:300]}")
+        if "No space left on device" in str(exc):  # torch/safetensors wrap ENOSPC in their own errors
+            raise common.save_error(OSError(28, "No space left on device"), run) from None
         raise
     common.update_run_json(run, status="complete", final_step=trainer.state.global_step)
     return run
