@@ -96,4 +96,65 @@ def register(app: typer.Typer) -> None:
         run = train_sft(SftConfig.from_dict(values), progress=not quiet)
         typer.echo(str(run))
 
+    @train_app.command("grpo")
+    def grpo(
+        model: str = typer.Option(None, "--model", help="smollm2-135m, tiny-random, a folder (an SFT checkpoint)."),
+        data: str = typer.Option(None, "--data", help="An RL data folder or preset: sokoban-rl, gp-rl, ..."),
+        out: str = typer.Option(None, "--out", help="The run folder (re-running resumes it)."),
+        config: Path = typer.Option(None, "--config", help="YAML file of GrpoConfig keys; flags override it."),
+        max_steps: int = typer.Option(None, "--max-steps", help="Stop after N optimizer steps (overrides epochs)."),
+        epochs: float = typer.Option(None, "--epochs", help="Passes over the prompts [1]."),
+        num_generations: int = typer.Option(None, "--num-generations", help="Completions per prompt [8]."),
+        batch_prompts: int = typer.Option(None, "--batch-prompts", help="Prompts per optimizer step [256]."),
+        global_batch: int = typer.Option(None, "--global-batch", help="Or: completions per step (x generations)."),
+        per_device_batch: int = typer.Option(None, "--per-device-batch", help="Completions per micro-batch [auto]."),
+        max_completion_length: int = typer.Option(
+            None, "--max-completion-length", help="New tokens per completion [Sokoban 1024, GP/Countdown 4096]."
+        ),
+        lr: float = typer.Option(None, "--lr", help="Learning rate, constant [1e-6]."),
+        loss_type: str = typer.Option(None, "--loss-type", help="dapo (token-mean) [default], grpo, dr_grpo, bnpo."),
+        beta: float = typer.Option(None, "--beta", help="KL coefficient [0: no reference model]."),
+        temperature: float = typer.Option(None, "--temperature", help="Sampling temperature [1.0]."),
+        schedule: str = typer.Option(None, "--schedule", help="Checkpoints: log [default], epoch, or 10,20,40."),
+        save_every: int = typer.Option(None, "--save-every", help="Checkpoint every N steps (overrides schedule)."),
+        gp_rescale: bool = typer.Option(None, "--gp-rescale/--no-gp-rescale", help="GP reward in [0, 1]."),
+        use_vllm: bool = typer.Option(None, "--use-vllm/--no-vllm", help="vLLM generation [auto: GPU + vllm]."),
+        vllm_mode: str = typer.Option(None, "--vllm-mode", help="colocate [default] or server (trl vllm-serve)."),
+        vllm_server_url: str = typer.Option(None, "--vllm-server-url", help="Server mode URL, http://host:8000."),
+        bf16: bool = typer.Option(None, "--bf16/--no-bf16", help="bf16 autocast (GPU only)."),
+        gradient_checkpointing: bool = typer.Option(
+            None, "--gradient-checkpointing/--no-gradient-checkpointing", help="Trade compute for memory."
+        ),
+        attn_implementation: str = typer.Option(
+            None, "--attn-implementation", help="sdpa [default], eager, flash_attention_2 (GPU)."
+        ),
+        seed: int = typer.Option(None, "--seed", help="Seed of data order and sampling [1]."),
+        report_to: str = typer.Option(None, "--report-to", help="none [default], tensorboard, wandb, trackio."),
+        force: bool = typer.Option(False, "--force", help="Delete an existing run folder and start over."),
+        quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
+    ) -> None:
+        """GRPO with the Debunk paper's RL settings (TRL GRPOTrainer, task rewards); prints the run folder."""
+        from sftlab.train.grpo import GrpoConfig, train_grpo
+
+        values = read_yaml_config(config)
+        flags = {
+            "model": model, "data": data, "out": out, "max_steps": max_steps, "num_epochs": epochs,
+            "num_generations": num_generations, "batch_prompts": batch_prompts, "global_batch": global_batch,
+            "per_device_batch": per_device_batch, "max_completion_length": max_completion_length,
+            "learning_rate": lr, "loss_type": loss_type, "beta": beta, "temperature": temperature,
+            "schedule": schedule, "save_every": save_every, "gp_rescale": gp_rescale, "use_vllm": use_vllm,
+            "vllm_mode": vllm_mode, "vllm_server_url": vllm_server_url, "bf16": bf16,
+            "gradient_checkpointing": gradient_checkpointing, "attn_implementation": attn_implementation, "seed": seed, "report_to": report_to,
+        }
+        values.update({k: v for k, v in flags.items() if v is not None})
+        if force:
+            values["force"] = True
+        missing = [f"--{k}" for k in ("model", "data", "out") if not values.get(k)]
+        if missing:
+            from sftlab.errors import ConfigError
+
+            raise ConfigError(f"missing {', '.join(missing)} (give it as a flag or a key in --config)")
+        run = train_grpo(GrpoConfig.from_dict(values), progress=not quiet)
+        typer.echo(str(run))
+
     app.add_typer(train_app, name="train")
