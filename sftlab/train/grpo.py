@@ -34,6 +34,10 @@ LOSS_TYPES = ("dapo", "grpo", "dr_grpo", "bnpo")
 SCALE_REWARDS = ("group", "batch", "none")
 VLLM_MODES = ("colocate", "server")
 MAX_COMPLETION_BY_TASK = {"sokoban": 1024, "general_points": 4096, "countdown": 4096}
+PAPER_BATCH_PROMPTS = 256
+# CPU fallbacks for unset sizes: a tiny-model step takes about a minute on 2 cores with these (docs/performance.md).
+CPU_BATCH_PROMPTS = 2
+CPU_MAX_COMPLETION = 64
 # Fields that do not change what is trained: they may differ between a run and its resumption.
 _NOT_TRAINING = ("out", "resume", "force", "report_to", "use_vllm", "vllm_mode", "vllm_server_url",
                  "vllm_gpu_memory_utilization", "vllm_tensor_parallel_size")
@@ -47,7 +51,9 @@ class GrpoConfig:
     data: str  # a built RL data folder (rows without completions) or an RL preset name (sokoban-rl, gp-rl, ...)
     out: str  # the run folder
     num_generations: int = 8  # completions sampled per prompt (the group)
-    batch_prompts: int | None = 256  # prompts per optimizer step (verl's train_batch_size = ppo_mini_batch_size)
+    # Prompts per optimizer step (verl's train_batch_size = ppo_mini_batch_size). None: the paper's 256 on a GPU,
+    # CPU_BATCH_PROMPTS on CPU (the paper's batch takes hours per step there); the resolved value is recorded.
+    batch_prompts: int | None = None
     global_batch: int | None = None  # alternatively: completions per optimizer step (a multiple of num_generations)
     per_device_batch: int | None = None  # completions per forward/backward; default the largest divisor <= 8
     num_epochs: float = 1.0
@@ -66,7 +72,8 @@ class GrpoConfig:
     scale_rewards: str = "group"
     temperature: float = 1.0
     top_p: float = 1.0
-    max_completion_length: int | None = None  # default by task: Sokoban 1024, General Points / Countdown 4096
+    # None: by task, Sokoban 1024, General Points / Countdown 4096 (capped at CPU_MAX_COMPLETION on CPU)
+    max_completion_length: int | None = None
     gp_rescale: bool = False  # General Points reward (r + 3) / 8 in [0, 1] instead of 5 / -1 / -2 / -3
     countdown_format_score: float = 0.0  # reward for a wrong but well-formed Countdown answer
     schedule: str | tuple[int, ...] = "log"  # epoch | log | explicit steps; the last step is always saved
@@ -102,8 +109,6 @@ class GrpoConfig:
                     f"{self.global_batch} completions; use a multiple of {self.num_generations} (or batch_prompts)"
                 )
             set_(self, "batch_prompts", None)
-        elif self.batch_prompts is None:
-            raise ConfigError("set batch_prompts (prompts per step) or global_batch (completions per step)")
         if self.batch_prompts is not None:
             _positive("batch_prompts", self.batch_prompts, integer=True)
         for name in ("per_device_batch", "max_steps", "max_completion_length", "save_every"):
@@ -140,8 +145,18 @@ class GrpoConfig:
 
     @property
     def completions_per_step(self) -> int:
-        """Completions per optimizer step (prompts per step x generations)."""
-        return self.global_batch or self.batch_prompts * self.num_generations
+        """Completions per optimizer step (prompts per step x generations; the paper's 256 prompts if unset)."""
+        return self.global_batch or (self.batch_prompts or PAPER_BATCH_PROMPTS) * self.num_generations
+
+    def resolved(self, *, gpu: bool, tasks) -> GrpoConfig:
+        """This config with the device- and task-dependent defaults filled in (what a run records and uses)."""
+        values = {}
+        if self.batch_prompts is None and self.global_batch is None:
+            values["batch_prompts"] = PAPER_BATCH_PROMPTS if gpu else CPU_BATCH_PROMPTS
+        if self.max_completion_length is None:
+            by_task = max(MAX_COMPLETION_BY_TASK[t] for t in tasks)
+            values["max_completion_length"] = by_task if gpu else min(by_task, CPU_MAX_COMPLETION)
+        return dataclasses.replace(self, **values) if values else self
 
     def training_fields(self) -> dict:
         """The fields that define what is trained (recorded in run.json and compared on resume)."""
@@ -251,14 +266,17 @@ def train_grpo(config: GrpoConfig, progress: bool = True, reward_funcs=None) -> 
     from sftlab.train.rewards import CheckedReward, TaskReward
 
     n_procs = common.world_size()
-    per_device, accum = common.batch_plan(config.completions_per_step, config.per_device_batch, n_procs)
     gpu = _gpu_available()
     if config.bf16 and not gpu:
         raise ConfigError("bf16 needs a GPU; on CPU train in fp32 (drop --bf16)")
     use_vllm = _resolve_vllm(config.use_vllm, gpu)
     rows, manifest = load_rl_rows(config.data)
     tasks = sorted({row["task"] for row in rows})
-    max_completion = config.max_completion_length or max(MAX_COMPLETION_BY_TASK[t] for t in tasks)
+    cpu_sized = not gpu and (config.batch_prompts is None and config.global_batch is None
+                             or config.max_completion_length is None)
+    config = config.resolved(gpu=gpu, tasks=tasks)
+    max_completion = config.max_completion_length
+    per_device, accum = common.batch_plan(config.completions_per_step, config.per_device_batch, n_procs)
 
     if reward_funcs is None:
         reward_funcs = [TaskReward(gp_rescale=config.gp_rescale,
@@ -305,6 +323,10 @@ def train_grpo(config: GrpoConfig, progress: bool = True, reward_funcs=None) -> 
     common.update_run_json(run, plan=plan, status="running")
     if progress and common.is_main_process():
         print(_summary(config, plan) + (f"; resuming from {resume_from.name}" if resume_from else ""), flush=True)
+        if cpu_sized:
+            print(f"note: no GPU, so unset sizes use the CPU defaults ({CPU_BATCH_PROMPTS} prompts/step, at most "
+                  f"{CPU_MAX_COMPLETION} new tokens) instead of the paper's {PAPER_BATCH_PROMPTS} and "
+                  "1024/4096; set --batch-prompts / --max-completion-length to choose", flush=True)
     try:
         trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
     except OSError as exc:

@@ -41,9 +41,17 @@ def changed(a: dict, b: dict) -> bool:
 
 def test_paper_defaults():
     c = GrpoConfig(model="tiny-random", data="d", out="o")
-    assert (c.num_generations, c.batch_prompts, c.completions_per_step) == (8, 256, 2048)
+    assert (c.num_generations, c.completions_per_step) == (8, 2048)
     assert (c.temperature, c.top_p, c.learning_rate, c.lr_scheduler) == (1.0, 1.0, 1e-6, "constant")
     assert (c.weight_decay, c.epsilon, c.beta, c.entropy_coef, c.loss_type) == (0.01, 0.2, 0.0, 0.0, "dapo")
+    gpu = c.resolved(gpu=True, tasks=["sokoban"])
+    assert (gpu.batch_prompts, gpu.max_completion_length) == (256, 1024)
+    assert c.resolved(gpu=True, tasks=["general_points"]).max_completion_length == 4096
+    # on CPU, unset sizes fall back to a batch a 2-core machine can step through; explicit values always win
+    cpu = c.resolved(gpu=False, tasks=["sokoban"])
+    assert (cpu.batch_prompts, cpu.max_completion_length) == (2, 64)
+    explicit = GrpoConfig(model="m", data="d", out="o", batch_prompts=256, max_completion_length=1024)
+    assert explicit.resolved(gpu=False, tasks=["sokoban"]) == explicit
 
 
 @pytest.mark.parametrize(
