@@ -484,7 +484,7 @@ def _parse_eval(ctx: _Ctx, value: Any, task: str) -> EvalSettings:
     resources = _parse_resources(ctx, ev.get("resources"), "eval.resources", Resources())
     fields = _config_fields("eval")
     if fields is not None:  # settings this version's evaluator does not take fail now, not mid-run
-        wanted = [k for k in options if k not in fields] + (["splits"] if splits and "splits" not in fields else [])
+        wanted = [k for k in options if k not in fields]
         if wanted:
             raise ctx.fail(f"eval.{wanted[0]}", "is not supported by this sftlab version's evaluator")
     return EvalSettings(suites=suites, splits=splits, checkpoints=checkpoints, baselines=baselines,

@@ -239,7 +239,7 @@ def _eval_checkpoints(step: Step, ctx: StepContext):
         picked = list(wanted)
     if step.config.get("exclude_base"):
         picked = [s for s in picked if s != 0] or picked
-    return picked
+    return ",".join(str(s) for s in picked)
 
 
 @register("eval")
@@ -258,6 +258,13 @@ def run_eval(step: Step, ctx: StepContext) -> dict:
         model = backend = cfg.pop("model")
     values = {**cfg, "model": model, "backend": backend, "out": str(output_path(ctx.exp, step)),
               "checkpoints": _eval_checkpoints(step, ctx)}
+    if values.get("splits") and "splits" not in {f.name for f in dataclasses.fields(EvalConfig)}:
+        # This evaluator cannot restrict a suite to some splits: it runs them all; tables show the chosen ones.
+        print(f"note: this evaluator runs every split of {values['suite']}; "
+              f"the spec's splits ({', '.join(values['splits'])}) only select what tables show")
+        values.pop("splits")
+    elif values.get("splits"):
+        values["splits"] = tuple(values["splits"])
     config = EvalConfig(**_config_kwargs(EvalConfig, values, "evaluation"))
     results = evaluate(config, progress=True)
     return {"result_keys": sorted({r.key for r in results}), "rows": len(results)}
