@@ -86,6 +86,8 @@ class ReportContext:
 
 SectionBuilder = Callable[[ReportContext], "Section | list[Section] | None"]
 SECTION_BUILDERS: dict[str, SectionBuilder] = {}
+# Modules that register sections on import; `build_report` imports them (a missing one is skipped).
+SECTION_MODULES = ("sftlab.analysis.rethinking",)
 
 
 def register_section(name: str, builder: SectionBuilder) -> None:
@@ -379,6 +381,19 @@ def render_markdown(title: str, subtitle: str, notices: list[str], sections: lis
     return "\n".join(parts)
 
 
+def _import_section_modules(ctx: ReportContext) -> None:
+    import importlib
+
+    for module in SECTION_MODULES:
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                ctx.notice(f"Report sections of {module} unavailable ({exc}).")
+        except Exception as exc:  # noqa: BLE001 - a broken plugin must not sink the report
+            ctx.notice(f"Report sections of {module} unavailable ({type(exc).__name__}: {exc}).")
+
+
 def build_report(
     dir: str | Path,
     out_html: str | Path | None = None,
@@ -406,6 +421,7 @@ def build_report(
     ctx = ReportContext(root=root, results=results, runs=runs, samples=samples, colors=color_map(run_names),
                         files_dir_name=f"{out_html.stem}_files", step=step, out_dir=out_html.parent, weights=weights,
                         samples_per_split=samples_per_split, notices=notices)
+    _import_section_modules(ctx)
     sections: list[Section] = []
     for name, builder in (*_BUILTIN, *SECTION_BUILDERS.items()):
         try:

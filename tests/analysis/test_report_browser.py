@@ -30,7 +30,8 @@ window.addEventListener('load', function () {
   var imgs = Array.prototype.map.call(document.images, function (i) {
     return {alt: i.alt, complete: i.complete, w: i.naturalWidth, h: i.naturalHeight}; });
   var tables = Array.prototype.map.call(document.querySelectorAll('table'), function (t) {
-    var r = t.getBoundingClientRect(); return {rows: t.rows.length, w: r.width, h: r.height}; });
+    var r = t.getBoundingClientRect();
+    return {rows: t.rows.length, w: r.width, h: r.height, cls: t.className}; });
   var pre = document.createElement('pre'); pre.id = '__probe';
   pre.textContent = JSON.stringify({imgs: imgs, tables: tables, errors: window.__errors});
   document.body.appendChild(pre);
@@ -63,9 +64,12 @@ def test_report_renders_in_chromium(demo_report, tmp_path):
     assert len(probe["imgs"]) == expected_images >= 9
     for image in probe["imgs"]:
         assert image["complete"] and image["w"] > 0 and image["h"] > 0, image
-    assert len(probe["tables"]) == 2
-    for table in probe["tables"]:
+    results = [t for t in probe["tables"] if t["cls"] == "results"]
+    assert len(results) == 2, probe["tables"]
+    for table in results:
         assert table["rows"] == 2 + 6 and table["w"] > 100 and table["h"] > 50, table  # 2 header rows, 6 runs
+    for table in probe["tables"]:  # every table of every section (other sections add their own) is visible
+        assert table["rows"] > 0 and table["w"] > 0 and table["h"] > 0, table
 
     ARTIFACTS.mkdir(exist_ok=True)
     shot = ARTIFACTS / "report.png"
