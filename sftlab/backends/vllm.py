@@ -58,8 +58,10 @@ class VLLMBackend(Backend):
         texts = [render_chat(self.tokenizer, p) for p in prompts]
         requests, request_params = [], []
         for text, sample_seeds_ in zip(texts, per_prompt, strict=True):
+            # Token ids, not text: the template already holds any BOS, and vLLM would add another.
+            ids = self.tokenizer(text, add_special_tokens=False)["input_ids"]
             for s in sample_seeds_:
-                requests.append(text)
+                requests.append({"prompt_token_ids": ids})
                 request_params.append(self._params(params, s))
         outputs = self.llm.generate(requests, request_params, use_tqdm=False)
         flat = [Generation(text=o.outputs[0].text, num_tokens=len(o.outputs[0].token_ids)) for o in outputs]
