@@ -23,9 +23,13 @@ _COLUMNS = ("key", "run", "checkpoint", "step", "suite", "split", "metric", "val
 _CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
 
 
+SKIPPED_FOLDERS = frozenset({"superseded"})  # an experiment's outputs of steps whose inputs changed
+
+
 def _visible(path: Path, root: Path) -> bool:
-    # Skip hidden and staged (partial) folders: `.x.partial`, `.x.old-123`, `.git`, ...
-    return not any(part.startswith(".") for part in path.relative_to(root).parts)
+    # Skip hidden and staged (partial) folders (`.x.partial`, `.x.old-123`, `.git`) and stale outputs.
+    parts = path.relative_to(root).parts
+    return not any(part.startswith(".") or part in SKIPPED_FOLDERS for part in parts[:-1]) and not parts[-1].startswith(".")
 
 
 def find_files(root: str | Path, name: str) -> list[Path]:

@@ -140,6 +140,10 @@ def test_experiment_layout_spec_next_to_the_report(tmp_path):
         store.record("k", run="r", checkpoint="checkpoint-1", step=1, suite="gp-eval",
                      metrics=[Metric("id", "acc", 0.5, 10, 0.2, 0.8)])
     (exp / "spec.yaml").write_text("name: my-experiment\n")
+    with ResultsStore(exp / "superseded" / "eval-old") as stale:  # outputs of an older version of a step
+        stale.record("old", run="stale-run", checkpoint="checkpoint-1", step=1, suite="gp-eval",
+                     metrics=[Metric("id", "acc", 0.9, 10, 0.5, 1.0)])
+    assert "stale-run" not in build_report(exp, tmp_path / "all.html", weights=False).read_text()
     out = build_report(exp / "outputs", out_html=exp / "report.html", weights=False)
     assert out == exp / "report.html" and (exp / "report.md").is_file()
     assert "name: my-experiment" in out.read_text()
