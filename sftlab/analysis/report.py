@@ -25,7 +25,7 @@ from pathlib import Path
 
 from sftlab import __version__
 from sftlab.analysis import sources
-from sftlab.analysis.labels import REFERENCE_RUNS, column_for, metric_label
+from sftlab.analysis.labels import REFERENCE_RUNS, metric_label, order_columns
 from sftlab.analysis.style import color_map, figure_png
 from sftlab.store import Result
 
@@ -244,11 +244,17 @@ def samples_section(ctx: ReportContext) -> Section | None:
         except Exception as exc:  # noqa: BLE001
             ctx.notice(f"{f.path}: unreadable samples ({exc}).")
     html_parts, md_parts = [], []
-    for (suite, split), items in sorted(picked.items(), key=lambda kv: (kv[0][0], column_for(kv[0][1]).label)):
+    split_order = {c.split: i for i, c in enumerate(order_columns({split for _, split in picked}))}
+    for (suite, split), items in sorted(picked.items(), key=lambda kv: (kv[0][0], split_order[kv[0][1]])):
         items.sort(key=lambda t: (t[0], t[1], str(t[3].get("id")), t[3].get("episode") or 0, t[3].get("turn") or 0))
+        failures = [t for t in items if not t[0]]
+        successes = [t for t in items if t[0]]
+        # failures first, but keep one slot for a success when there is one (to see what "right" looks like)
+        shown = failures[: k - 1 if successes and k > 1 else k]
+        shown += successes[: k - len(shown)]
         html_parts.append(f"<h3>{esc(suite)} / {esc(split)}</h3>")
         md_parts.append(f"### {suite} / {split}\n")
-        for ok, run, checkpoint, record in items[:k]:
+        for ok, run, checkpoint, record in shown:
             verdict = str(record.get("verdict", "correct" if ok else "incorrect"))
             where = f"{run} @{checkpoint} · id {record.get('id')}"
             if record.get("turn") is not None:
