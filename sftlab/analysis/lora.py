@@ -96,6 +96,7 @@ class LoraAdapter:
         return s * float(np.sum(bt_w0 * a))
 
     def shape(self, key: str) -> tuple[int, int]:
+        """(out, in) of the adapted weight."""
         a, b, _ = self.modules[key]
         return (b.shape[0], a.shape[1])
 

@@ -234,7 +234,7 @@ def samples_section(ctx: ReportContext) -> Section | None:
             continue
         kept: dict[tuple[str, bool], int] = defaultdict(int)
         try:
-            for record in sources_iter(f.path):
+            for record in _iter_records(f.path):
                 split = str(record.get("split", "?"))
                 failed = _failed(record)
                 if kept[(split, failed)] >= k:
@@ -271,7 +271,7 @@ def samples_section(ctx: ReportContext) -> Section | None:
     return Section("Sample transcripts", "\n".join(html_parts), "\n".join(md_parts))
 
 
-def sources_iter(path: Path) -> Iterable[dict]:
+def _iter_records(path: Path) -> Iterable[dict]:
     from sftlab.io import iter_jsonl
 
     for record in iter_jsonl(path):

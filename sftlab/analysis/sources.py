@@ -113,10 +113,12 @@ class RunInfo:
 
     @property
     def base_model(self) -> str | None:
+        """run.json's base_model (a name or a path), if any."""
         return self.meta.get("base_model")
 
     @property
     def kind(self) -> str:
+        """"sft", "grpo", or "?" when run.json does not say."""
         return str(self.meta.get("kind", "?"))
 
 

@@ -60,6 +60,7 @@ class Row:
 
     @property
     def label(self) -> str:
+        """The row's name in a table: "run @step" for a trained checkpoint, else the run name."""
         if self.kind == "run" and self.step is not None:
             return f"{self.run} @{self.step}"
         return self.run
@@ -77,6 +78,7 @@ class Table:
 
     @property
     def title(self) -> str:
+        """"suite: metric label", the table's caption."""
         return f"{self.suite}: {metric_label(self.metric)}"
 
     @property

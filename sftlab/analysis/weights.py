@@ -83,15 +83,18 @@ class TensorSource:
         return found
 
     def keys(self) -> list[str]:
+        """All tensor names, sorted."""
         return sorted(self._where)
 
     def _slice(self, key: str):
         return self._handles[self._where[key]].get_slice(key)
 
     def shape(self, key: str) -> tuple[int, ...]:
+        """A tensor's shape, read from the header."""
         return tuple(self._slice(key).get_shape())
 
     def is_float(self, key: str) -> bool:
+        """True for floating tensors (integer buffers are never compared)."""
         return self._slice(key).get_dtype() in FLOAT_DTYPES
 
     def chunks(self, key: str, chunk_elems: int = DEFAULT_CHUNK) -> Iterator[np.ndarray]:
