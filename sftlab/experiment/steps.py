@@ -67,11 +67,15 @@ class _Tee:
         self._stream, self._log = stream, log
 
     def write(self, text):
-        self._log.write(text)
+        # A library may keep a handle on this stream after the step ends (e.g. a logger created mid-step): once
+        # the log file is closed, write to the console only.
+        if not self._log.closed:
+            self._log.write(text)
         return self._stream.write(text)
 
     def flush(self):
-        self._log.flush()
+        if not self._log.closed:
+            self._log.flush()
         self._stream.flush()
 
     def isatty(self):
@@ -128,8 +132,8 @@ def execute_step(step_json: dict, exp: str, plan_json: dict) -> dict:
     if old and old.get("hash") != step.hash:
         _supersede(exp, step, old)
     started = time.time()
-    _write_state(exp, step, status="running", pid=os.getpid(), started=started,
-                 attempt=(old or {}).get("attempt", 0) + 1 if old and old.get("hash") == step.hash else 1)
+    attempt = (old or {}).get("attempt", 0) + 1 if old and old.get("hash") == step.hash else 1
+    _write_state(exp, step, status="running", pid=os.getpid(), started=started, attempt=attempt)
     outputs, error = {}, None
     with _logging_to(log_path(exp, step)) as log:
         log.write(f"\n=== {step.id} ({step.kind}, hash {step.hash}) started {time.ctime(started)}\n")
@@ -140,7 +144,7 @@ def execute_step(step_json: dict, exp: str, plan_json: dict) -> dict:
             outputs = runner(step, StepContext(exp=exp, plan=plan)) or {}
         except KeyboardInterrupt:
             _write_state(exp, step, status="failed", error="interrupted", started=started,
-                         seconds=time.time() - started)
+                         seconds=time.time() - started, attempt=attempt)
             raise
         except SftlabError as exc:
             error = str(exc)
@@ -154,9 +158,9 @@ def execute_step(step_json: dict, exp: str, plan_json: dict) -> dict:
         # A step that runs with failed inputs (the report) is not done for good: the next run redoes it.
         missing = [d for d in step.deps if (read_state(exp, d) or {}).get("status") != "done"]
         _write_state(exp, step, status="done", started=started, seconds=seconds, outputs=outputs,
-                     partial=bool(step.soft_deps and missing), missing=missing)
+                     partial=bool(step.soft_deps and missing), missing=missing, attempt=attempt)
         return {"id": step.id, "status": "done", "error": None, "seconds": seconds}
-    _write_state(exp, step, status="failed", started=started, seconds=seconds, error=error)
+    _write_state(exp, step, status="failed", started=started, seconds=seconds, error=error, attempt=attempt)
     return {"id": step.id, "status": "failed", "error": error, "seconds": seconds}
 
 
