@@ -91,7 +91,11 @@ def register(app: typer.Typer) -> None:
             for r in rows:
                 typer.echo(f"{r.phase},{r.l2:.6g},{r.rel_l2:.6g},{r.num_params},{r.num_elems}")
             typer.echo(f"wrote {out / 'l2_to_base.csv'}")
-        if len(info.checkpoints) + (base is not None) >= 2:
+        from sftlab.analysis.lora import is_adapter
+
+        if base is None and any(is_adapter(c.path) for c in info.checkpoints):
+            typer.echo("note: LoRA checkpoints need the base weights (--base) for the relative change", err=True)
+        elif len(info.checkpoints) + (base is not None) >= 2:
             change = weights.relative_change(info.checkpoints, base=base, progress=True)
             fig = weights.relative_change_heatmap(change, f"{info.name}: relative change per layer/module")
             atomic_write_bytes(out / "relative_change.png", figure_png(fig))
