@@ -166,3 +166,39 @@ def test_nan_reward_stops_training_with_a_clear_error(rl_data, tmp_path):
         train_grpo(config, progress=False, reward_funcs=[nan_reward])
     info = json.loads((out / "run.json").read_text())
     assert info["status"] == "failed" and "nan" in info["error"]
+
+
+@pytest.mark.slow
+def test_killed_grpo_run_resumes_to_the_same_final_step(rl_data, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from sftlab.train.runs import list_checkpoints, read_log_history, read_run
+
+    run = tmp_path / "run"
+    command = [sys.executable, "-m", "sftlab", "train", "grpo", "--model", "tiny-random", "--data", str(rl_data),
+               "--out", str(run), "--max-steps", "2", "--schedule", "1,2", "--batch-prompts", "2",
+               "--num-generations", "2", "--max-completion-length", "8", "--quiet"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    marker = run / "checkpoints" / "checkpoint-1" / "COMPLETE"
+    deadline = time.monotonic() + 400
+    while not marker.is_file():
+        assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
+        assert time.monotonic() < deadline, "no checkpoint within 400 s"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    before = read_run(run)
+    assert before["status"] == "running" and before["kind"] == "grpo"  # really killed mid-run
+
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    after = read_run(run)
+    assert after["status"] == "complete" and after["final_step"] == 2
+    assert after["config"] == before["config"]
+    assert [s for s, _ in list_checkpoints(run)] == [0, 1, 2]
+    assert [e["step"] for e in read_log_history(run) if "reward" in e] == [1, 2]
