@@ -35,7 +35,7 @@ def test_quickstart_expands_to_the_cells_baselines_and_report():
         "eval/base/sokoban-eval", "eval/oracle/sokoban-eval", "eval/random/sokoban-eval", "report"]
     train = plan["train/fixed-answer-only"]
     assert train.deps == ("data/sokoban-answer-only",) and train.kind == "sft"
-    assert train.config["settings"]["max_steps"] == 40 and train.config["model"] == "smollm2-135m"
+    assert train.config["settings"]["max_steps"] == 12 and train.config["model"] == "smollm2-135m"
     assert plan["eval/fixed-answer-only/sokoban-eval"].deps == ("train/fixed-answer-only",)
     assert set(plan["report"].deps) == {s.id for s in plan.steps if s.kind in ("sft", "eval")}
     # every step comes after what it reads from
