@@ -13,6 +13,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from sftlab.errors import SftlabError
 from sftlab.experiment.runner import run_experiment
 from sftlab.experiment.spec import load_spec
 
@@ -30,10 +31,18 @@ def run_quickstart(out: str | Path = "quickstart", *, dry_run: bool = False, con
     console.print(f"[bold]sftlab quickstart[/]: {spec.description.strip()}")
     if spec.measured:
         console.print(f"expected time: {spec.measured}")
-    summary = run_experiment(spec, out, keep_going=True, dry_run=dry_run, console=console)
+    failure = None
+    try:
+        summary = run_experiment(spec, out, keep_going=True, dry_run=dry_run, console=console)
+    except SftlabError as exc:  # show what did finish, then report the failure
+        failure, summary = exc, None
     if dry_run:
         return summary
     store = Path(out) / "outputs" / "eval" / "results.sqlite"
+    if not store.is_file():
+        if failure:
+            raise failure
+        return summary
     console.print(results_table(store, suite=spec.eval.suites[0], splits=spec.eval.splits,
                                 runs=[*[c.name for c in spec.conditions]], title="Quickstart results"))
     console.print(
@@ -43,6 +52,8 @@ def run_quickstart(out: str | Path = "quickstart", *, dry_run: bool = False, con
     report = Path(out) / "report.html"
     if report.is_file():
         console.print(f"report: {report}")
+    if failure:
+        raise failure
     return summary
 
 
