@@ -1,0 +1,38 @@
+"""The quickstart's table shows the store's own numbers: the last checkpoint of each run, with intervals."""
+
+from rich.console import Console
+
+from sftlab.experiment.quickstart import results_table
+from sftlab.store import Metric, ResultsStore
+
+
+def _render(table) -> str:
+    console = Console(width=200, record=True)
+    console.print(table)
+    return console.export_text()
+
+
+def test_table_shows_last_checkpoint_values_and_intervals(tmp_path):
+    store_path = tmp_path / "results.sqlite"
+    with ResultsStore(store_path) as store:
+        def put(key, run, checkpoint, step, value):
+            store.record(key, run=run, checkpoint=checkpoint, step=step, suite="sokoban-eval", metrics=[
+                Metric("SimpleSokobanAlphabetical", "success", value, 4, value / 2, min(1.0, value + 0.1)),
+                Metric("SimpleSokobanAlphabetical", "validity", 0.05, 20, 0.0, 0.25)])
+
+        put("k1", "fixed", "checkpoint-6", 6, 0.5)
+        put("k2", "fixed", "checkpoint-12", 12, 0.25)
+        put("k3", "base", "base", 0, 0.0)
+        put("k4", "oracle", "oracle", None, 1.0)
+    text = _render(results_table(store_path, suite="sokoban-eval", splits=["SimpleSokobanAlphabetical"],
+                                 runs=["fixed"]))
+    lines = [line for line in text.splitlines() if line.strip()]
+    assert "Alpha." in text
+    fixed = next(line for line in lines if "fixed @12" in line)
+    assert "s 25% [12-35]" in fixed and "fixed @6" not in text
+    assert "v 5% [0-25]" in next(lines[i + 1] for i, line in enumerate(lines) if "fixed @12" in line) or \
+        "v 5% [0-25]" in fixed
+    order = [name for name in ("base", "fixed @12", "oracle") if any(name in line for line in lines)]
+    assert order == ["base", "fixed @12", "oracle"]
+    assert [i for i, line in enumerate(lines) if "base" in line][0] < \
+        [i for i, line in enumerate(lines) if "oracle" in line][0]
