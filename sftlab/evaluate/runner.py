@@ -6,8 +6,9 @@
     EVAL/partial/<run>/<checkpoint>/<suite>.<key>.jsonl  finished units of an evaluation in progress
     EVAL/fingerprints.json                             cache of weight-file sha256s (by path, size, mtime)
 
-An evaluation's key is the sha256 of (checkpoint content fingerprint, suite, settings); a key already in the store
-is skipped. While an evaluation runs, each finished unit (a Sokoban episode, a GP/Countdown row with all its
+An evaluation's content key is the sha256 of (checkpoint content fingerprint, suite, settings); its store key adds
+the run/checkpoint/step names. A store key already present is skipped; a content key stored under another name is
+copied under the new name without recomputing. While an evaluation runs, each finished unit (a Sokoban episode, a GP/Countdown row with all its
 attempts) is appended to its partial log and fsynced; a rerun after a crash or kill reuses them and plays only the
 rest. Per-unit sampling seeds make the result the same as an uninterrupted run.
 """
