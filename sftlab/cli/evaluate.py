@@ -24,6 +24,7 @@ def register(app: typer.Typer) -> None:
         multi_turn: bool = typer.Option(False, "--multi-turn", help="GP/Countdown: verifier feedback, 5 attempts."),
         run_name: str = typer.Option(None, "--run-name", help="Run name for a plain model (default: its name)."),
         device: str = typer.Option(None, help="hf device, e.g. cpu or cuda (default: cuda if available)."),
+        splits: str = typer.Option(None, help="Only these tags/splits, comma-separated (default: all)."),
         quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
     ) -> None:
         """Evaluate every requested checkpoint (and the base model) on a suite; print the per-split table.
@@ -39,6 +40,7 @@ def register(app: typer.Typer) -> None:
             model=model, suite=suite, checkpoints=checkpoints, episodes=episodes, backend=backend, out=out,
             temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens, seed=seed, max_turns=max_turns,
             batch_size=batch_size, multi_turn=multi_turn, run_name=run_name, device=device,
+            splits=tuple(x.strip() for x in splits.split(",") if x.strip()) if splits else None,
         )
         results = evaluate(config, progress=not quiet)
         console = Console()

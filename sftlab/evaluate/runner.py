@@ -49,7 +49,8 @@ class EvalConfig:
         (GP, Countdown); with the hf backend on CPU the default is capped at 64 (a notice says so).
     max_turns: Sokoban turns per episode (30). multi_turn / max_attempts: GP/Countdown feedback mode (5 attempts).
     batch_size: prompts per forward pass (hf). run_name: the run name for a plain model (default: its name).
-    device: hf device (default cuda if available, else cpu).
+    device: hf device (default cuda if available, else cpu). splits: evaluate only these tags/splits (exact names;
+        default all); part of the key, and an episode's trajectory does not depend on which others run with it.
     """
 
     model: str
@@ -69,6 +70,7 @@ class EvalConfig:
     max_attempts: int = 5
     run_name: str | None = None
     device: str | None = None
+    splits: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         from sftlab.data.suites import SUITE_TASK, SUITES
@@ -88,6 +90,10 @@ class EvalConfig:
         if self.multi_turn and SUITE_TASK[self.suite] == "sokoban":
             raise ConfigError("multi_turn (verifier feedback) applies to gp-eval and countdown-eval, not Sokoban")
         parse_checkpoint_choice(self.checkpoints)
+        if self.splits is not None:
+            if isinstance(self.splits, str) or not self.splits or not all(isinstance(x, str) for x in self.splits):
+                raise ConfigError(f"splits must be a non-empty list of split names, got {self.splits!r}")
+            object.__setattr__(self, "splits", tuple(self.splits))
         SamplingParams(temperature=self.temperature, top_p=self.top_p, top_k=self.top_k,
                        max_new_tokens=self.max_new_tokens or 1, seed=self.seed)
 
@@ -248,6 +254,8 @@ def eval_settings(config: EvalConfig, max_new_tokens: int, episodes: int) -> dic
     if config.backend in POLICIES:  # a policy ignores the sampling settings
         for name in ("temperature", "top_p", "top_k", "max_new_tokens"):
             settings.pop(name)
+    if config.splits is not None:
+        settings["splits"] = sorted(config.splits)
     if config.task == "sokoban":
         settings["max_turns"] = config.max_turns
     else:
@@ -360,10 +368,21 @@ def evaluate(config: EvalConfig, progress: bool = True) -> list[Result]:
             if rows is None:
                 from sftlab.data.suites import suite_rows
 
-                rows = suite_rows(config.suite, n=episodes)
+                rows = select_splits(suite_rows(config.suite, n=episodes), config.splits, config.suite)
             _run_target(config, target, key, stored_settings, params, rows, partial, store, out, console, progress)
             results.extend(store.query(key=key))
     return results
+
+
+def select_splits(rows: list[dict], splits: Sequence[str] | None, suite: str) -> list[dict]:
+    """The rows of the chosen splits (all when None); an unknown split name is a ConfigError listing the names."""
+    if splits is None:
+        return rows
+    names = list(dict.fromkeys(r["split"] for r in rows))
+    unknown = [s for s in splits if s not in names]
+    if unknown:
+        raise ConfigError(f"{suite} has no split(s) {unknown}; choose from: {', '.join(names)}")
+    return [r for r in rows if r["split"] in set(splits)]
 
 
 def _run_target(config, target, key, settings, params, rows, partial, store, out, console, progress) -> None:

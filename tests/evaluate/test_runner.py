@@ -210,3 +210,14 @@ def test_max_new_tokens_defaults():
     assert resolved_max_new_tokens(explicit) == (4096, None)
     assert resolved_max_new_tokens(EvalConfig(model="", suite="sokoban-eval", backend="oracle")) == (4096, None)
     assert resolved_max_new_tokens(EvalConfig(model="", suite="gp-eval", backend="random")) == (8192, None)
+
+
+def test_splits_restrict_the_suite(tmp_path):
+    out = str(tmp_path / "e")
+    results = evaluate(EvalConfig(model="", backend="oracle", suite="sokoban-eval", episodes=2, out=out,
+                                  splits=("FakeSokobanNumerical", "SimpleSokoban")), progress=False)
+    assert {r.split for r in results} == {"FakeSokobanNumerical", "SimpleSokoban"}
+    assert results[0].settings["splits"] == ["FakeSokobanNumerical", "SimpleSokoban"]
+    with pytest.raises(ConfigError, match="has no split"):
+        evaluate(EvalConfig(model="", backend="oracle", suite="sokoban-eval", episodes=1, out=out,
+                            splits=("Simple",)), progress=False)
