@@ -278,7 +278,7 @@ def run_eval(step: Step, ctx: StepContext) -> dict:
 def run_report(step: Step, ctx: StepContext) -> dict:
     from sftlab.analysis.report import build_report
 
-    html = build_report(ctx.exp / "outputs", out_html=ctx.exp / "report.html")
+    html = build_report(ctx.exp / "outputs", out_html=ctx.exp / "report.html", title=step.config.get("name"))
     return {"report": str(html)}
 
 
