@@ -178,12 +178,26 @@ class CheckpointSchedule(TrainerCallback):
         if not state.is_world_process_zero:
             return control
         folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+        _name_adapter_base(folder, read_run(self.run).get("base_model"))
         (folder / COMPLETE).write_text(json.dumps({"step": state.global_step}) + "\n")
         for step, older in complete_checkpoints(self.run):
             if step < state.global_step:
                 _strip_resume_state(older)
         update_run_json(self.run, last_checkpoint=state.global_step)
         return control
+
+
+def _name_adapter_base(folder: Path, base_model: str | None) -> None:
+    """Point a LoRA adapter at the built-in model name (e.g. `smollm2-135m`) instead of this machine's cache path,
+    so the checkpoint still loads when the cache moves or on another machine."""
+    from sftlab.models import MODEL_NAMES
+
+    path = folder / "adapter_config.json"
+    if base_model not in MODEL_NAMES or not path.is_file():
+        return
+    config = json.loads(path.read_text(encoding="utf-8"))
+    config["base_model_name_or_path"] = base_model
+    atomic_write_json(path, config)
 
 
 def _strip_resume_state(folder: Path) -> None:

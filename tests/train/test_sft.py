@@ -88,6 +88,8 @@ def test_lora_run_saves_adapters_that_merge(tmp_path):
     assert step == 2 and (tmp_path / "run/checkpoints/checkpoint-2/adapter_config.json").is_file()
     assert not (tmp_path / "run/checkpoints/checkpoint-2/model.safetensors").exists()
     assert read_run(run)["config"]["lora_alpha"] == 16  # the default filled in
+    adapter_config = json.loads((tmp_path / "run/checkpoints/checkpoint-2/adapter_config.json").read_text())
+    assert adapter_config["base_model_name_or_path"] == "tiny-random"  # portable: not this machine's cache path
     assert main(["models", "merge", adapter, "--out", str(tmp_path / "merged")]) == 0
     import torch
 
