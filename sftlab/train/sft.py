@@ -188,6 +188,9 @@ def train_sft(config: SftConfig, progress: bool = True) -> Path:
     if config.bf16 and not device_is_gpu:
         raise ConfigError("bf16 needs a GPU; on CPU train in fp32 (drop --bf16)")
     rows, manifest = load_sft_rows(config.data)
+    from sftlab.models import resolve
+
+    resolve(config.model)  # an unknown model fails here, before a run folder exists
 
     run, resume_from, complete = common.prepare_run(
         config.out, kind="sft", base_model=config.model, data=config.data, config=config.training_fields(),

@@ -8,7 +8,7 @@ import math
 import pytest
 
 from sftlab.cli import main
-from sftlab.errors import ConfigError, DataError
+from sftlab.errors import ConfigError, DataError, ModelError
 from sftlab.io import write_jsonl, write_manifest
 from sftlab.train.common import batch_plan
 from sftlab.train.runs import list_checkpoints, read_log_history, read_run
@@ -126,6 +126,8 @@ def test_bad_inputs_are_clear_errors(tmp_path, sokoban_data):
     write_manifest(rl, {"preset": "rl"})
     with pytest.raises(DataError, match="no completion"):
         train_sft(SftConfig(model="tiny-random", data=str(rl), out=out))
+    with pytest.raises(ModelError, match="unknown model 'tiny'"):
+        train_sft(SftConfig(model="tiny", data=str(sokoban_data), out=out))
     assert not (tmp_path / "run").exists()  # nothing was written for rejected configs
     (tmp_path / "other").mkdir()
     (tmp_path / "other" / "notes.txt").write_text("mine")
