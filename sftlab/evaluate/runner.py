@@ -308,7 +308,13 @@ class UnitLog:
             os.fsync(fh.fileno())
 
     def remove(self) -> None:
+        """Delete the log and the folders it leaves empty (up to and including `partial/`)."""
         self.path.unlink(missing_ok=True)
+        for folder in list(self.path.parents)[:3]:
+            try:
+                folder.rmdir()
+            except OSError:  # not empty (another checkpoint or suite in progress) or already gone
+                break
 
 
 def _safe(name: str) -> str:
