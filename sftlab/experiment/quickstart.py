@@ -48,7 +48,7 @@ def run_quickstart(out: str | Path = "quickstart", *, dry_run: bool = False, con
     console.print(
         "success = share of episodes solved within the turn limit; validity = share of turns whose answer was "
         "one of the prompt's own labels (Fake: the environment accepts only Up/Down/Left/Right). "
-        "[brackets] = 95% Wilson interval; see docs/quickstart.md for how to read it.")
+        "(a-b) = 95% Wilson interval over episodes; see docs/quickstart.md for how to read it.", markup=False)
     report = Path(out) / "report.html"
     if report.is_file():
         console.print(f"report: {report}")
@@ -67,11 +67,12 @@ def results_table(store_path: str | Path, *, suite: str, splits=None, runs=(), t
 
     table = Table(title=title)
     table.add_column("run")
+    table.add_column("metric")
     with ResultsStore(store_path) as store:
         rows = store.query(suite=suite)
     splits = list(splits or sorted({r.split for r in rows}))
     for split in splits:
-        table.add_column(SHORT.get(split, split), justify="right")
+        table.add_column(SHORT.get(split, split), justify="right", no_wrap=True)
     present = sorted({r.run for r in rows})
     order = [r for r in ["base", *runs, "oracle", "random"] if r in present]
     order += [r for r in present if r not in order]
@@ -81,17 +82,15 @@ def results_table(store_path: str | Path, *, suite: str, splits=None, runs=(), t
         if last is not None:
             mine = [r for r in mine if r.step == last or r.step is None]
         label = run if last in (None, 0) else f"{run} @{last}"
-        cells = []
-        for split in splits:
-            parts = []
-            for metric in metrics:
+        for i, metric in enumerate(metrics):
+            cells = []
+            for split in splits:
                 hit = next((r for r in mine if r.split == split and r.metric == metric), None)
                 if hit is None:
-                    parts.append(f"{metric[0]} -")
+                    cells.append("-")
                     continue
-                ci = (f" [{100 * hit.ci_low:.0f}-{100 * hit.ci_high:.0f}]"
+                ci = (f" ({100 * hit.ci_low:.0f}-{100 * hit.ci_high:.0f})"
                       if hit.ci_low is not None and hit.ci_high is not None else "")
-                parts.append(f"{metric[0]} {100 * hit.value:.0f}%{ci}")
-            cells.append("\n".join(parts))
-        table.add_row(label, *cells)
+                cells.append(f"{100 * hit.value:.0f}%{ci}")
+            table.add_row(label if i == 0 else "", metric, *cells, end_section=i == len(metrics) - 1)
     return table
