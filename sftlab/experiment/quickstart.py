@@ -43,8 +43,10 @@ def run_quickstart(out: str | Path = "quickstart", *, dry_run: bool = False, con
         if failure:
             raise failure
         return summary
-    console.print(results_table(store, suite=spec.eval.suites[0], splits=spec.eval.splits,
-                                runs=[*[c.name for c in spec.conditions]], title="Quickstart results"))
+    table = results_table(store, suite=spec.eval.suites[0], splits=spec.eval.splits,
+                          runs=[*[c.name for c in spec.conditions]], title="Quickstart results")
+    # Never squeeze the table below its natural width (logs and pipes default to 80 columns).
+    Console(width=max(console.width, 120), file=console.file).print(table)
     console.print(
         "success = share of episodes solved within the turn limit; validity = share of turns whose answer was "
         "one of the prompt's own labels (Fake: the environment accepts only Up/Down/Left/Right). "
@@ -66,8 +68,8 @@ def results_table(store_path: str | Path, *, suite: str, splits=None, runs=(), t
     from sftlab.store import ResultsStore
 
     table = Table(title=title)
-    table.add_column("run")
-    table.add_column("metric")
+    table.add_column("run", min_width=12, overflow="fold")
+    table.add_column("metric", min_width=8, no_wrap=True)
     with ResultsStore(store_path) as store:
         rows = store.query(suite=suite)
     splits = list(splits or sorted({r.split for r in rows}))
