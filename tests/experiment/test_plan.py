@@ -70,7 +70,7 @@ def test_changing_a_train_setting_reruns_that_chain_only(tmp_path):
     _mark_done(tmp_path, before)
 
     def lr(raw):
-        raw["conditions"][0]["train"] = {"learning_rate": 0.001}
+        raw["conditions"][0]["train"] = {"learning_rate": 0.005}
 
     after = _plan(lr)
     changed = {s.id for s in after.steps if step_status(tmp_path, s) != "done"}
