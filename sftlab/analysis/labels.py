@@ -10,9 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 ID, INSTRUCTION, FAKE, DIFFICULTY, OTHER = "ID", "Instruction variants", "Fake", "Difficulty variants", "Other"
-GROUP_ORDER = (ID, INSTRUCTION, FAKE, DIFFICULTY, OTHER)
+CROSS, SAFETY = "Cross-domain", "Safety"
+GROUP_ORDER = (ID, INSTRUCTION, FAKE, DIFFICULTY, CROSS, SAFETY, OTHER)
 
-# (split, short label, group) in column order. Sokoban tags first, then General Points splits.
+# (split, short label, group) in column order: Sokoban tags, General Points splits, Countdown variants, the
+# cross-domain suite's domains, the safety probe's splits.
 _SPLITS: tuple[tuple[str, str, str], ...] = (
     ("SimpleSokoban", "ID", ID),
     ("SimpleSokobanAlphabetical", "Alpha.", INSTRUCTION),
@@ -31,6 +33,16 @@ _SPLITS: tuple[tuple[str, str, str], ...] = (
     ("fake", "Fake-JQK", FAKE),
     ("5cards", "5 Cards", DIFFICULTY),
     ("large", "Large", DIFFICULTY),
+    ("4num", "ID", ID),
+    ("3num", "3 nums", DIFFICULTY),
+    ("5num", "5 nums", DIFFICULTY),
+    ("6num", "6 nums", DIFFICULTY),
+    ("arithmetic", "Arith.", CROSS),
+    ("logic", "Logic", CROSS),
+    ("algorithmic", "Algo.", CROSS),
+    ("planning", "Planning", CROSS),
+    ("harmful", "Harmful", SAFETY),
+    ("harmless", "Harmless", SAFETY),
 )
 _BY_SPLIT = {split: (label, group, index) for index, (split, label, group) in enumerate(_SPLITS)}
 
@@ -39,19 +51,23 @@ BASE, ORACLE, RANDOM = "base", "oracle", "random"
 REFERENCE_RUNS = (ORACLE, RANDOM)
 
 # Metrics that are rates in [0, 1] (shown as percentages) and the direction in which a metric is better.
-RATE_METRICS = frozenset({"success", "validity", "effectiveness", "efficiency", "acc", "valid", "refusal_rate"})
+RATE_METRICS = frozenset({"success", "validity", "effectiveness", "efficiency", "acc", "valid", "parsed",
+                          "refusal_rate"})
 LOWER_IS_BETTER = frozenset({"num_actions", "asr"})
-NO_BEST = frozenset({"response_tokens", "reflection_rate"})  # neither direction is "better"
+# Neither direction is "better" (refusal is good on harmful prompts and bad on harmless ones).
+NO_BEST = frozenset({"response_tokens", "reflection_rate", "refusal_rate"})
 METRIC_LABELS = {
     "success": "success (%)", "validity": "validity (%)", "effectiveness": "effectiveness (%)",
     "efficiency": "efficiency (%)", "acc": "accuracy (%)", "valid": "valid (%)", "score": "mean reward",
     "num_actions": "actions per episode", "response_tokens": "response length (tokens)",
     "reflection_rate": "reflection markers per 1k tokens", "refusal_rate": "refusal rate (%)",
+    "parsed": "answer found (%)",
 }
-# Preferred headline metric of a suite, in order; the first one the store has is used.
-HEADLINE_METRICS = ("success", "acc", "refusal_rate", "score")
+# Preferred headline metric of a suite, in order; the first one the store has is used (the safety probe's is its
+# refusal rate: its `acc`, the safe-behaviour rate, mixes the two directions).
+HEADLINE_METRICS = ("success", "refusal_rate", "acc", "score")
 # The metric shown as "validity on demand" next to the headline one.
-VALIDITY_METRICS = ("validity", "valid")
+VALIDITY_METRICS = ("validity", "valid", "parsed")
 
 
 @dataclass(frozen=True)

@@ -103,12 +103,26 @@ def tables_section(ctx: ReportContext) -> Section | None:
     if not ctx.results:
         return None
     tables = results_tables(ctx.results, step=ctx.step)
+    _flag_unparsed(ctx)
     which = "the last checkpoint of each run" if ctx.step is None else f"step {ctx.step}"
     intro = (f"Rows show {which}; cells are the stored value with its 95% interval; the best value per column "
              "(reference policies and the Fake probe excluded) is bold.")
     body_html = [f"<p>{esc(intro)}</p>"] + [to_html(t) for t in tables]
     body_md = [intro, ""] + [to_markdown(t) for t in tables]
     return Section("Results tables", "\n".join(body_html), "\n".join(body_md))
+
+
+PARSE_METRICS = ("parsed", "validity", "valid")
+
+
+def _flag_unparsed(ctx: ReportContext) -> None:
+    """A notice naming every run/checkpoint/suite/split where not one response had a usable answer."""
+    dead = sorted({f"{r.run}/{r.checkpoint} {r.suite}:{r.split}" for r in ctx.results
+                   if r.metric in PARSE_METRICS and r.n > 0 and r.value == 0})
+    if dead:
+        shown = ", ".join(dead[:12]) + (f" and {len(dead) - 12} more" if len(dead) > 12 else "")
+        ctx.notice(f"No response could be parsed (answer found / validity 0%) in {len(dead)} result(s): {shown}. "
+                   "Their accuracies are format failures, not measurements of skill.")
 
 
 CURVE_METRICS = ("success", "acc", "refusal_rate", "validity", "valid", "score")

@@ -119,7 +119,7 @@ def suites_in(results: list[Result]) -> list[str]:
 
 
 def headline_metric(results: list[Result], suite: str) -> str:
-    """The suite's main metric: the first of success / acc / refusal_rate / score it has, else its first metric."""
+    """The suite's main metric: the first of success / refusal_rate / acc / score it has, else its first one."""
     metrics = sorted({r.metric for r in results if r.suite == suite})
     if not metrics:
         raise ConfigError(f"no results for suite {suite!r}")

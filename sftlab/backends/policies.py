@@ -13,6 +13,10 @@ row of each prompt (docs/contracts.md), whose `task` field picks the logic:
   formula using every number once (random order, operators and bracketing).
 - countdown: `answer = {"numbers", "target"}`; oracle = a solver expression in `\\boxed{}`; random = a random
   expression over all the numbers.
+- crossdomain: oracle = reasoning-gym's reference answer (`answer["answer"]`) in `\\boxed{}`; random = a random
+  integer 0..99 in `\\boxed{}` (right only by luck).
+- safety: oracle = the safe behaviour (a refusal for a harmful request, a helpful opening for a harmless one);
+  random = refuses or complies with probability 1/2 each.
 
 `num_tokens` of a policy response is its whitespace-separated word count (there is no tokenizer).
 """
@@ -27,10 +31,12 @@ from sftlab.backends.base import Backend, Generation, Messages, SamplingParams, 
 from sftlab.errors import ConfigError
 
 DIRECTIONS = ("Up", "Down", "Left", "Right")
+REFUSAL = "I'm sorry, but I can't help with that request."
+COMPLIANCE = "Sure. Here is a short, practical answer to your question."
 
 
 def task_kind(row: dict) -> str:
-    """Normalise a row's task name to "sokoban", "general_points" or "countdown"; ConfigError otherwise."""
+    """Normalise a row's task name to sokoban, general_points, countdown, crossdomain or safety; else ConfigError."""
     task = str(row.get("task", "")).strip().lower().replace("-", "_")
     if task.startswith("sokoban"):
         return "sokoban"
@@ -38,7 +44,10 @@ def task_kind(row: dict) -> str:
         return "general_points"
     if task.startswith("countdown"):
         return "countdown"
-    raise ConfigError(f"reference policies know sokoban, general_points and countdown rows, not task {task!r}")
+    if task in ("crossdomain", "safety"):
+        return task
+    raise ConfigError(f"reference policies know sokoban, general_points, countdown, crossdomain and safety rows, "
+                      f"not task {task!r}")
 
 
 class _Policy(Backend):
@@ -81,6 +90,10 @@ class OraclePolicy(_Policy):
             direction = plan[0] if plan else "Up"  # unsolvable or solved: any label, the episode is lost anyway
             label = meta["labels"][DIRECTIONS.index(direction)]
             return f"<think> The shortest plan starts with {direction}. </think> <answer> {label} </answer>"
+        if kind == "crossdomain":
+            return f"<think> Worked it out. </think>\n\\boxed{{{row['answer']['answer']}}}"
+        if kind == "safety":
+            return REFUSAL if row["answer"]["harmful"] else COMPLIANCE
         numbers, target = _numbers_target(row)
         if kind == "general_points":
             from sftlab.tasks.general_points import solve
@@ -105,6 +118,10 @@ class RandomPolicy(_Policy):
         if kind == "sokoban":
             label = rng.choice(list(meta["accepted"]))
             return f"<think> Any move will do. </think> <answer> {label} </answer>"
+        if kind == "crossdomain":
+            return f"<think> A guess. </think>\n\\boxed{{{rng.randrange(100)}}}"
+        if kind == "safety":
+            return rng.choice((REFUSAL, COMPLIANCE))
         numbers, _target = _numbers_target(row)
         formula = random_formula(numbers, rng)
         if kind == "general_points":

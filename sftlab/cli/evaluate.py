@@ -9,7 +9,7 @@ def register(app: typer.Typer) -> None:
     @app.command("eval")
     def eval_command(
         model: str = typer.Option("", "--model", help="Model name, folder, hub id, or a RUN folder (has run.json)."),
-        suite: str = typer.Option(..., "--suite", help="sokoban-eval, gp-eval or countdown-eval."),
+        suite: str = typer.Option(..., "--suite", help="sokoban-eval, gp-eval, countdown-eval, crossdomain-eval or safety-eval."),
         checkpoints: str = typer.Option("all", help="For a RUN: all, last, or a list of steps like 0,40,80."),
         episodes: int = typer.Option(None, help="Episodes per Sokoban tag / rows per split (default 100 / 500)."),
         backend: str = typer.Option("hf", help="hf, vllm, oracle or random."),

@@ -6,6 +6,9 @@
 - `gp-eval`: the 9 test splits x 500 hands, hand i of a split dealt with seed 42 + i (spec 2).
 - `countdown-eval`: held-out Countdown queries (seeds 0.., disjoint from every training seed) for the in-domain
   split, plus the task's difficulty variants.
+- `crossdomain-eval`: reasoning-gym items, n per task, split = domain (sftlab.data.reasoning_rows; needs the
+  `reasoning` extra).
+- `safety-eval`: the built-in harmful / harmless look-alike probe, at most n per split.
 
 `n` is per tag/split and `seed` the base seed; both default to the paper's values.
 """
@@ -18,9 +21,13 @@ SUITES: dict[str, str] = {
     "sokoban-eval": "Sokoban closed-loop episodes: 8 tags x 100 (initial states, labels shown and accepted)",
     "gp-eval": "General Points: 9 test splits x 500 hands",
     "countdown-eval": "Countdown: held-out queries (in-domain) and difficulty variants",
+    "crossdomain-eval": "Cross-domain: reasoning-gym tasks by domain (arithmetic, logic, algorithmic, planning)",
+    "safety-eval": "Safety probe: harmful requests (refuse) and harmless look-alikes (answer)",
 }
-SUITE_TASK = {"sokoban-eval": "sokoban", "gp-eval": "general_points", "countdown-eval": "countdown"}
-DEFAULTS: dict[str, tuple[int, int]] = {"sokoban-eval": (100, 123), "gp-eval": (500, 42), "countdown-eval": (500, 0)}
+SUITE_TASK = {"sokoban-eval": "sokoban", "gp-eval": "general_points", "countdown-eval": "countdown",
+              "crossdomain-eval": "crossdomain", "safety-eval": "safety"}
+DEFAULTS: dict[str, tuple[int, int]] = {"sokoban-eval": (100, 123), "gp-eval": (500, 42), "countdown-eval": (500, 0),
+                                        "crossdomain-eval": (20, 0), "safety-eval": (20, 0)}
 
 
 def suite_rows(name: str, n: int | None = None, seed: int | None = None, progress: bool = False,
@@ -46,6 +53,11 @@ def suite_rows(name: str, n: int | None = None, seed: int | None = None, progres
         from sftlab.data.gp_rows import eval_rows
 
         return list(eval_rows(n, seed, progress, splits))
-    from sftlab.data.countdown_rows import eval_rows
+    if name == "countdown-eval":
+        from sftlab.data.countdown_rows import eval_rows
 
-    return list(eval_rows(n, seed, progress, splits))
+        return list(eval_rows(n, seed, progress, splits))
+    from sftlab.data import reasoning_rows
+
+    builder = reasoning_rows.crossdomain_rows if name == "crossdomain-eval" else reasoning_rows.safety_rows
+    return list(builder(n, seed, progress, splits))

@@ -30,7 +30,9 @@ from sftlab.io import atomic_write_json, atomic_write_text, sha256_file
 from sftlab.store import Metric, Result, ResultsStore
 
 PROTOCOL = 1  # bump when scoring or seeding changes, so stored numbers are not reused across protocols
-SUITE_MAX_NEW_TOKENS = {"sokoban": 4096, "general_points": 8192, "countdown": 8192}
+# Paper values; cross-domain follows Countdown, safety the HEx-PHI protocol (spec/rethinking.md: 16,384).
+SUITE_MAX_NEW_TOKENS = {"sokoban": 4096, "general_points": 8192, "countdown": 8192, "crossdomain": 8192,
+                        "safety": 16384}
 CPU_MAX_NEW_TOKENS = 64  # default cap for the hf backend on CPU when --max-new-tokens is not given
 POLICIES = ("oracle", "random")
 _SKIP_FILES = {"optimizer.pt", "scheduler.pt", "trainer_state.json", "training_args.bin", "COMPLETE", "README.md"}
@@ -41,7 +43,8 @@ class EvalConfig:
     """Settings of `sftlab eval`.
 
     model: a model name (smollm2-135m, tiny-random), folder, hub id, or a RUN folder (has run.json); ignored by
-        the oracle/random backends. suite: sokoban-eval | gp-eval | countdown-eval.
+        the oracle/random backends. suite: sokoban-eval | gp-eval | countdown-eval |
+        crossdomain-eval | safety-eval.
     checkpoints: for a RUN folder, "all" (base + every checkpoint), "last" (base + the last) or a comma list of
         steps / names ("0,40,checkpoint-80", 0 = base). episodes: per tag/split (default: the suite's, 100 / 500).
     backend: hf | vllm | oracle | random. out: the EVAL folder.
@@ -87,8 +90,8 @@ class EvalConfig:
             raise ConfigError(f"batch_size must be a positive integer, got {self.batch_size!r}")
         if not _is_int(self.max_attempts) or self.max_attempts < 1:
             raise ConfigError(f"max_attempts must be a positive integer, got {self.max_attempts!r}")
-        if self.multi_turn and SUITE_TASK[self.suite] == "sokoban":
-            raise ConfigError("multi_turn (verifier feedback) applies to gp-eval and countdown-eval, not Sokoban")
+        if self.multi_turn and SUITE_TASK[self.suite] not in ("general_points", "countdown"):
+            raise ConfigError(f"multi_turn (verifier feedback) applies to gp-eval and countdown-eval, not {self.suite}")
         parse_checkpoint_choice(self.checkpoints)
         if self.splits is not None:
             if isinstance(self.splits, str) or not self.splits or not all(isinstance(x, str) for x in self.splits):
@@ -482,13 +485,15 @@ def _aggregate(config: EvalConfig, units: Sequence[dict], splits: Sequence[str])
 TABLE_METRICS = {
     "sokoban": ("success", "validity", "effectiveness", "num_actions", "response_tokens"),
     "general_points": ("acc", "valid", "score", "response_tokens"),
-    "countdown": ("acc", "response_tokens", "reflection_rate"),
+    "countdown": ("acc", "parsed", "response_tokens", "reflection_rate"),
+    "crossdomain": ("acc", "parsed", "response_tokens", "reflection_rate"),
+    "safety": ("refusal_rate", "acc", "response_tokens"),
 }
-_RATES = {"success", "validity", "effectiveness", "acc", "valid"}
+_RATES = {"success", "validity", "effectiveness", "acc", "valid", "parsed", "refusal_rate"}
 
 
 def split_order(suite: str) -> list[str]:
-    """The suite's splits in the paper's order (Sokoban tags, GP splits); [] when unknown."""
+    """The suite's splits in the paper's order (Sokoban tags, GP splits, domains, harmful/harmless)."""
     from sftlab.data.suites import SUITE_TASK
 
     task = SUITE_TASK[suite]
@@ -501,9 +506,15 @@ def split_order(suite: str) -> list[str]:
             from sftlab.tasks.general_points import SPLITS
 
             return list(SPLITS)
-        from sftlab.tasks.countdown import VARIANTS
+        if task == "countdown":
+            from sftlab.tasks.countdown import VARIANTS
 
-        return list(VARIANTS)
+            return list(VARIANTS)
+        if task == "crossdomain":
+            from sftlab.tasks.crossdomain import DOMAINS
+
+            return list(DOMAINS)
+        return ["harmful", "harmless"]
     except ImportError:  # pragma: no cover - a task package not built
         return []
 

@@ -1,6 +1,7 @@
-"""Single-turn (and multi-turn feedback) scoring for General Points and Countdown.
+"""Single-turn (and multi-turn feedback) scoring for General Points, Countdown, cross-domain and safety suites.
 
-Single turn: one response per row, scored by the task's verifier (GP: 5 / -1 / -2 / -3; Countdown: 1 / 0).
+Single turn: one response per row, scored by the task's verifier (GP: 5 / -1 / -2 / -3; Countdown and
+cross-domain: 1 / 0; safety: reward 1 = refused, `correct` = the safe behaviour).
 Multi-turn feedback mode (Chu et al.; GP's `--multi-turn`): after a failed attempt the conversation continues with
 the model's answer and the verifier's reason as the next user turn ("You failed this trial because ..."), up to
 `max_attempts` attempts; the final attempt's verdict is the row's verdict.
@@ -22,6 +23,14 @@ from sftlab.store import Metric
 
 def judge(task: str, response: str, answer: dict):
     """The task verifier's Verdict (reward, reason, formula, value, correct) for one raw response; never raises."""
+    if task == "crossdomain":
+        from sftlab.tasks.crossdomain import verify
+
+        return verify(response, answer)
+    if task == "safety":
+        from sftlab.tasks.safety import verify
+
+        return verify(response, answer)
     numbers, target = answer["numbers"], int(answer.get("target", 24))
     if task == "general_points":
         from sftlab.tasks.general_points import verify
@@ -120,6 +129,7 @@ def _unit(state: dict) -> dict:
             "task": state["task"],
             "reward": verdict.reward,
             "correct": bool(verdict.correct),
+            "parsed": verdict.formula is not None,
             "attempts": len(records),
             "tokens": [r["response_tokens"] for r in records],
             "markers": [r["markers"] for r in records],
@@ -129,18 +139,23 @@ def _unit(state: dict) -> dict:
 
 
 def aggregate(units: Sequence[dict], splits: Sequence[str], multi_turn: bool = False) -> list[Metric]:
-    """Per split. General Points: acc (reward 5), valid (reward >= -1), score (mean reward); Countdown: acc.
-    Both: response_tokens, reflection_rate; multi-turn also `attempts` (mean attempts used)."""
+    """Per split: acc (correct; for safety the safe behaviour), plus General Points: valid (reward >= -1) and
+    score (mean reward); Countdown and cross-domain: parsed (a final answer was found); safety: refusal_rate.
+    All: response_tokens, reflection_rate; multi-turn also `attempts` (mean attempts used)."""
     metrics: list[Metric] = []
     for split in splits:
         mine = [u["summary"] for u in units if u["split"] == split]
         if not mine:
             continue
-        n = len(mine)
+        n, task = len(mine), mine[0]["task"]
         metrics.append(rate(split, "acc", sum(s["correct"] for s in mine), n))
-        if mine[0]["task"] == "general_points":
+        if task == "general_points":
             metrics.append(rate(split, "valid", sum(s["reward"] >= -1 for s in mine), n))
             metrics.append(mean(split, "score", [s["reward"] for s in mine]))
+        elif task == "safety":
+            metrics.append(rate(split, "refusal_rate", sum(s["reward"] == 1 for s in mine), n))
+        else:
+            metrics.append(rate(split, "parsed", sum(s.get("parsed", True) for s in mine), n))
         if multi_turn:
             metrics.append(mean(split, "attempts", [s["attempts"] for s in mine]))
         metrics.extend(response_metrics(split, [t for s in mine for t in s["tokens"]],

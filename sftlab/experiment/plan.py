@@ -126,9 +126,13 @@ def expand(spec: ExperimentSpec) -> Plan:
     ev = spec.eval
     train_res = dataclasses.asdict(spec.train.resources)
     eval_res = dataclasses.asdict(ev.resources)
-    eval_common = {"splits": list(ev.splits) if ev.splits else None, "backend": ev.backend,
+    eval_common = {"backend": ev.backend,
                    "checkpoints": list(ev.checkpoints) if isinstance(ev.checkpoints, tuple) else ev.checkpoints,
                    **ev.options}
+
+    def splits(suite: str) -> list[str] | None:
+        chosen = ev.splits_for(suite)
+        return list(chosen) if chosen else None
     eval_ids = []
     train_ids = []
     for cond in spec.conditions:
@@ -144,7 +148,7 @@ def expand(spec: ExperimentSpec) -> Plan:
                               deps=[data.id], attrs=attrs, resources=train_res)
                 train_ids.append(train.id)
                 for suite in ev.suites:
-                    cfg = {"suite": suite, "run_name": run, "target": "run",
+                    cfg = {"suite": suite, "splits": splits(suite), "run_name": run, "target": "run",
                            "exclude_base": "base" in ev.baselines, **eval_common}
                     step = b.add(f"eval/{run}/{suite}", "eval", cfg, deps=[train.id],
                                  attrs={**attrs, "suite": suite}, resources=eval_res)
@@ -153,7 +157,8 @@ def expand(spec: ExperimentSpec) -> Plan:
         if "base" in ev.baselines:
             for model_key, model in spec.models.items():
                 name = "base" if len(spec.models) == 1 else f"base-{model_key}"
-                cfg = {"suite": suite, "run_name": name, "target": "model", "model": model, **eval_common}
+                cfg = {"suite": suite, "splits": splits(suite), "run_name": name, "target": "model", "model": model,
+                       **eval_common}
                 cfg["checkpoints"] = "all"
                 step = b.add(f"eval/{name}/{suite}", "eval", cfg,
                              attrs={"model": model_key, "suite": suite, "condition": "base"}, resources=eval_res)
@@ -161,7 +166,7 @@ def expand(spec: ExperimentSpec) -> Plan:
         for policy in ("oracle", "random"):
             if policy in ev.baselines:
                 cfg = {"suite": suite, "run_name": policy, "target": "policy", "model": policy,
-                       "splits": eval_common["splits"],
+                       "splits": splits(suite),
                        **{k: v for k, v in ev.options.items() if k in ("episodes", "seed", "max_turns")}}
                 step = b.add(f"eval/{policy}/{suite}", "eval", cfg,
                              attrs={"suite": suite, "condition": policy}, resources={"cpus": 1, "gpus": 0})

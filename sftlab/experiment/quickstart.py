@@ -43,7 +43,7 @@ def run_quickstart(out: str | Path = "quickstart", *, dry_run: bool = False, con
         if failure:
             raise failure
         return summary
-    table = results_table(store, suite=spec.eval.suites[0], splits=spec.eval.splits,
+    table = results_table(store, suite=spec.eval.suites[0], splits=spec.eval.splits_for(spec.eval.suites[0]),
                           runs=[*[c.name for c in spec.conditions]], title="Quickstart results")
     # Never squeeze the table below its natural width (logs and pipes default to 80 columns).
     Console(width=max(console.width, 120), file=console.file).print(table)

@@ -34,7 +34,7 @@ _CONTRACT_PRESETS = tuple(
      ("answer-only", "diverse-answer-only", "cot", "diverse-cot", "rl", "diverse-rl", "eval")]
     + ["countdown-cot", "countdown-nocot", "countdown-lowq", "countdown-teacher", "countdown-rl", "countdown-eval"]
 )
-_CONTRACT_SUITES = ("sokoban-eval", "gp-eval", "countdown-eval")
+_CONTRACT_SUITES = ("sokoban-eval", "gp-eval", "countdown-eval", "crossdomain-eval", "safety-eval")
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -114,12 +114,19 @@ class EvalSettings:
     """Evaluation settings shared by every eval step (keyword arguments of EvalConfig, plus the plan's own)."""
 
     suites: tuple[str, ...]
-    splits: tuple[str, ...] | None = None  # evaluate only these tags/splits (None: the whole suite)
+    # Evaluate only these tags/splits: one list for every suite, or {suite: list} (None: whole suites).
+    splits: tuple[str, ...] | dict[str, tuple[str, ...]] | None = None
     checkpoints: str | tuple[int, ...] = "all"
     baselines: tuple[str, ...] = BASELINES
     backend: str = "hf"
     options: dict = field(default_factory=dict)  # episodes, temperature, max_new_tokens, seed, max_turns, ...
     resources: Resources = field(default_factory=Resources)
+
+    def splits_for(self, suite: str) -> tuple[str, ...] | None:
+        """The splits evaluated on `suite` (None: all of them)."""
+        if isinstance(self.splits, dict):
+            return self.splits.get(suite)
+        return self.splits
 
 
 @dataclass(frozen=True)
@@ -460,7 +467,13 @@ def _parse_eval(ctx: _Ctx, value: Any, task: str) -> EvalSettings:
     known = known_suites()
     for i, suite in enumerate(suites):
         ctx.choice(suite, f"eval.suites[{i}]", known)
-    splits = ctx.str_list(ev["splits"], "eval.splits") if ev.get("splits") is not None else None
+    splits = ev.get("splits")
+    if isinstance(splits, dict):
+        for key in splits:
+            ctx.choice(key, "eval.splits", suites)
+        splits = {suite: ctx.str_list(names, f"eval.splits.{suite}") for suite, names in splits.items()}
+    elif splits is not None:
+        splits = ctx.str_list(splits, "eval.splits")
     checkpoints = ev.get("checkpoints", "all")
     if isinstance(checkpoints, list):
         checkpoints = tuple(ctx.integer(c, f"eval.checkpoints[{i}]", minimum=0) for i, c in enumerate(checkpoints))
