@@ -9,7 +9,8 @@ def register(app: typer.Typer) -> None:
     @app.command("eval")
     def eval_command(
         model: str = typer.Option("", "--model", help="Model name, folder, hub id, or a RUN folder (has run.json)."),
-        suite: str = typer.Option(..., "--suite", help="sokoban-eval, gp-eval, countdown-eval, crossdomain-eval or safety-eval."),
+        suite: str = typer.Option(
+            ..., "--suite", help="sokoban-eval, gp-eval, countdown-eval, crossdomain-eval or safety-eval."),
         checkpoints: str = typer.Option("all", help="For a RUN: all, last, or a list of steps like 0,40,80."),
         episodes: int = typer.Option(None, help="Episodes per Sokoban tag / rows per split (default 100 / 500)."),
         backend: str = typer.Option("hf", help="hf, vllm, oracle or random."),
@@ -48,3 +49,22 @@ def register(app: typer.Typer) -> None:
             console = Console(width=160)
         console.print(results_table(results, suite, title=f"{suite} (95% Wilson intervals)"))
         typer.echo(f"results: {out}/results.sqlite, samples and aggregates under {out}/")
+
+    @app.command("eval-harness")
+    def eval_harness_command(
+        model: str = typer.Argument(..., help="Model name, folder, hub id, or a RUN folder (base + checkpoints)."),
+        tasks: str = typer.Option(..., "--tasks", help="lm-eval task names, comma-separated (e.g. ifeval)."),
+        out: str = typer.Option("eval", "--out", help="The EVAL folder whose results.sqlite gets the numbers."),
+        checkpoints: str = typer.Option("all", help="For a RUN: all, last, or a list of steps like 0,40,80."),
+        limit: int = typer.Option(None, help="At most this many items per task (quick looks only)."),
+        batch_size: int = typer.Option(8, "--batch-size", help="lm-eval batch size."),
+        device: str = typer.Option(None, help="e.g. cuda:0 or cpu (default: lm-eval's choice)."),
+    ) -> None:
+        """Run lm-evaluation-harness tasks (MATH500, GPQA, IFEval ... when you have their data) on every
+        checkpoint; results join sftlab's store as suite `lm-eval`. Needs: pip install 'sftlab[lm-eval]'."""
+        from sftlab.integrations.lm_eval import run_harness
+
+        names = [t.strip() for t in tasks.split(",") if t.strip()]
+        stored = run_harness(model, names, out, checkpoints=checkpoints, limit=limit, batch_size=batch_size,
+                             device=device)
+        typer.echo(f"stored {stored} lm-eval numbers in {out}/results.sqlite")

@@ -126,13 +126,16 @@ def expand(spec: ExperimentSpec) -> Plan:
     ev = spec.eval
     train_res = dataclasses.asdict(spec.train.resources)
     eval_res = dataclasses.asdict(ev.resources)
-    eval_common = {"backend": ev.backend,
-                   "checkpoints": list(ev.checkpoints) if isinstance(ev.checkpoints, tuple) else ev.checkpoints,
-                   **ev.options}
+    checkpoints = list(ev.checkpoints) if isinstance(ev.checkpoints, tuple) else ev.checkpoints
 
-    def splits(suite: str) -> list[str] | None:
+    def for_suite(suite: str, keys=None) -> dict:
+        """The eval settings of `suite` (its splits and episodes resolved); only `keys` when given."""
         chosen = ev.splits_for(suite)
-        return list(chosen) if chosen else None
+        options = {"splits": list(chosen) if chosen else None, "backend": ev.backend, "checkpoints": checkpoints,
+                   **ev.options}
+        if isinstance(options.get("episodes"), dict):
+            options["episodes"] = options["episodes"].get(suite)
+        return {k: v for k, v in options.items() if keys is None or k in keys}
     eval_ids = []
     train_ids = []
     for cond in spec.conditions:
@@ -148,8 +151,8 @@ def expand(spec: ExperimentSpec) -> Plan:
                               deps=[data.id], attrs=attrs, resources=train_res)
                 train_ids.append(train.id)
                 for suite in ev.suites:
-                    cfg = {"suite": suite, "splits": splits(suite), "run_name": run, "target": "run",
-                           "exclude_base": "base" in ev.baselines, **eval_common}
+                    cfg = {"suite": suite, "run_name": run, "target": "run",
+                           "exclude_base": "base" in ev.baselines, **for_suite(suite)}
                     step = b.add(f"eval/{run}/{suite}", "eval", cfg, deps=[train.id],
                                  attrs={**attrs, "suite": suite}, resources=eval_res)
                     eval_ids.append(step.id)
@@ -157,8 +160,7 @@ def expand(spec: ExperimentSpec) -> Plan:
         if "base" in ev.baselines:
             for model_key, model in spec.models.items():
                 name = "base" if len(spec.models) == 1 else f"base-{model_key}"
-                cfg = {"suite": suite, "splits": splits(suite), "run_name": name, "target": "model", "model": model,
-                       **eval_common}
+                cfg = {"suite": suite, "run_name": name, "target": "model", "model": model, **for_suite(suite)}
                 cfg["checkpoints"] = "all"
                 step = b.add(f"eval/{name}/{suite}", "eval", cfg,
                              attrs={"model": model_key, "suite": suite, "condition": "base"}, resources=eval_res)
@@ -166,8 +168,7 @@ def expand(spec: ExperimentSpec) -> Plan:
         for policy in ("oracle", "random"):
             if policy in ev.baselines:
                 cfg = {"suite": suite, "run_name": policy, "target": "policy", "model": policy,
-                       "splits": splits(suite),
-                       **{k: v for k, v in ev.options.items() if k in ("episodes", "seed", "max_turns")}}
+                       **for_suite(suite, ("splits", "episodes", "seed", "max_turns"))}
                 step = b.add(f"eval/{policy}/{suite}", "eval", cfg,
                              attrs={"suite": suite, "condition": policy}, resources={"cpus": 1, "gpus": 0})
                 eval_ids.append(step.id)

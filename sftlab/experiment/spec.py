@@ -484,8 +484,13 @@ def _parse_eval(ctx: _Ctx, value: Any, task: str) -> EvalSettings:
                       for i, b in enumerate(baselines_raw or []))
     backend = ctx.choice(ev.get("backend", "hf"), "eval.backend", BACKENDS)
     options = {}
+    if isinstance(ev.get("episodes"), dict):  # per suite: {suite: n}
+        for key in ev["episodes"]:
+            ctx.choice(key, "eval.episodes", suites)
+        options["episodes"] = {suite: ctx.integer(n, f"eval.episodes.{suite}", minimum=1)
+                               for suite, n in ev["episodes"].items()}
     for key in ("episodes", "max_new_tokens", "max_turns", "batch_size"):
-        if key in ev:
+        if key in ev and key not in options:
             options[key] = ctx.integer(ev[key], f"eval.{key}", minimum=1, optional=True)
     if "seed" in ev:
         options["seed"] = ctx.integer(ev["seed"], "eval.seed", minimum=0)
