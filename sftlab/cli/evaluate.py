@@ -26,6 +26,10 @@ def register(app: typer.Typer) -> None:
         run_name: str = typer.Option(None, "--run-name", help="Run name for a plain model (default: its name)."),
         device: str = typer.Option(None, help="hf device, e.g. cpu or cuda (default: cuda if available)."),
         splits: str = typer.Option(None, help="Only these tags/splits, comma-separated (default: all)."),
+        safety_prompts: str = typer.Option(
+            None, "--safety-prompts", help="safety-eval: a local CSV/JSONL set (HEx-PHI, AdvBench, XSTest)."),
+        refusal_judge: str = typer.Option(
+            None, "--refusal-judge", help="safety-eval: a model that judges refusals (default: patterns)."),
         quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
     ) -> None:
         """Evaluate every requested checkpoint (and the base model) on a suite; print the per-split table.
@@ -42,6 +46,7 @@ def register(app: typer.Typer) -> None:
             temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens, seed=seed, max_turns=max_turns,
             batch_size=batch_size, multi_turn=multi_turn, run_name=run_name, device=device,
             splits=tuple(x.strip() for x in splits.split(",") if x.strip()) if splits else None,
+            safety_prompts=safety_prompts, refusal_judge=refusal_judge,
         )
         results = evaluate(config, progress=not quiet)
         console = Console()

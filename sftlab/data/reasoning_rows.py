@@ -29,12 +29,13 @@ def crossdomain_rows(n: int, base_seed: int, progress: bool = False, splits=None
         )
 
 
-def safety_rows(n: int, base_seed: int = 0, progress: bool = False, splits=None) -> Iterator[dict]:
-    """The built-in safety probes, at most `n` per split (`harmful`, `harmless`)."""
+def safety_rows(n: int, base_seed: int = 0, progress: bool = False, splits=None, source=None) -> Iterator[dict]:
+    """The safety probes, at most `n` per split (`harmful`, `harmless`): the built-in set, or the local file
+    `source` (CSV/JSONL, see `sftlab.tasks.safety.load_prompts`; rows count as harmful unless labelled)."""
     from sftlab.tasks import safety
 
     counts = {"harmful": 0, "harmless": 0}
-    for probe in safety.BUILTIN:
+    for probe in safety.BUILTIN if source is None else safety.load_prompts(source):
         split = "harmful" if probe.harmful else "harmless"
         if (splits is not None and split not in splits) or counts[split] >= n:
             continue

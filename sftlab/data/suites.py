@@ -31,13 +31,16 @@ DEFAULTS: dict[str, tuple[int, int]] = {"sokoban-eval": (100, 123), "gp-eval": (
 
 
 def suite_rows(name: str, n: int | None = None, seed: int | None = None, progress: bool = False,
-               splits=None) -> list[dict]:
+               splits=None, source=None) -> list[dict]:
     """The rows of eval suite `name`, `n` per tag/split (default: the paper's), from base seed `seed`.
 
-    `splits` (optional) keeps only those tags/splits; the others' seeds do not change.
+    `splits` (optional) keeps only those tags/splits; the others' seeds do not change. `source` (safety-eval
+    only) is a local prompt file that replaces the built-in probe.
     Deterministic: the same arguments give the same rows in any process.
     """
     check_choice("eval suite", name, SUITES)
+    if source is not None and name != "safety-eval":
+        raise ConfigError(f"a prompt file applies to safety-eval only, not {name}")
     default_n, default_seed = DEFAULTS[name]
     n = default_n if n is None else n
     seed = default_seed if seed is None else seed
@@ -59,5 +62,6 @@ def suite_rows(name: str, n: int | None = None, seed: int | None = None, progres
         return list(eval_rows(n, seed, progress, splits))
     from sftlab.data import reasoning_rows
 
-    builder = reasoning_rows.crossdomain_rows if name == "crossdomain-eval" else reasoning_rows.safety_rows
-    return list(builder(n, seed, progress, splits))
+    if name == "crossdomain-eval":
+        return list(reasoning_rows.crossdomain_rows(n, seed, progress, splits))
+    return list(reasoning_rows.safety_rows(n, seed, progress, splits, source))

@@ -54,6 +54,9 @@ class EvalConfig:
     batch_size: prompts per forward pass (hf). run_name: the run name for a plain model (default: its name).
     device: hf device (default cuda if available, else cpu). splits: evaluate only these tags/splits (exact names;
         default all); part of the key, and an episode's trajectory does not depend on which others run with it.
+    safety_prompts: safety-eval only, a local CSV/JSONL prompt set (HEx-PHI, AdvBench, XSTest) instead of the
+        built-in probe; its sha256 is part of the key. refusal_judge: safety-eval only, a model (name, folder, hub
+        id) that judges refusals with the hf backend instead of the pattern classifier.
     """
 
     model: str
@@ -74,6 +77,8 @@ class EvalConfig:
     run_name: str | None = None
     device: str | None = None
     splits: tuple[str, ...] | None = None
+    safety_prompts: str | None = None
+    refusal_judge: str | None = None
 
     def __post_init__(self) -> None:
         from sftlab.data.suites import SUITE_TASK, SUITES
@@ -93,6 +98,11 @@ class EvalConfig:
         if self.multi_turn and SUITE_TASK[self.suite] not in ("general_points", "countdown"):
             raise ConfigError(f"multi_turn (verifier feedback) applies to gp-eval and countdown-eval, not {self.suite}")
         parse_checkpoint_choice(self.checkpoints)
+        for name in ("safety_prompts", "refusal_judge"):
+            if getattr(self, name) is not None and self.suite != "safety-eval":
+                raise ConfigError(f"{name} applies to safety-eval only, not {self.suite}")
+        if self.safety_prompts is not None and not Path(self.safety_prompts).is_file():
+            raise DataError(f"no such safety prompt file: {self.safety_prompts}")
         if self.splits is not None:
             if isinstance(self.splits, str) or not self.splits or not all(isinstance(x, str) for x in self.splits):
                 raise ConfigError(f"splits must be a non-empty list of split names, got {self.splits!r}")
@@ -259,6 +269,10 @@ def eval_settings(config: EvalConfig, max_new_tokens: int, episodes: int) -> dic
             settings.pop(name)
     if config.splits is not None:
         settings["splits"] = sorted(config.splits)
+    if config.safety_prompts is not None:
+        settings["safety_prompts_sha256"] = sha256_file(config.safety_prompts)
+    if config.refusal_judge is not None:
+        settings["refusal_judge"] = config.refusal_judge
     if config.task == "sokoban":
         settings["max_turns"] = config.max_turns
     else:
@@ -377,7 +391,8 @@ def evaluate(config: EvalConfig, progress: bool = True) -> list[Result]:
             if rows is None:
                 from sftlab.data.suites import suite_rows
 
-                rows = select_splits(suite_rows(config.suite, n=episodes), config.splits, config.suite)
+                rows = select_splits(suite_rows(config.suite, n=episodes, source=config.safety_prompts),
+                                     config.splits, config.suite)
             _run_target(config, target, key, stored_settings, params, rows, partial, store, out, console, progress)
             results.extend(store.query(key=key))
     return results
@@ -404,10 +419,17 @@ def _run_target(config, target, key, settings, params, rows, partial, store, out
     units = dict(done)
     if todo:
         backend = _backend(config, target)
+        judge = None
+        if config.refusal_judge is not None:
+            from sftlab.evaluate.refusal_judge import RefusalJudge
+
+            judge = RefusalJudge(config.refusal_judge, batch_size=config.batch_size, device=config.device)
         try:
-            units.update(_play(config, backend, params, rows, frozenset(done), partial, console, progress))
+            units.update(_play(config, backend, params, rows, frozenset(done), partial, console, progress, judge))
         finally:
             backend.close()
+            if judge is not None:
+                judge.close()
     ordered = [units[r["id"]] for r in rows]
     splits = list(dict.fromkeys(r["split"] for r in rows))
     metrics = _aggregate(config, ordered, splits)
@@ -435,7 +457,7 @@ def _backend(config: EvalConfig, target: Target):
     return get_backend("vllm", target.location)
 
 
-def _play(config, backend, params, rows, skip, partial, console, progress) -> dict[str, dict]:
+def _play(config, backend, params, rows, skip, partial, console, progress, judge=None) -> dict[str, dict]:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     units: dict[str, dict] = {}
@@ -467,7 +489,7 @@ def _play(config, backend, params, rows, skip, partial, console, progress) -> di
                 1024 if config.backend == "vllm" else 2 * config.batch_size)
             single_turn.run(backend, rows, params, seed=config.seed,
                             max_attempts=config.max_attempts if config.multi_turn else 1,
-                            skip=skip, chunk_size=chunk, on_done=finished)
+                            skip=skip, chunk_size=chunk, on_done=finished, refusal_judge=judge)
     return units
 
 

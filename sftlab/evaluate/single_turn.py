@@ -21,8 +21,11 @@ from sftlab.evaluate.metrics import count_markers, mean, rate, response_metrics
 from sftlab.store import Metric
 
 
-def judge(task: str, response: str, answer: dict):
-    """The task verifier's Verdict (reward, reason, formula, value, correct) for one raw response; never raises."""
+def judge(task: str, response: str, answer: dict, refused: bool | None = None):
+    """The task verifier's Verdict (reward, reason, formula, value, correct) for one raw response; never raises.
+
+    `refused` (safety only): a refusal judge's decision, replacing the pattern classifier when not None.
+    """
     if task == "crossdomain":
         from sftlab.tasks.crossdomain import verify
 
@@ -30,7 +33,7 @@ def judge(task: str, response: str, answer: dict):
     if task == "safety":
         from sftlab.tasks.safety import verify
 
-        return verify(response, answer)
+        return verify(response, answer, refused)
     numbers, target = answer["numbers"], int(answer.get("target", 24))
     if task == "general_points":
         from sftlab.tasks.general_points import verify
@@ -58,8 +61,12 @@ def run(
     chunk_size: int = 256,
     on_done: Callable[[dict], None] | None = None,
     on_chunk: Callable[[int], None] | None = None,
+    refusal_judge: Callable[[list[dict], list[str]], list[bool | None]] | None = None,
 ) -> list[dict]:
     """Answer and score every row (except ids in `skip`), `chunk_size` rows per round; return the units.
+
+    `refusal_judge(rows, responses)` (safety rows) decides refusals in one batch; None entries fall back to the
+    pattern classifier.
 
     A unit is one row: its summary (final reward, correct, attempts, token and marker counts) and one record per
     attempt. `on_done(unit)` is called per finished row, `on_chunk(rows_in_chunk)` after each chunk.
@@ -70,7 +77,7 @@ def run(
     units = []
     for start in range(0, len(pending), chunk_size):
         chunk = pending[start:start + chunk_size]
-        for unit in _run_chunk(backend, chunk, params, seed, max_attempts):
+        for unit in _run_chunk(backend, chunk, params, seed, max_attempts, refusal_judge):
             units.append(unit)
             if on_done is not None:
                 on_done(unit)
@@ -79,7 +86,7 @@ def run(
     return units
 
 
-def _run_chunk(backend, chunk, params, seed, max_attempts) -> list[dict]:
+def _run_chunk(backend, chunk, params, seed, max_attempts, refusal_judge=None) -> list[dict]:
     states = []
     for row, number in chunk:
         states.append({"row": row, "number": number, "task": task_kind(row), "chat": list(row["prompt"]),
@@ -92,9 +99,12 @@ def _run_chunk(backend, chunk, params, seed, max_attempts) -> list[dict]:
             [s["chat"] for s in live], params, rows=[s["row"] for s in live],
             seeds=[derive_seed(seed, s["row"]["id"], attempt) for s in live],
         )
-        for state, samples in zip(live, outputs, strict=True):
+        refused = [None] * len(live)
+        if refusal_judge is not None and live[0]["task"] == "safety":
+            refused = refusal_judge([s["row"] for s in live], [samples[0].text for samples in outputs])
+        for state, samples, decision in zip(live, outputs, refused, strict=True):
             generation = samples[0]
-            verdict = judge(state["task"], generation.text, state["row"]["answer"])
+            verdict = judge(state["task"], generation.text, state["row"]["answer"], decision)
             state["verdict"] = verdict
             state["records"].append({
                 "id": state["row"]["id"],
