@@ -110,6 +110,45 @@ def prepare_run(
     return run, None, False
 
 
+def open_run(config, *, kind: str, manifest: dict | None, progress: bool) -> tuple[Path, Path | None, bool]:
+    """`prepare_run` for an SftConfig/GrpoConfig, plus what both trainers do next: say when the run is already
+    complete, keep the data manifest next to the run, and send TensorBoard logs into the run's logs/ folder."""
+    run, resume_from, complete = prepare_run(
+        config.out, kind=kind, base_model=config.model, data=config.data, config=config.training_fields(),
+        force=config.force, resume=config.resume,
+    )
+    if complete:
+        if progress:
+            print(f"{run} is already complete; pass --force to train again")
+        return run, None, True
+    if manifest is not None and is_main_process():
+        atomic_write_json(run / "data_manifest.json", manifest)
+    if config.report_to == "tensorboard":
+        os.environ.setdefault("TENSORBOARD_LOGGING_DIR", str(run / "logs" / "tensorboard"))
+    return run, resume_from, False
+
+
+def mark_failed(run: Path, exc: BaseException) -> None:
+    """Record in run.json that the run failed, and why (one line)."""
+    update_run_json(run, status="failed", error=f"{type(exc).__name__}: {str(exc)[:300]}")
+
+
+def train_to_end(trainer, run: Path, resume_from: Path | None) -> Path:
+    """Train (resuming from `resume_from` when given) and mark the run complete; a full disk is a DataError."""
+    try:
+        trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
+    except OSError as exc:
+        update_run_json(run, status="failed", error=str(exc)[:300])
+        raise save_error(exc, run) from None
+    except Exception as exc:
+        mark_failed(run, exc)
+        if "No space left on device" in str(exc):  # torch/safetensors wrap ENOSPC in their own errors
+            raise save_error(OSError(28, "No space left on device"), run) from None
+        raise
+    update_run_json(run, status="complete", final_step=trainer.state.global_step)
+    return run
+
+
 def _config_diff(old: dict, new: dict) -> str:
     keys = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
     shown = ", ".join(f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in keys[:3])

@@ -18,7 +18,6 @@ import dataclasses
 import importlib.util
 import json
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -285,20 +284,9 @@ def train_grpo(config: GrpoConfig, progress: bool = True, reward_funcs=None) -> 
         reward_funcs = [reward_funcs]
     reward_funcs = [CheckedReward(fn) for fn in reward_funcs]
 
-    run, resume_from, complete = common.prepare_run(
-        config.out, kind="grpo", base_model=config.model, data=config.data, config=config.training_fields(),
-        force=config.force, resume=config.resume,
-    )
+    run, resume_from, complete = common.open_run(config, kind="grpo", manifest=manifest, progress=progress)
     if complete:
-        if progress:
-            print(f"{run} is already complete; pass --force to train again")
         return run
-    if manifest is not None and common.is_main_process():
-        from sftlab.io import atomic_write_json
-
-        atomic_write_json(run / "data_manifest.json", manifest)
-    if config.report_to == "tensorboard":
-        os.environ.setdefault("TENSORBOARD_LOGGING_DIR", str(run / "logs" / "tensorboard"))
     try:
         trainer = _build_trainer(config, run, rows, reward_funcs, per_device, accum, gpu, use_vllm,
                                  max_completion, progress)
@@ -311,7 +299,7 @@ def train_grpo(config: GrpoConfig, progress: bool = True, reward_funcs=None) -> 
             schedule = tuple(range(config.save_every, total + 1, config.save_every)) or (total,)
         steps = checkpoint_steps(schedule, total, spe)
     except Exception as exc:
-        common.update_run_json(run, status="failed", error=f"{type(exc).__name__}: {str(exc)[:300]}")
+        common.mark_failed(run, exc)
         raise
     trainer.add_callback(common.CheckpointSchedule(run, steps))
     trainer.add_callback(common.JsonlLog(run))
@@ -327,16 +315,7 @@ def train_grpo(config: GrpoConfig, progress: bool = True, reward_funcs=None) -> 
             print(f"note: no GPU, so unset sizes use the CPU defaults ({CPU_BATCH_PROMPTS} prompts/step, at most "
                   f"{CPU_MAX_COMPLETION} new tokens) instead of the paper's {PAPER_BATCH_PROMPTS} and "
                   "1024/4096; set --batch-prompts / --max-completion-length to choose", flush=True)
-    try:
-        trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
-    except OSError as exc:
-        common.update_run_json(run, status="failed", error=str(exc)[:300])
-        raise common.save_error(exc, run) from None
-    except Exception as exc:
-        common.update_run_json(run, status="failed", error=f"{type(exc).__name__}: {str(exc)[:300]}")
-        raise
-    common.update_run_json(run, status="complete", final_step=trainer.state.global_step)
-    return run
+    return common.train_to_end(trainer, run, resume_from)
 
 
 def _gpu_available() -> bool:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -192,21 +191,9 @@ def train_sft(config: SftConfig, progress: bool = True) -> Path:
 
     resolve(config.model)  # an unknown model fails here, before a run folder exists
 
-    run, resume_from, complete = common.prepare_run(
-        config.out, kind="sft", base_model=config.model, data=config.data, config=config.training_fields(),
-        force=config.force, resume=config.resume,
-    )
+    run, resume_from, complete = common.open_run(config, kind="sft", manifest=manifest, progress=progress)
     if complete:
-        if progress:
-            print(f"{run} is already complete; pass --force to train again")
         return run
-    if manifest is not None and common.is_main_process():
-        from sftlab.io import atomic_write_json
-
-        atomic_write_json(run / "data_manifest.json", manifest)
-
-    if config.report_to == "tensorboard":
-        os.environ.setdefault("TENSORBOARD_LOGGING_DIR", str(run / "logs" / "tensorboard"))
     try:
         trainer = _build_trainer(config, run, rows, per_device, accum, device_is_gpu, progress)
         spe = common.steps_per_epoch(trainer)
@@ -215,7 +202,7 @@ def train_sft(config: SftConfig, progress: bool = True) -> Path:
 
         steps = checkpoint_steps(config.schedule, total, spe)
     except Exception as exc:
-        common.update_run_json(run, status="failed", error=f"{type(exc).__name__}: {str(exc)[:300]}")
+        common.mark_failed(run, exc)
         raise
     trainer.add_callback(common.CheckpointSchedule(run, steps))
     trainer.add_callback(common.JsonlLog(run))
@@ -225,18 +212,7 @@ def train_sft(config: SftConfig, progress: bool = True) -> Path:
     common.update_run_json(run, plan=plan, status="running")
     if progress and common.is_main_process():
         print(_summary(config, plan) + (f"; resuming from {resume_from.name}" if resume_from else ""), flush=True)
-    try:
-        trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
-    except OSError as exc:
-        common.update_run_json(run, status="failed", error=str(exc)[:300])
-        raise common.save_error(exc, run) from None
-    except Exception as exc:
-        common.update_run_json(run, status="failed", error=f"{type(exc).__name__}: {str(exc)[:300]}")
-        if "No space left on device" in str(exc):  # torch/safetensors wrap ENOSPC in their own errors
-            raise common.save_error(OSError(28, "No space left on device"), run) from None
-        raise
-    common.update_run_json(run, status="complete", final_step=trainer.state.global_step)
-    return run
+    return common.train_to_end(trainer, run, resume_from)
 
 
 def _gpu_available() -> bool:
