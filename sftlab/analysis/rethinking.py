@@ -126,18 +126,22 @@ def _columns(results: list[Result]) -> list[tuple[str, str, set[str] | None]]:
 def arm_rows(results: list[Result]) -> tuple[list[str], list[list[str]]]:
     """The data-arm table: base runs and reference policies, then each training run's last checkpoint."""
     columns = _columns(results)
-    table = _by_run_step(results)
-    ordered = sorted(table, key=lambda run: (0 if is_base_run(run) else 1 if run in REFERENCE_RUNS else 2, run))
+    latest: dict[str, tuple[int | None, list[Result]]] = {
+        run: (max(steps), steps[max(steps)]) for run, steps in _by_run_step(results).items()}
+    for ref in REFERENCE_RUNS:
+        items = [r for r in results if r.run == ref]
+        if items:
+            latest[ref] = (None, items)
+    ordered = sorted(latest, key=lambda run: (0 if is_base_run(run) else 1 if run in REFERENCE_RUNS else 2, run))
     rows = []
     for run in ordered:
-        step = max(table[run])
-        items = table[run][step]
+        step, items = latest[run]
         cells = []
         for _label, suite, splits in columns:
             metric = "refusal_rate" if suite == SAFETY_SUITE else headline_metric(results, suite)
             value = pooled(items, suite, metric, splits)
             cells.append("–" if value is None else f"{100 * value:.1f}" if metric != "score" else f"{value:.2f}")
-        rows.append([run, str(step), *cells])
+        rows.append([run, "–" if step is None else str(step), *cells])
     return ["run", "step", *[label for label, _, _ in columns]], rows
 
 

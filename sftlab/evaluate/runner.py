@@ -29,7 +29,9 @@ from sftlab.errors import ConfigError, DataError, check_choice
 from sftlab.io import atomic_write_json, atomic_write_text, sha256_file
 from sftlab.store import Metric, Result, ResultsStore
 
-PROTOCOL = 1  # bump when scoring or seeding changes, so stored numbers are not reused across protocols
+# Bump when scoring or seeding changes, so stored numbers are not reused across protocols.
+# 2: Countdown's `parsed` counts only boxed or tagged answers.
+PROTOCOL = 2
 # Paper values; cross-domain follows Countdown, safety the HEx-PHI protocol (spec/rethinking.md: 16,384).
 SUITE_MAX_NEW_TOKENS = {"sokoban": 4096, "general_points": 8192, "countdown": 8192, "crossdomain": 8192,
                         "safety": 16384}

@@ -44,6 +44,16 @@ def judge(task: str, response: str, answer: dict, refused: bool | None = None):
     return verify(response, numbers, target)
 
 
+def has_answer(task: str, response: str, verdict) -> bool:
+    """Whether `response` states a final answer in the task's format (Countdown: a `\\boxed{}` or `<answer>`;
+    the Countdown verifier also judges a bare expression, so its verdict alone cannot tell)."""
+    if task == "countdown":
+        from sftlab.tasks.countdown import extract_answer
+
+        return extract_answer(response) is not None
+    return verdict.formula is not None
+
+
 def verdict_text(verdict) -> str:
     """A short verdict string for sample records, e.g. `reward=-2: you used numbers that were not given: [7].`"""
     reason = verdict.reason if len(verdict.reason) <= 160 else verdict.reason[:157] + "..."
@@ -106,6 +116,7 @@ def _run_chunk(backend, chunk, params, seed, max_attempts, refusal_judge=None) -
             generation = samples[0]
             verdict = judge(state["task"], generation.text, state["row"]["answer"], decision)
             state["verdict"] = verdict
+            state["parsed"] = has_answer(state["task"], generation.text, verdict)
             state["records"].append({
                 "id": state["row"]["id"],
                 "split": state["row"]["split"],
@@ -139,7 +150,7 @@ def _unit(state: dict) -> dict:
             "task": state["task"],
             "reward": verdict.reward,
             "correct": bool(verdict.correct),
-            "parsed": verdict.formula is not None,
+            "parsed": state["parsed"],
             "attempts": len(records),
             "tokens": [r["response_tokens"] for r in records],
             "markers": [r["markers"] for r in records],

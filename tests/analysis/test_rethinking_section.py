@@ -88,7 +88,8 @@ def test_safety_rows_and_arm_table(tmp_path):
     headers, rows = rethinking.arm_rows(results)
     assert headers == ["run", "step", "countdown-eval acc", "refuses harmful", "refuses harmless"]
     by_run = {row[0]: row for row in rows}
-    assert [row[0] for row in rows][:2] == ["base-big", "base-small"]  # bases first, then references, then runs
+    assert [row[0] for row in rows] == ["base-big", "base-small", "oracle", "cot-big", "cot-small"]
+    assert by_run["oracle"][1:3] == ["–", "100.0"]  # reference policies have no step
     assert by_run["cot-big"][1:] == ["80", "50.0", "60.0", "30.0"]
     store.close()
     text = build_report(tmp_path).read_text()

@@ -91,3 +91,15 @@ def test_tiny_model_multi_turn_gp_end_to_end(tmp_path):
     lines = (out / "samples" / "tiny-random" / "base" / "gp-eval.jsonl").read_text().splitlines()
     assert len(lines) == 9 * 2 and all(json.loads(x)["verdict"].startswith("reward=-3") for x in lines)
     assert results[0].settings["max_attempts"] == 2
+
+
+def test_parsed_counts_only_answers_in_the_task_format():
+    from sftlab.evaluate.single_turn import has_answer, judge
+
+    answer = {"numbers": [2, 3, 4], "target": 14}
+    for response, parsed in [("To solve this, add them.", False), ("2*3+8", False),
+                             ("so \\boxed{2*(3+4)}", True), ("<answer> 2*3 </answer>", True)]:
+        verdict = judge("countdown", response, answer)
+        assert has_answer("countdown", response, verdict) is parsed, response
+    crossdomain = {"task": "basic_arithmetic", "seed": 0, "index": 0, "answer": "1"}
+    assert has_answer("crossdomain", "no box", judge("crossdomain", "no box", crossdomain)) is False
