@@ -122,3 +122,10 @@ def test_only_selects_a_slice_with_its_inputs():
         parse_only(["conditon=x"])
     with pytest.raises(ConfigError, match="expected KEY=VALUE"):
         parse_only(["condition"])
+
+
+def test_eval_steps_rerun_when_the_evaluation_protocol_changes():
+    from sftlab.evaluate.runner import PROTOCOL
+    from sftlab.experiment.plan import STEP_VERSIONS
+
+    assert STEP_VERSIONS["eval"] == PROTOCOL
