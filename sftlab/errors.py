@@ -4,6 +4,9 @@ Every user mistake (a config typo, a missing file, an unknown name) raises a sub
 sentence that says what is wrong and what is allowed. The CLI prints it as `error: <sentence>` and exits 2.
 """
 
+import dataclasses
+import math
+
 
 class SftlabError(Exception):
     """A user-facing error: its message is one sentence a user understands."""
@@ -27,3 +30,26 @@ def check_choice(name: str, value, allowed) -> None:
     if value not in allowed:
         shown = ", ".join(str(a) for a in allowed)
         raise ConfigError(f"unknown {name} {value!r}; choose one of: {shown}")
+
+
+def check_positive(name: str, value, integer: bool = False) -> None:
+    """Raise ConfigError unless `value` is a positive integer (`integer`) or a positive finite number."""
+    if integer:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    else:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if not ok or value <= 0:
+        kind = "a positive integer" if integer else "a positive number"
+        raise ConfigError(f"{name} must be {kind}, got {value!r}")
+
+
+def config_from_mapping(cls, values: dict, label: str):
+    """`cls(**values)` for a config dataclass; an unknown key or a missing one is a ConfigError naming it."""
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ConfigError(f"unknown {label} config key {unknown[0]!r}; known keys: {', '.join(sorted(known))}")
+    try:
+        return cls(**values)
+    except TypeError as exc:
+        raise ConfigError(f"incomplete {label} config: {exc}") from None

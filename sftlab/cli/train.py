@@ -1,6 +1,6 @@
-"""`sftlab train sft` (and later `sftlab train grpo`): thin wrappers that build a config and call the trainer.
+"""`sftlab train sft` and `sftlab train grpo`: thin wrappers that build a config and call the trainer.
 
-Flags and YAML keys map onto the same `SftConfig` fields; a flag given on the command line wins over the YAML.
+Flags and YAML keys map onto the same config fields; a flag given on the command line wins over the YAML.
 """
 
 from __future__ import annotations
@@ -30,6 +30,20 @@ def read_yaml_config(path: Path | None) -> dict:
     if not isinstance(values, dict):
         raise ConfigError(f"{path} must hold a mapping of config keys, not {type(values).__name__}")
     return {YAML_ALIASES.get(str(k).replace("-", "_"), str(k).replace("-", "_")): v for k, v in values.items()}
+
+
+def merged_values(config: Path | None, flags: dict, force: bool) -> dict:
+    """The YAML config's keys overridden by the flags that were given; missing model/data/out is a clear error."""
+    values = read_yaml_config(config)
+    values.update({k: v for k, v in flags.items() if v is not None})
+    if force:
+        values["force"] = True
+    missing = [f"--{k}" for k in ("model", "data", "out") if not values.get(k)]
+    if missing:
+        from sftlab.errors import ConfigError
+
+        raise ConfigError(f"missing {', '.join(missing)} (give it as a flag or a key in --config)")
+    return values
 
 
 def register(app: typer.Typer) -> None:
@@ -73,7 +87,6 @@ def register(app: typer.Typer) -> None:
         """Supervised fine-tuning with the Debunk paper's recipe (TRL SFTTrainer); prints the run folder."""
         from sftlab.train.sft import SftConfig, train_sft
 
-        values = read_yaml_config(config)
         if isinstance(lora_target_modules, str) and "," in lora_target_modules:
             lora_target_modules = [m.strip() for m in lora_target_modules.split(",") if m.strip()]
         flags = {
@@ -85,14 +98,7 @@ def register(app: typer.Typer) -> None:
             "gradient_checkpointing": gradient_checkpointing, "attn_implementation": attn_implementation,
             "seed": seed, "report_to": report_to,
         }
-        values.update({k: v for k, v in flags.items() if v is not None})
-        if force:
-            values["force"] = True
-        missing = [f"--{k}" for k in ("model", "data", "out") if not values.get(k)]
-        if missing:
-            from sftlab.errors import ConfigError
-
-            raise ConfigError(f"missing {', '.join(missing)} (give it as a flag or a key in --config)")
+        values = merged_values(config, flags, force)
         run = train_sft(SftConfig.from_dict(values), progress=not quiet)
         typer.echo(str(run))
 
@@ -136,7 +142,6 @@ def register(app: typer.Typer) -> None:
         """GRPO with the Debunk paper's RL settings (TRL GRPOTrainer, task rewards); prints the run folder."""
         from sftlab.train.grpo import GrpoConfig, train_grpo
 
-        values = read_yaml_config(config)
         flags = {
             "model": model, "data": data, "out": out, "max_steps": max_steps, "num_epochs": epochs,
             "num_generations": num_generations, "batch_prompts": batch_prompts, "global_batch": global_batch,
@@ -144,16 +149,10 @@ def register(app: typer.Typer) -> None:
             "learning_rate": lr, "loss_type": loss_type, "beta": beta, "temperature": temperature,
             "schedule": schedule, "save_every": save_every, "gp_rescale": gp_rescale, "use_vllm": use_vllm,
             "vllm_mode": vllm_mode, "vllm_server_url": vllm_server_url, "bf16": bf16,
-            "gradient_checkpointing": gradient_checkpointing, "attn_implementation": attn_implementation, "seed": seed, "report_to": report_to,
+            "gradient_checkpointing": gradient_checkpointing, "attn_implementation": attn_implementation,
+            "seed": seed, "report_to": report_to,
         }
-        values.update({k: v for k, v in flags.items() if v is not None})
-        if force:
-            values["force"] = True
-        missing = [f"--{k}" for k in ("model", "data", "out") if not values.get(k)]
-        if missing:
-            from sftlab.errors import ConfigError
-
-            raise ConfigError(f"missing {', '.join(missing)} (give it as a flag or a key in --config)")
+        values = merged_values(config, flags, force)
         run = train_grpo(GrpoConfig.from_dict(values), progress=not quiet)
         typer.echo(str(run))
 

@@ -21,7 +21,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from sftlab.errors import ConfigError, DataError, check_choice
+from sftlab.errors import ConfigError, DataError, check_choice, check_positive, config_from_mapping
 from sftlab.train.schedule import parse_schedule
 
 REPORT_TO = ("none", "tensorboard", "wandb", "trackio")
@@ -96,12 +96,12 @@ class GrpoConfig:
             if not isinstance(getattr(self, name), str) or not getattr(self, name).strip():
                 raise ConfigError(f"{name} must be a non-empty string")
         set_(self, "schedule", parse_schedule(self.schedule))
-        _positive("num_generations", self.num_generations, integer=True)
+        check_positive("num_generations", self.num_generations, integer=True)
         if self.num_generations < 2:
             raise ConfigError(f"num_generations must be at least 2 (GRPO compares completions within a group), "
                               f"got {self.num_generations}")
         if self.global_batch is not None:
-            _positive("global_batch", self.global_batch, integer=True)
+            check_positive("global_batch", self.global_batch, integer=True)
             if self.global_batch % self.num_generations:
                 raise ConfigError(
                     f"num_generations {self.num_generations} does not divide the global batch of "
@@ -109,14 +109,14 @@ class GrpoConfig:
                 )
             set_(self, "batch_prompts", None)
         if self.batch_prompts is not None:
-            _positive("batch_prompts", self.batch_prompts, integer=True)
+            check_positive("batch_prompts", self.batch_prompts, integer=True)
         for name in ("per_device_batch", "max_steps", "max_completion_length", "save_every"):
             if getattr(self, name) is not None:
-                _positive(name, getattr(self, name), integer=True)
-        _positive("num_epochs", self.num_epochs)
-        _positive("logging_steps", self.logging_steps, integer=True)
-        _positive("vllm_tensor_parallel_size", self.vllm_tensor_parallel_size, integer=True)
-        _positive("temperature", self.temperature)
+                check_positive(name, getattr(self, name), integer=True)
+        check_positive("num_epochs", self.num_epochs)
+        check_positive("logging_steps", self.logging_steps, integer=True)
+        check_positive("vllm_tensor_parallel_size", self.vllm_tensor_parallel_size, integer=True)
+        check_positive("temperature", self.temperature)
         if not 0 < self.learning_rate < 1:
             raise ConfigError(f"learning_rate must be in (0, 1), got {self.learning_rate}")
         for name in ("adam_beta1", "adam_beta2", "warmup_ratio"):
@@ -165,22 +165,7 @@ class GrpoConfig:
     @classmethod
     def from_dict(cls, values: dict) -> GrpoConfig:
         """Build from a YAML/CLI mapping; an unknown key is a ConfigError naming it and the known keys."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ConfigError(f"unknown GRPO config key {unknown[0]!r}; known keys: {', '.join(sorted(known))}")
-        try:
-            return cls(**values)
-        except TypeError as exc:
-            raise ConfigError(f"incomplete GRPO config: {exc}") from None
-
-
-def _positive(name: str, value, integer: bool = False) -> None:
-    ok = isinstance(value, int) and not isinstance(value, bool) if integer else (
-        isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value))
-    if not ok or value <= 0:
-        kind = "a positive integer" if integer else "a positive number"
-        raise ConfigError(f"{name} must be {kind}, got {value!r}")
+        return config_from_mapping(cls, values, "GRPO")
 
 
 # ---------------------------------------------------------------------------------------------------------------

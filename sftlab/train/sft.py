@@ -15,7 +15,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from sftlab.errors import ConfigError, DataError, check_choice
+from sftlab.errors import ConfigError, DataError, check_choice, check_positive, config_from_mapping
 from sftlab.train.schedule import parse_schedule
 
 REPORT_TO = ("none", "tensorboard", "wandb", "trackio")
@@ -69,14 +69,14 @@ class SftConfig:
         set_(self, "schedule", parse_schedule(self.schedule))
         if isinstance(self.lora_target_modules, list):
             set_(self, "lora_target_modules", tuple(self.lora_target_modules))
-        _positive("num_epochs", self.num_epochs)
-        _positive("global_batch", self.global_batch, integer=True)
-        _positive("max_length", self.max_length, integer=True)
-        _positive("logging_steps", self.logging_steps, integer=True)
+        check_positive("num_epochs", self.num_epochs)
+        check_positive("global_batch", self.global_batch, integer=True)
+        check_positive("max_length", self.max_length, integer=True)
+        check_positive("logging_steps", self.logging_steps, integer=True)
         if self.max_steps is not None:
-            _positive("max_steps", self.max_steps, integer=True)
+            check_positive("max_steps", self.max_steps, integer=True)
         if self.per_device_batch is not None:
-            _positive("per_device_batch", self.per_device_batch, integer=True)
+            check_positive("per_device_batch", self.per_device_batch, integer=True)
         if not 0 < self.learning_rate < 1:
             raise ConfigError(f"learning_rate must be in (0, 1), got {self.learning_rate}")
         for name in ("adam_beta1", "adam_beta2", "warmup_ratio"):
@@ -95,8 +95,8 @@ class SftConfig:
             for key, value in LORA_DEFAULTS.items():
                 if getattr(self, key) is None:
                     set_(self, key, value)
-            _positive("lora_r", self.lora_r, integer=True)
-            _positive("lora_alpha", self.lora_alpha)
+            check_positive("lora_r", self.lora_r, integer=True)
+            check_positive("lora_alpha", self.lora_alpha)
             if not 0 <= self.lora_dropout < 1:
                 raise ConfigError(f"lora_dropout must be in [0, 1), got {self.lora_dropout}")
 
@@ -107,21 +107,7 @@ class SftConfig:
     @classmethod
     def from_dict(cls, values: dict) -> SftConfig:
         """Build from a YAML/CLI mapping; an unknown key is a ConfigError naming it and the known keys."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ConfigError(f"unknown SFT config key {unknown[0]!r}; known keys: {', '.join(sorted(known))}")
-        try:
-            return cls(**values)
-        except TypeError as exc:
-            raise ConfigError(f"incomplete SFT config: {exc}") from None
-
-
-def _positive(name: str, value, integer: bool = False) -> None:
-    ok = isinstance(value, int) and not isinstance(value, bool) if integer else isinstance(value, (int, float))
-    if not ok or value <= 0:
-        kind = "a positive integer" if integer else "a positive number"
-        raise ConfigError(f"{name} must be {kind}, got {value!r}")
+        return config_from_mapping(cls, values, "SFT")
 
 
 def _plain(value):
@@ -133,25 +119,11 @@ def load_sft_rows(data: str) -> tuple[list[dict], dict | None]:
 
     A folder without a manifest is a DataError; rows without a `completion` (an RL or eval set) too.
     """
-    try:
-        from sftlab.data import load_rows
-    except ImportError:  # the data stage is not installed in this tree yet: read the folder directly
-        load_rows = None
-    manifest = None
-    if load_rows is not None:
-        rows = load_rows(data, split="train")
-    else:
-        from sftlab.io import read_jsonl, read_manifest
+    from sftlab.data import load_rows
+    from sftlab.io import read_manifest
 
-        folder = Path(data)
-        if not folder.is_dir():
-            raise DataError(f"no such data folder: {data} (build one with `sftlab data build PRESET --out DIR`)")
-        manifest = read_manifest(folder)
-        rows = read_jsonl(folder / "train.jsonl")
-    if manifest is None and Path(data).is_dir():
-        from sftlab.io import read_manifest
-
-        manifest = read_manifest(data)
+    rows = load_rows(data, split="train")
+    manifest = read_manifest(data) if Path(data).is_dir() else None
     if not rows:
         raise DataError(f"{data} has no training rows")
     for number, row in enumerate(rows, start=1):
