@@ -463,11 +463,17 @@ def _play(config, backend, params, rows, skip, partial, console, progress, judge
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     units: dict[str, dict] = {}
+    # Rich draws nothing until the end when stderr is not a terminal (a log file, a batch job): there, print a
+    # plain line per Sokoban turn and per tenth of the rows instead.
+    plain = progress and not console.is_terminal
+    every = max(1, len(rows) // 10)
 
     def finished(unit: dict) -> None:
         partial.append(unit)
         units[unit["id"]] = unit
         bar.advance(units_task)
+        if plain and config.task != "sokoban" and (len(units) % every == 0 or len(units) + len(skip) == len(rows)):
+            console.print(f"  {len(units) + len(skip)}/{len(rows)} rows done", highlight=False)
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, disable=not progress) as bar:
@@ -480,6 +486,9 @@ def _play(config, backend, params, rows, skip, partial, console, progress, judge
 
             def on_turn(turn: int, live: int) -> None:
                 bar.update(turn_task, completed=turn, description=f"turn ({live} live)")
+                if plain:
+                    console.print(f"  turn {turn + 1}/{config.max_turns}: {live} episode(s) playing, "
+                                  f"{len(units) + len(skip)}/{len(rows)} finished", highlight=False)
 
             closed_loop.play(backend, rows, params, seed=config.seed, max_turns=config.max_turns, skip=skip,
                              on_done=finished, on_turn=on_turn)

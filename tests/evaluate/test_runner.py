@@ -221,3 +221,13 @@ def test_splits_restrict_the_suite(tmp_path):
     with pytest.raises(ConfigError, match="has no split"):
         evaluate(EvalConfig(model="", backend="oracle", suite="sokoban-eval", episodes=1, out=out,
                             splits=("Simple",)), progress=False)
+
+
+def test_progress_is_printed_line_by_line_when_stderr_is_not_a_terminal(tmp_path, capsys):
+    evaluate(EvalConfig(model="random", suite="sokoban-eval", backend="random", episodes=1, max_turns=3,
+                        out=str(tmp_path / "s")), progress=True)
+    err = capsys.readouterr().err
+    assert "turn 1/3: 8 episode(s) playing, 0/8 finished" in err and "turn 3/3:" in err
+    evaluate(EvalConfig(model="oracle", suite="gp-eval", backend="oracle", episodes=2, splits=("id",),
+                        out=str(tmp_path / "g")), progress=True)
+    assert "2/2 rows done" in capsys.readouterr().err
