@@ -64,6 +64,8 @@ def register(app: typer.Typer) -> None:
         limit: int = typer.Option(None, help="At most this many items per task (quick looks only)."),
         batch_size: int = typer.Option(8, "--batch-size", help="lm-eval batch size."),
         device: str = typer.Option(None, help="e.g. cuda:0 or cpu (default: lm-eval's choice)."),
+        include_path: str = typer.Option(
+            None, "--include-path", help="A folder of your own task YAMLs (e.g. over local data files)."),
     ) -> None:
         """Run lm-evaluation-harness tasks (MATH500, GPQA, IFEval ... when you have their data) on every
         checkpoint; results join sftlab's store as suite `lm-eval`. Needs: pip install 'sftlab[lm-eval]'."""
@@ -71,5 +73,5 @@ def register(app: typer.Typer) -> None:
 
         names = [t.strip() for t in tasks.split(",") if t.strip()]
         stored = run_harness(model, names, out, checkpoints=checkpoints, limit=limit, batch_size=batch_size,
-                             device=device)
+                             device=device, include_path=include_path)
         typer.echo(f"stored {stored} lm-eval numbers in {out}/results.sqlite")

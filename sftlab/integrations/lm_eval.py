@@ -59,14 +59,24 @@ def harness_metrics(output: dict) -> list[Metric]:
 
 def run_harness(model: str, tasks: Sequence[str], out: str | Path = "eval", *, checkpoints: str = "all",
                 limit: int | None = None, batch_size: int = 8, gen_kwargs: str = DEFAULT_GEN_KWARGS,
-                device: str | None = None, run_name: str | None = None) -> int:
+                device: str | None = None, run_name: str | None = None, include_path: str | Path | None = None
+                ) -> int:
     """Evaluate `model` (a name, folder or RUN folder: base + checkpoints) on harness `tasks`; returns rows stored.
 
-    Results land in `out/results.sqlite`; a (checkpoint, tasks, settings) combination already stored is skipped.
+    `include_path` is a folder of extra task YAMLs (your own tasks over local data files). Results land in
+    `out/results.sqlite`; a (checkpoint, tasks, settings) combination already stored is skipped.
     """
     if not tasks:
         raise ConfigError("name at least one lm-eval task, e.g. --tasks ifeval")
+    if include_path is not None and not Path(include_path).is_dir():
+        raise ConfigError(f"--include-path {include_path} is not a folder of lm-eval task YAMLs")
     lm_eval = require_lm_eval()
+    from lm_eval.tasks import TaskManager
+
+    task_manager = TaskManager(include_path=str(include_path) if include_path is not None else None)
+    unknown = sorted(set(tasks) - set(task_manager.all_tasks))
+    if unknown:
+        raise ConfigError(f"lm-eval knows no task {unknown[0]!r} (see `lm_eval --tasks list`, or give --include-path)")
     from sftlab.evaluate.runner import EvalConfig, FingerprintCache, eval_key, plan_targets
 
     # plan_targets only reads the model, checkpoints and run name; the suite is a placeholder.
@@ -74,7 +84,8 @@ def run_harness(model: str, tasks: Sequence[str], out: str | Path = "eval", *, c
                         run_name=run_name, device=device)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    settings = {"tasks": sorted(tasks), "limit": limit, "gen_kwargs": gen_kwargs, "apply_chat_template": True}
+    settings = {"tasks": sorted(tasks), "limit": limit, "gen_kwargs": gen_kwargs, "apply_chat_template": True,
+                "include_path": str(Path(include_path).resolve()) if include_path is not None else None}
     stored = 0
     with ResultsStore(out) as store:
         for target in plan_targets(config, FingerprintCache(out / ".fingerprints.json")):
@@ -86,7 +97,7 @@ def run_harness(model: str, tasks: Sequence[str], out: str | Path = "eval", *, c
             output = lm_eval.simple_evaluate(
                 model="hf", model_args={"pretrained": resolve(target.location), **({"device": device} if device else {})},
                 tasks=list(tasks), num_fewshot=0, batch_size=batch_size, limit=limit, gen_kwargs=gen_kwargs,
-                apply_chat_template=True,
+                apply_chat_template=True, task_manager=task_manager,
             )
             metrics = harness_metrics(output or {})
             store.record(key, run=target.run, checkpoint=target.checkpoint, step=target.step, suite=SUITE,
