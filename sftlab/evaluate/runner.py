@@ -468,12 +468,15 @@ def _play(config, backend, params, rows, skip, partial, console, progress, judge
     plain = progress and not console.is_terminal
     every = max(1, len(rows) // 10)
 
+    def done() -> int:
+        return len(units) + len(skip)
+
     def finished(unit: dict) -> None:
         partial.append(unit)
         units[unit["id"]] = unit
         bar.advance(units_task)
-        if plain and config.task != "sokoban" and (len(units) % every == 0 or len(units) + len(skip) == len(rows)):
-            console.print(f"  {len(units) + len(skip)}/{len(rows)} rows done", highlight=False)
+        if plain and config.task != "sokoban" and (len(units) % every == 0 or done() == len(rows)):
+            console.print(f"  {done()}/{len(rows)} rows done", highlight=False)
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, disable=not progress) as bar:
@@ -488,7 +491,7 @@ def _play(config, backend, params, rows, skip, partial, console, progress, judge
                 bar.update(turn_task, completed=turn, description=f"turn ({live} live)")
                 if plain:
                     console.print(f"  turn {turn + 1}/{config.max_turns}: {live} episode(s) playing, "
-                                  f"{len(units) + len(skip)}/{len(rows)} finished", highlight=False)
+                                  f"{done()}/{len(rows)} finished", highlight=False)
 
             closed_loop.play(backend, rows, params, seed=config.seed, max_turns=config.max_turns, skip=skip,
                              on_done=finished, on_turn=on_turn)

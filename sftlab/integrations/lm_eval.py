@@ -73,7 +73,8 @@ def run_harness(model: str, tasks: Sequence[str], out: str | Path = "eval", *, c
     lm_eval = require_lm_eval()
     from lm_eval.tasks import TaskManager
 
-    task_manager = TaskManager(include_path=str(include_path) if include_path is not None else None)
+    include = str(Path(include_path).resolve()) if include_path is not None else None
+    task_manager = TaskManager(include_path=include)
     unknown = sorted(set(tasks) - set(task_manager.all_tasks))
     if unknown:
         raise ConfigError(f"lm-eval knows no task {unknown[0]!r} (see `lm_eval --tasks list`, or give --include-path)")
@@ -85,7 +86,7 @@ def run_harness(model: str, tasks: Sequence[str], out: str | Path = "eval", *, c
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     settings = {"tasks": sorted(tasks), "limit": limit, "gen_kwargs": gen_kwargs, "apply_chat_template": True,
-                "include_path": str(Path(include_path).resolve()) if include_path is not None else None}
+                "include_path": include}
     stored = 0
     with ResultsStore(out) as store:
         for target in plan_targets(config, FingerprintCache(out / ".fingerprints.json")):
