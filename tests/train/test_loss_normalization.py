@@ -4,6 +4,11 @@ loss computed by hand with plain torch cross-entropy on the same rows."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -112,3 +117,24 @@ def test_sequence_mean_sum_is_the_same_in_padding_free_batches(tmp_path):
     assert "attention_mask" not in trainer.data_collator([trainer.train_dataset[i] for i in range(2)])
     got, want = _flat(grads), _flat(_hand_gradient(trainer, "sequence_mean_sum")[0])
     assert torch.linalg.vector_norm(got - want) <= 1e-4 * torch.linalg.vector_norm(want)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode, per_device", [
+    ("sequence_mean_sum", 1),  # 2 accumulated micro-batches of 1 row on each process: rows 0, 2 and 1, 3
+    ("microbatch_mean_sum", 2),  # 1 micro-batch of 2 rows on each process: rows 0, 1 and 2, 3
+])
+def test_two_processes_sum_their_own_units_and_average_the_processes(tmp_path, mode, per_device):
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))}
+    subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+                    str(root / "tests/train/ddp_step.py"), str(tmp_path / "ddp"), mode, str(per_device)],
+                   check=True, env=env, cwd=root, capture_output=True, timeout=900)
+    got = _flat(torch.load(tmp_path / "ddp" / "grads.pt"))
+    config = SftConfig(model="tiny-random", data="unused", out=str(tmp_path / "t"), global_batch=4,
+                       per_device_batch=2, max_length=256, shuffle=False)
+    trainer = _build_trainer(config, tmp_path / "t", _rows(), 2, 2, gpu=False, progress=False)
+    # Either mode: each process sums its units (all 4 sequences / both micro-batches over the 2 processes, as the
+    # sampler deals them), then DDP averages the 2 processes: half the one-process sum.
+    hand = _flat(_hand_gradient(trainer, mode)[0]) / 2
+    assert torch.linalg.vector_norm(got - hand) <= 1e-4 * torch.linalg.vector_norm(hand)
