@@ -138,3 +138,18 @@ def test_two_processes_sum_their_own_units_and_average_the_processes(tmp_path, m
     # sampler deals them), then DDP averages the 2 processes: half the one-process sum.
     hand = _flat(_hand_gradient(trainer, mode)[0]) / 2
     assert torch.linalg.vector_norm(got - hand) <= 1e-4 * torch.linalg.vector_norm(hand)
+
+
+def test_sequence_mean_sum_on_the_worked_example_of_the_docs():
+    from sftlab.train.sft_trainer import sequence_mean_sum
+
+    # docs/training.md: micro-batch 1 holds A (one token, loss 2.0) and B (three tokens, loss 1.0 each)
+    nll = torch.tensor([[2.0, 0.0, 0.0], [1.0, 1.0, 1.0]])
+    mask = torch.tensor([[1, 0, 0], [1, 1, 1]])
+    loss, units = sequence_mean_sum(-nll, mask, {"attention_mask": torch.ones(2, 4)})
+    assert (float(loss), units) == (3.0, 2)  # 2.0 + 1.0
+    # the same two sequences packed in one padding-free row: positions restart at 0 where B begins
+    packed_nll = torch.tensor([[2.0, 0.0, 1.0, 1.0, 1.0]])  # targets of tokens 1..5; token 2 starts B (no label)
+    packed_mask = torch.tensor([[1, 0, 1, 1, 1]])
+    loss, units = sequence_mean_sum(-packed_nll, packed_mask, {"position_ids": torch.tensor([[0, 1, 0, 1, 2, 3]])})
+    assert (float(loss), units) == (3.0, 2)
