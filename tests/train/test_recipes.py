@@ -122,6 +122,10 @@ def test_paper_specs_select_the_recipes_and_the_original_grpo_length(tmp_path):
     for spec in (sokoban, gp):
         assert SftConfig(model="m", data="d", out="o", **spec.train.sft).loss_normalization == "sequence_mean_sum"
         GrpoConfig(model="m", data="d", out="o", **spec.train.grpo)  # valid settings
+    rethinking = load_spec(root / "paper-rethinking-countdown.yaml")
+    config = SftConfig(model="m", data="d", out="o", **rethinking.train.sft)
+    assert (config.recipe, config.loss_normalization, config.adam_beta2) == ("rethinking", "microbatch_mean_sum", 0.999)
+    assert rethinking.conditions[0].data.n == 20480  # 80 steps per epoch x 8 epochs = 640, the paper's grid
     # verl: len(dataloader with drop_last) x total_epochs, 256 prompts per step (sokoban_grpo.sh, gp_l_grpo.sh)
     (rl,) = [c for c in sokoban.conditions if c.method == "grpo"]
     assert rl.preset == "sokoban-diverse-rl" and rl.data.n is None  # the preset's default 200 puzzles
