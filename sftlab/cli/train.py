@@ -60,11 +60,11 @@ def register(app: typer.Typer) -> None:
         ),
         loss_normalization: str = typer.Option(
             None, "--loss-normalization",
-            help="batch_token_mean (TRL) [default], sequence_mean_sum (debunk), microbatch_mean_sum (rethinking).",
+            help="batch_token_mean (TRL, the default), sequence_mean_sum (debunk), microbatch_mean_sum (rethinking).",
         ),
-        shuffle: bool = typer.Option(None, "--shuffle/--no-shuffle", help="Shuffle rows each epoch [recipe]."),
+        shuffle: bool = typer.Option(None, "--shuffle/--no-shuffle", help="Shuffle rows each epoch (default yes; rethinking no)."),
         completion_end: str = typer.Option(
-            None, "--completion-end", help="chat_template [default] or eos (raw EOS token, rethinking)."
+            None, "--completion-end", help="chat_template (the default) or eos (raw EOS token, rethinking)."
         ),
         max_steps: int = typer.Option(None, "--max-steps", help="Stop after N optimizer steps (overrides epochs)."),
         epochs: float = typer.Option(None, "--epochs", help="Epochs [5]."),
@@ -95,7 +95,7 @@ def register(app: typer.Typer) -> None:
         force: bool = typer.Option(False, "--force", help="Delete an existing run folder and start over."),
         quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
     ) -> None:
-        """Supervised fine-tuning with the Debunk paper's recipe (TRL SFTTrainer); prints the run folder."""
+        """Supervised fine-tuning (TRL SFTTrainer) with a paper's recipe (--recipe); prints the run folder."""
         from sftlab.train.sft import SftConfig, train_sft
 
         if isinstance(lora_target_modules, str) and "," in lora_target_modules:
