@@ -48,6 +48,7 @@ Decide the next action:
 
 DECIDE = "Decide the next action:\n"
 DECIDE_EVAL = "Decide the next action:\\\n"  # the original eval env's stray backslash before the newline
+DECIDE_ANSWER_ONLY = "Decide the next 1 actions:\n"  # the original's answer-only template says this
 EVAL_PROTOCOLS = ("paper", "clean")
 
 ALWAYS_OUTPUT_COT = (
@@ -76,10 +77,13 @@ def answers_block(labels=BASE_LABELS, where_line: bool | None = None) -> str:
 def user_prompt(rows, labels=BASE_LABELS, where_line: bool | None = None, answer_only: bool = False) -> str:
     """The user message for the position `rows` (XSB), offering `labels` as the 4 actions.
 
-    `answer_only=True` asks for `<answer> ... </answer>` only (the original's answer-only template).
+    `answer_only=True` gives the original's answer-only template (`create_dataset.py --prefix
+    qwen-instruct-answer-only`): `Decide the next 1 actions:` and `<answer> ... </answer>` only.
     """
-    always = ALWAYS_OUTPUT_ANSWER_ONLY if answer_only else ALWAYS_OUTPUT_COT
-    return _HEAD + answers_block(labels, where_line) + _TAIL.format(grid=render(rows)) + always
+    text = _HEAD + answers_block(labels, where_line) + _TAIL.format(grid=render(rows))
+    if answer_only:
+        return text.replace(DECIDE, DECIDE_ANSWER_ONLY, 1) + ALWAYS_OUTPUT_ANSWER_ONLY
+    return text + ALWAYS_OUTPUT_COT
 
 
 def eval_prompt(rows, labels=BASE_LABELS, where_line: bool | None = None, protocol: str = "paper") -> str:
