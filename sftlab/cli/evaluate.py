@@ -33,6 +33,8 @@ def register(app: typer.Typer) -> None:
         prompt_protocol: str = typer.Option(
             "paper", "--prompt-protocol",
             help="Sokoban: paper (the original eval prompt, stray backslash included) or clean (without it)."),
+        gp_arithmetic: str = typer.Option(
+            "exact", "--gp-arithmetic", help="gp-eval: exact (default) or float (the original's float eval)."),
         quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
     ) -> None:
         """Evaluate every requested checkpoint (and the base model) on a suite; print the per-split table.
@@ -50,6 +52,7 @@ def register(app: typer.Typer) -> None:
             batch_size=batch_size, multi_turn=multi_turn, run_name=run_name, device=device,
             splits=tuple(x.strip() for x in splits.split(",") if x.strip()) if splits else None,
             safety_prompts=safety_prompts, refusal_judge=refusal_judge, prompt_protocol=prompt_protocol,
+            gp_arithmetic=gp_arithmetic,
         )
         results = evaluate(config, progress=not quiet)
         console = Console()

@@ -65,6 +65,8 @@ class EvalConfig:
     prompt_protocol: Sokoban only. "paper" (default): the eval prompt byte for byte as the original eval env
         renders it, with its stray backslash after `Decide the next action:`; "clean": without that byte (the
         training prompts' text). Part of the key; printed in the table header.
+    gp_arithmetic: gp-eval only. "exact" (default): formulas are evaluated exactly, so `8/(3-8/3)` is 24;
+        "float": as the original's float `eval` (that formula scores -1). Part of the key.
     """
 
     model: str
@@ -88,6 +90,7 @@ class EvalConfig:
     safety_prompts: str | None = None
     refusal_judge: str | None = None
     prompt_protocol: str = "paper"
+    gp_arithmetic: str = "exact"
 
     def __post_init__(self) -> None:
         from sftlab.data.suites import SUITE_TASK, SUITES
@@ -95,6 +98,9 @@ class EvalConfig:
 
         check_choice("eval suite", self.suite, SUITES)
         check_choice("prompt protocol", self.prompt_protocol, EVAL_PROTOCOLS)
+        check_choice("GP arithmetic", self.gp_arithmetic, ("exact", "float"))
+        if self.gp_arithmetic != "exact" and SUITE_TASK[self.suite] != "general_points":
+            raise ConfigError(f"gp_arithmetic applies to gp-eval only, not {self.suite}")
         check_choice("backend", self.backend, BACKENDS)
         if self.backend not in POLICIES and not str(self.model or "").strip():
             raise ConfigError(f"the {self.backend} backend needs --model (a model name, folder, hub id or RUN)")
@@ -289,6 +295,8 @@ def eval_settings(config: EvalConfig, max_new_tokens: int, episodes: int) -> dic
         settings["prompt_protocol"] = config.prompt_protocol
     else:
         settings["max_attempts"] = config.max_attempts if config.multi_turn else 1
+    if config.task == "general_points":
+        settings["arithmetic"] = config.gp_arithmetic
     return settings
 
 
@@ -513,7 +521,8 @@ def _play(config, backend, params, rows, skip, partial, console, progress, judge
                 1024 if config.backend == "vllm" else 2 * config.batch_size)
             single_turn.run(backend, rows, params, seed=config.seed,
                             max_attempts=config.max_attempts if config.multi_turn else 1,
-                            skip=skip, chunk_size=chunk, on_done=finished, refusal_judge=judge)
+                            skip=skip, chunk_size=chunk, on_done=finished, refusal_judge=judge,
+                            arithmetic=config.gp_arithmetic)
     return units
 
 

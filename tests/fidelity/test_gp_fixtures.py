@@ -87,3 +87,21 @@ def test_built_gp_prompts_end_as_the_originals(tmp_path):
         for row in load_rows(tmp_path / preset):
             text = row["prompt"][-1]["content"]
             assert text.endswith(ending) and not text.endswith(ending + "\n"), preset
+
+
+def test_float_arithmetic_restores_the_originals_float_eval(gp_rewards):
+    """`arithmetic="float"` (sftlab eval --gp-arithmetic float) computes as the original's eval: the float class
+    disappears, the two safety classes stay."""
+    classes = Counter()
+    for r in gp_rewards:
+        kind = _class(r, score(r["response"], r["numbers"], r["target"], arithmetic="float"))
+        if kind is not None:
+            classes[kind] += 1
+    expected = {k: v for k, v in MISMATCH_CLASSES.items() if not k.startswith("float eval")}
+    assert dict(classes) == expected
+    assert score('{"formula": "8/(3-8/3)"}', [3, 3, 8, 8], arithmetic="float") == -1
+    assert score('{"formula": "8/(3-8/3)"}', [3, 3, 8, 8]) == 5
+    assert score('{"formula": "(3+3/7)*7"}', [3, 3, 7, 7], arithmetic="float") == 5
+    assert score('{"formula": "08*3*1*1"}', [8, 3, 1, 1], arithmetic="float") == -1  # eval: leading zeros
+    assert score('{"formula": "08*3*1*1"}', [8, 3, 1, 1]) == 5
+    assert score('{"formula": "4/(1-1)*6"}', [4, 1, 1, 6], arithmetic="float") == -1
