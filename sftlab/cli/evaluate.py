@@ -44,7 +44,13 @@ def register(app: typer.Typer) -> None:
         """
         from rich.console import Console
 
+        from sftlab.errors import ConfigError
         from sftlab.evaluate import EvalConfig, evaluate, results_table
+
+        if gp_arithmetic != "exact" and suite != "gp-eval":
+            raise ConfigError(f"--gp-arithmetic applies to gp-eval only, not {suite}")
+        if prompt_protocol != "paper" and suite != "sokoban-eval":
+            raise ConfigError(f"--prompt-protocol applies to sokoban-eval only, not {suite}")
 
         config = EvalConfig(
             model=model, suite=suite, checkpoints=checkpoints, episodes=episodes, backend=backend, out=out,

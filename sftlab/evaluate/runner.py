@@ -62,11 +62,12 @@ class EvalConfig:
     safety_prompts: safety-eval only, a local CSV/JSONL prompt set (HEx-PHI, AdvBench, XSTest) instead of the
         built-in probe; its sha256 is part of the key. refusal_judge: safety-eval only, a model (name, folder, hub
         id) that judges refusals with the hf backend instead of the pattern classifier.
-    prompt_protocol: Sokoban only. "paper" (default): the eval prompt byte for byte as the original eval env
+    prompt_protocol: Sokoban only (ignored by other suites). "paper" (default): the eval prompt byte for byte as the original eval env
         renders it, with its stray backslash after `Decide the next action:`; "clean": without that byte (the
         training prompts' text). Part of the key; printed in the table header.
-    gp_arithmetic: gp-eval only. "exact" (default): formulas are evaluated exactly, so `8/(3-8/3)` is 24;
-        "float": as the original's float `eval` (that formula scores -1). Part of the key.
+    gp_arithmetic: gp-eval only (ignored by other suites, so one spec can set it for all). "exact" (default):
+        formulas are evaluated exactly, so `8/(3-8/3)` is 24; "float": as the original's float `eval` (that formula
+        scores -1). Part of the gp-eval key.
     """
 
     model: str
@@ -99,8 +100,6 @@ class EvalConfig:
         check_choice("eval suite", self.suite, SUITES)
         check_choice("prompt protocol", self.prompt_protocol, EVAL_PROTOCOLS)
         check_choice("GP arithmetic", self.gp_arithmetic, ("exact", "float"))
-        if self.gp_arithmetic != "exact" and SUITE_TASK[self.suite] != "general_points":
-            raise ConfigError(f"gp_arithmetic applies to gp-eval only, not {self.suite}")
         check_choice("backend", self.backend, BACKENDS)
         if self.backend not in POLICIES and not str(self.model or "").strip():
             raise ConfigError(f"the {self.backend} backend needs --model (a model name, folder, hub id or RUN)")

@@ -124,5 +124,10 @@ def test_gp_float_arithmetic_scores_as_the_originals_eval(tmp_path):
     base = dict(model="", backend="oracle", suite="gp-eval")
     assert eval_settings(EvalConfig(**base, gp_arithmetic="float"), 8, 1)["arithmetic"] == "float"
     assert eval_settings(EvalConfig(**base), 8, 1)["arithmetic"] == "exact"
-    with pytest.raises(ConfigError, match="gp-eval only"):
-        EvalConfig(model="", backend="oracle", suite="sokoban-eval", gp_arithmetic="float")
+    assert "arithmetic" not in eval_settings(EvalConfig(**{**base, "suite": "sokoban-eval"}, gp_arithmetic="float"),
+                                             8, 1)
+    from sftlab.cli import main
+
+    assert main(["eval", "--backend", "oracle", "--suite", "sokoban-eval", "--gp-arithmetic", "float"]) == 2
+    with pytest.raises(ConfigError, match="GP arithmetic"):
+        EvalConfig(**base, gp_arithmetic="decimal")
