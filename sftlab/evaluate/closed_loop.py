@@ -219,10 +219,6 @@ def _apply(episode: Episode, turn: int, prompt: str, generation, max_turns: int)
     episode.finished = episode.game.solved or episode.game.done or episode.turns >= max_turns
 
 
-PAPER_METRICS = ("success", "action_is_valid", "action_is_effective", "num_actions")
-STRICT_METRICS = ("validity_all_episodes", "effectiveness_all_episodes", "turns")
-
-
 def aggregate(units: Sequence[dict], splits: Sequence[str]) -> list[Metric]:
     """Per tag: the original's metrics, sftlab's stricter all-episode ones, efficiency and response statistics.
 
