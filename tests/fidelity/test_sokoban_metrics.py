@@ -104,3 +104,12 @@ def test_the_scripted_backend_refuses_a_turn_beyond_its_script():
         == "<answer> Up </answer>"
     with pytest.raises(ConfigError, match="beyond"):
         backend.generate([[{"role": "user", "content": "x"}]], SamplingParams(), rows=[row])
+
+
+def test_the_evaluator_sends_the_originals_eval_prompt(replay, sokoban_prompts):
+    """Episode 0 (SimpleSokoban, seed 123) is the room of the original's first eval prompt: the user text the
+    evaluator sent on turn 0, in the original's wrapping, is that prompt byte for byte."""
+    _episodes, backend, _units = replay
+    original = next(r for r in sokoban_prompts if r["kind"] == "eval" and r["seed"] == 123)
+    sent = backend.prompts["ep0"][0][-1]["content"]
+    assert f"<|im_start|>user\n{sent} <|im_end|>\n<|im_start|>assistant\n<think>" == original["prompt"]
