@@ -233,7 +233,8 @@ _CONDITION_KEYS = ("name", "method", "prompts", "demo", "preset", "data", "train
 _DATA_KEYS = ("n", "seed", "teacher", "paper_seeds", "allow_overlap", "options")
 _RESOURCE_KEYS = ("cpus", "gpus", "accelerate_config")
 _EVAL_KEYS = ("suites", "splits", "checkpoints", "baselines", "backend", "resources", "episodes", "temperature",
-              "top_p", "max_new_tokens", "seed", "max_turns", "batch_size", "multi_turn")
+              "top_p", "max_new_tokens", "seed", "max_turns", "batch_size", "multi_turn", "prompt_protocol",
+              "gp_arithmetic")
 # Keys the plan fills in itself: a spec may not set them.
 _MANAGED_TRAIN_KEYS = ("model", "data", "out", "seed", "force", "resume")
 
@@ -497,6 +498,10 @@ def _parse_eval(ctx: _Ctx, value: Any, task: str) -> EvalSettings:
     for key in ("temperature", "top_p"):
         if key in ev:
             options[key] = ctx.number(ev[key], f"eval.{key}")
+    if "prompt_protocol" in ev:  # Sokoban: the original eval prompt (paper) or without its stray byte (clean)
+        options["prompt_protocol"] = ctx.choice(ev["prompt_protocol"], "eval.prompt_protocol", ("paper", "clean"))
+    if "gp_arithmetic" in ev:  # General Points: exact, or the original's float eval
+        options["gp_arithmetic"] = ctx.choice(ev["gp_arithmetic"], "eval.gp_arithmetic", ("exact", "float"))
     if "multi_turn" in ev:
         options["multi_turn"] = ctx.boolean(ev["multi_turn"], "eval.multi_turn")
     resources = _parse_resources(ctx, ev.get("resources"), "eval.resources", Resources())
