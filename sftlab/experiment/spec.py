@@ -14,9 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from sftlab.errors import ConfigError
+from sftlab.errors import ConfigError, check_field_types
+from sftlab.yamlfile import read_yaml
 
 TASKS = ("sokoban", "gp", "countdown")
 METHODS = ("sft", "grpo")
@@ -244,11 +243,9 @@ def load_spec(path: str | Path) -> ExperimentSpec:
     if not path.is_file():
         raise SpecError(f"no such spec file: {path}")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark else ""
-        raise SpecError(f"{path}: not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+        raw = read_yaml(path)
+    except ConfigError as exc:
+        raise SpecError(str(exc)) from None
     return parse_spec(raw, source=str(path))
 
 
@@ -383,6 +380,7 @@ def _check_train_overrides(ctx: _Ctx, value: Any, path: str, method: str) -> dic
     config = _config_class(method)
     if config is not None:  # let the stage check the values too (placeholders for what the plan fills in)
         try:
+            check_field_types(config, value, method)
             config(model="model", data="data", out="out", **value)
         except ConfigError as exc:
             raise ctx.fail(path, str(exc)) from None
