@@ -83,7 +83,7 @@ class EvalConfig:
     refusal_judge: str | None = None
 
     def __post_init__(self) -> None:
-        from sftlab.data.suites import SUITE_TASK, SUITES
+        from sftlab.data.suites import SUITE_TASK, SUITES, suite_splits
 
         check_choice("eval suite", self.suite, SUITES)
         check_choice("backend", self.backend, BACKENDS)
@@ -117,6 +117,10 @@ class EvalConfig:
             if isinstance(self.splits, str) or not self.splits or not all(isinstance(x, str) for x in self.splits):
                 raise ConfigError(f"splits must be a non-empty list of split names, got {self.splits!r}")
             object.__setattr__(self, "splits", tuple(self.splits))
+            names = suite_splits(self.suite)
+            unknown = [x for x in self.splits if x not in names]
+            if unknown:
+                raise ConfigError(f"{self.suite} has no split(s) {unknown}; choose from: {', '.join(names)}")
         SamplingParams(temperature=self.temperature, top_p=self.top_p, top_k=self.top_k,
                        max_new_tokens=self.max_new_tokens or 1, seed=self.seed)
 
