@@ -6,6 +6,7 @@ sentence that says what is wrong and what is allowed. The CLI prints it as `erro
 
 import dataclasses
 import math
+import reprlib
 
 
 class SftlabError(Exception):
@@ -68,7 +69,7 @@ def check_field_types(cls, values: dict, label: str) -> None:
         allowed = hints.get(key)
         if allowed and not any(_fits(value, kind) for kind in allowed):
             wanted = " or ".join(dict.fromkeys(_TYPE_WORDS[kind] for kind in allowed))
-            shown = f"{type(value).__name__} {value!r}"[:80]
+            shown = f"{type(value).__name__} {reprlib.repr(value)}"[:80]
             raise ConfigError(f"{label} config: {key} must be {wanted}, got {shown}")
 
 
@@ -87,8 +88,8 @@ def _field_hints(cls) -> dict[str, tuple[type, ...]]:
         return {}
     out = {}
     for name, hint in hints.items():
-        parts = typing.get_args(hint) if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union \
-            else (hint,)
+        is_union = isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union
+        parts = typing.get_args(hint) if is_union else (hint,)
         kinds = tuple(typing.get_origin(p) or p for p in parts)
         if kinds and all(k in _TYPE_WORDS for k in kinds):
             out[name] = kinds

@@ -83,14 +83,13 @@ class EvalConfig:
     refusal_judge: str | None = None
 
     def __post_init__(self) -> None:
+        from sftlab.data.presets import MAX_N
         from sftlab.data.suites import SUITE_TASK, SUITES, suite_splits
 
         check_choice("eval suite", self.suite, SUITES)
         check_choice("backend", self.backend, BACKENDS)
         if self.backend not in POLICIES and not str(self.model or "").strip():
             raise ConfigError(f"the {self.backend} backend needs --model (a model name, folder, hub id or RUN)")
-        from sftlab.data.presets import MAX_N
-
         if self.episodes is not None and (not _is_int(self.episodes) or not 1 <= self.episodes <= MAX_N):
             raise ConfigError(f"episodes must be an integer between 1 and {MAX_N}, got {self.episodes!r}")
         if not isinstance(self.out, (str, os.PathLike)) or not str(self.out).strip():
