@@ -86,7 +86,7 @@ def final_answer(response: str) -> str | None:
     if not isinstance(response, str):
         return None
     text = response[-MAX_RESPONSE_CHARS:]
-    text = text.split("</think>")[-1] if "</think>" in text else text
+    text = text.rpartition("</think>")[2]  # after the last </think>, or all of it
     start = text.rfind("\\boxed{")
     if start >= 0:
         depth, i = 0, start + len("\\boxed")
