@@ -78,11 +78,10 @@ def test_two_builds_into_one_folder_one_is_refused(tmp_path):
 
 @pytest.mark.slow
 def test_two_identical_trainings_into_one_run_one_is_refused(tmp_path):
+    from sftlab.data import build_preset
     from sftlab.train.runs import read_log_history, read_run
 
-    from .train.conftest import sokoban_rows, write_data_folder
-
-    data = write_data_folder(tmp_path / "data", sokoban_rows(2))
+    data = build_preset("gp-answer-only", tmp_path / "data", n=12, progress=False)
     run = tmp_path / "run"
     command = ["train", "sft", "--model", "tiny-random", "--data", str(data), "--out", str(run), "--max-steps", "6",
                "--schedule", "3", "--global-batch", "2", "--per-device-batch", "1", "--max-length", "512", "--quiet"]

@@ -311,7 +311,8 @@ class ResumeCounters(TrainerCallback):
     TRL's per-step metrics since the last log. Each checkpoint gets them in `sftlab_counters_<rank>.json` (written
     before COMPLETE); a resumed run puts them back when training begins. The final `train_loss` is the summed loss
     over all `global_step` steps (the Trainer divides by the steps of this call only, which is 0.0 after a resume
-    at the last checkpoint).
+    at the last checkpoint). A run resumed at its last step trains nothing more (transformers would train one
+    step past `max_steps` when that step is mid-epoch) and only logs the end-of-training summary.
     """
 
     def __init__(self, trainer, resume_from: Path | None):
@@ -319,6 +320,10 @@ class ResumeCounters(TrainerCallback):
         self.resume_from = Path(resume_from) if resume_from else None
 
     def on_train_begin(self, args, state, control, **kwargs):
+        if state.global_step >= state.max_steps and hasattr(self.trainer, "_run_epoch"):
+            # resumed at the last step: nothing is left to train, but transformers checks the step limit only after
+            # a step, so mid-epoch it would train one step too many; it still logs the end-of-training summary
+            self.trainer._run_epoch = lambda *args, **kwargs: None
         if self.resume_from is None:
             return control
         path = self.resume_from / f"sftlab_counters_{args.process_index}.json"
