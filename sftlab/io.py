@@ -135,7 +135,7 @@ def takes_output_locks() -> bool:
 def lock_file(out: str | os.PathLike) -> Path:
     """The lock file that guards the output folder `out`: a hidden sibling, `.NAME.lock`."""
     out = Path(os.path.abspath(out))
-    return out.parent / f".{out.name}.lock"
+    return Path(os.path.realpath(out.parent)) / f".{out.name}.lock"  # one lock whichever linked path names it
 
 
 def acquire_output(out: str | os.PathLike, *, wait: bool = False, leader_only: bool = False) -> bool:
