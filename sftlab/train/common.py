@@ -17,7 +17,7 @@ from pathlib import Path
 from transformers import TrainerCallback
 
 from sftlab import __version__
-from sftlab.errors import ConfigError, DataError
+from sftlab.errors import ConfigError, DataError, disk_full_message
 from sftlab.io import atomic_write_json
 from sftlab.train.runs import (
     CHECKPOINTS,
@@ -191,10 +191,7 @@ def truncate_log(run: Path, last_step: int) -> None:
 def save_error(exc: OSError, run: Path) -> DataError:
     """A one-line DataError for a failed write during training (out of disk gets its own advice)."""
     if exc.errno == errno.ENOSPC:
-        return DataError(
-            f"out of disk space while writing into {run}; free some space and re-run the same command to resume "
-            "from the last complete checkpoint"
-        )
+        return DataError(disk_full_message(run))
     return DataError(f"could not write into {run}: {exc.strerror or exc}")
 
 
