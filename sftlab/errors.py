@@ -60,10 +60,13 @@ def config_from_mapping(cls, values: dict, label: str):
 SEED_LIMIT = 2**32
 
 
-def check_seed(name: str, value, limit: int = SEED_LIMIT) -> None:
-    """Raise ConfigError unless `value` is an integer in [0, limit) (default: numpy's seed range)."""
+def check_seed(name: str, value, limit: int = SEED_LIMIT, why: str = "") -> None:
+    """Raise ConfigError unless `value` is an integer in [0, limit) (default: numpy's seed range).
+
+    `why` (e.g. " for sokoban-answer-only, whose puzzle seeds ...") is added to the message.
+    """
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < limit:
-        raise ConfigError(f"{name} must be an integer from 0 to {limit - 1}, got {value!r}")
+        raise ConfigError(f"{name} must be an integer from 0 to {limit - 1}{why}, got {value!r}")
 
 
 # errno values that say "the file system refused", never "sftlab has a bug": a full or read-only disk, no

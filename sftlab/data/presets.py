@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sftlab.errors import ConfigError, check_choice
+from sftlab.errors import SEED_LIMIT, ConfigError, check_choice, check_seed
 
 
 @dataclass(frozen=True)
@@ -167,10 +167,13 @@ class BuildConfig:
 
     def __post_init__(self) -> None:
         preset = get_preset(self.preset)
-        if not isinstance(self.seed, int) or self.seed < 0:
-            raise ConfigError(f"seed must be a non-negative integer, got {self.seed!r}")
         if self.n is not None and (not isinstance(self.n, int) or not 1 <= self.n <= MAX_N):
             raise ConfigError(f"n must be an integer between 1 and {MAX_N}, got {self.n!r}")
+        from sftlab.data.rows import build_seed_limit
+
+        limit = build_seed_limit(preset.task, preset.kind, self.n or preset.default_n)
+        why = "" if limit == SEED_LIMIT else f" for {preset.name} (its instance seeds must stay below numpy's 2**32)"
+        check_seed("seed", self.seed, limit, why)
         if self.teacher is not None and preset.demo not in ("cot", "teacher"):
             raise ConfigError(
                 f"--teacher only applies to CoT presets (*-cot, countdown-teacher), not to {preset.name}"
