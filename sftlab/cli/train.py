@@ -27,6 +27,8 @@ def read_yaml_config(path: Path | None) -> dict:
         values = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path} is not valid YAML ({str(exc).splitlines()[0]})") from None
+    except RecursionError:  # PyYAML composes recursively: a hostile file nests past Python's stack
+        raise ConfigError(f"{path} is nested too deeply to read (lists or mappings inside each other)") from None
     if not isinstance(values, dict):
         raise ConfigError(f"{path} must hold a mapping of config keys, not {type(values).__name__}")
     return {YAML_ALIASES.get(str(k).replace("-", "_"), str(k).replace("-", "_")): v for k, v in values.items()}

@@ -249,6 +249,8 @@ def load_spec(path: str | Path) -> ExperimentSpec:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark else ""
         raise SpecError(f"{path}: not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+    except RecursionError:  # PyYAML composes recursively: a hostile file nests past Python's stack
+        raise SpecError(f"{path}: nested too deeply to read (lists or mappings inside each other)") from None
     return parse_spec(raw, source=str(path))
 
 

@@ -21,7 +21,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from sftlab.errors import ConfigError, DataError, check_choice, check_positive, check_seed, config_from_mapping
+from sftlab.errors import ConfigError, DataError, check_choice, check_positive, config_from_mapping
 from sftlab.train.schedule import parse_schedule
 
 REPORT_TO = ("none", "tensorboard", "wandb", "trackio")
@@ -132,6 +132,8 @@ class GrpoConfig:
             raise ConfigError(f"countdown_format_score must be in [0, 1), got {self.countdown_format_score}")
         if not 0 < self.vllm_gpu_memory_utilization <= 1:
             raise ConfigError(f"vllm_gpu_memory_utilization must be in (0, 1], got {self.vllm_gpu_memory_utilization}")
+        from sftlab.errors import check_seed
+
         check_seed("seed", self.seed)
         check_choice("loss_type", self.loss_type, LOSS_TYPES)
         check_choice("scale_rewards", self.scale_rewards, SCALE_REWARDS)

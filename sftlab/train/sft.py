@@ -15,7 +15,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from sftlab.errors import ConfigError, DataError, check_choice, check_positive, check_seed, config_from_mapping
+from sftlab.errors import ConfigError, DataError, check_choice, check_positive, config_from_mapping
 from sftlab.train.schedule import parse_schedule
 
 REPORT_TO = ("none", "tensorboard", "wandb", "trackio")
@@ -84,6 +84,8 @@ class SftConfig:
                 raise ConfigError(f"{name} must be in [0, 1), got {getattr(self, name)}")
         if self.weight_decay < 0 or self.max_grad_norm <= 0:
             raise ConfigError("weight_decay must be >= 0 and max_grad_norm > 0")
+        from sftlab.errors import check_seed
+
         check_seed("seed", self.seed)
         check_choice("lr_scheduler", self.lr_scheduler, LR_SCHEDULERS)
         check_choice("report_to", self.report_to, REPORT_TO)
