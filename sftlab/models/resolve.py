@@ -125,13 +125,32 @@ def _file_lock(path: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+# The attention kernels transformers accepts by name (`--attn-implementation`).
+ATTN_IMPLEMENTATIONS = ("sdpa", "eager", "flash_attention_2", "flash_attention_3", "flex_attention")
+_DEVICE = re.compile(r"^(cpu|mps|cuda)(:\d+)?$")
+
+
 def pick_device(device=None) -> str:
-    """`device` as given, else `cuda` when available, else `cpu`."""
-    if device is not None:
-        return str(device)
+    """`device` as given (checked: cpu, cuda[:N] or mps, and present here), else `cuda` when available, else `cpu`."""
     import torch
 
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    if device is None:
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    text = str(device).strip()
+    match = _DEVICE.match(text)
+    if not match or (match.group(1) == "cpu" and match.group(2)):
+        raise ModelError(f"unknown device {text!r}; use cpu, cuda, cuda:N or mps")
+    kind, index = match.group(1), match.group(2)
+    if kind == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise ModelError(f"device {text!r} asked for, but this machine has no CUDA GPU that torch can use; "
+                             "use --device cpu")
+        if index and int(index[1:]) >= count:
+            raise ModelError(f"device {text!r} asked for, but this machine has {count} CUDA GPU(s) (cuda:0..)")
+    if kind == "mps" and not torch.backends.mps.is_available():
+        raise ModelError(f"device {text!r} asked for, but Apple's MPS is not available here; use --device cpu")
+    return text
 
 
 def pick_dtype(dtype, device: str):
