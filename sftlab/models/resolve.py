@@ -182,6 +182,50 @@ def prepare_tokenizer(tokenizer, *, for_training: bool):
     return tokenizer
 
 
+def check_checkpoint_files(folder: str | os.PathLike) -> None:
+    """Raise ModelError naming the first weights or state file in `folder` that is truncated or damaged.
+
+    Reads headers only: a safetensors file must be as long as its header says, and a torch zip file (optimizer.pt,
+    scheduler.pt, rng_state.pth, training_args.bin) must end with its zip directory.
+    """
+    import zipfile
+
+    for path in sorted(Path(folder).iterdir()):
+        why = None
+        if path.suffix == ".safetensors":
+            why = _safetensors_problem(path)
+        elif path.suffix in (".pt", ".pth", ".bin") and path.is_file():
+            with open(path, "rb") as fh:
+                is_zip = fh.read(2) == b"PK"
+            if is_zip and not zipfile.is_zipfile(path):
+                why = "its zip directory is missing"
+        if why:
+            raise ModelError(f"{path} is truncated or damaged ({why}); restore it from a copy, or remove that "
+                             "checkpoint folder")
+
+
+def _safetensors_problem(path: Path) -> str | None:
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+        if len(head) < 8:
+            return f"{size} bytes, shorter than a safetensors header"
+        length = int.from_bytes(head, "little")
+        if length > size - 8:
+            return f"its header says {length} header bytes, the file has {size}"
+        try:
+            header = json.loads(fh.read(length))
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return "its header is not valid JSON"
+    if not isinstance(header, dict):
+        return "its header is not a mapping"
+    ends = [v["data_offsets"][1] for k, v in header.items()
+            if k != "__metadata__" and isinstance(v, dict) and isinstance(v.get("data_offsets"), list)]
+    if 8 + length + max(ends, default=0) > size:
+        return f"its tensors need {8 + length + max(ends)} bytes, the file has {size}"
+    return None
+
+
 def load(name, *, device=None, dtype=None, for_training: bool = False):
     """Load `(model, tokenizer)` for a name, folder or hub id.
 
@@ -199,6 +243,8 @@ def load(name, *, device=None, dtype=None, for_training: bool = False):
         local = Path(location).is_dir()
         if not local:
             _check_hub(location)
+        else:
+            check_checkpoint_files(location)
         if local and is_adapter_dir(location):
             model, tok_source = _load_adapter(location, torch_dtype, for_training)
         else:

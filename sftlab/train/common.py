@@ -136,6 +136,10 @@ def mark_failed(run: Path, exc: BaseException) -> None:
 def train_to_end(trainer, run: Path, resume_from: Path | None) -> Path:
     """Train (resuming from `resume_from` when given) and mark the run complete; a full disk is a DataError."""
     try:
+        if resume_from:
+            from sftlab.models.resolve import check_checkpoint_files
+
+            check_checkpoint_files(resume_from)  # a damaged optimizer.pt is a one-line error, not torch's traceback
         trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
     except OSError as exc:
         update_run_json(run, status="failed", error=str(exc)[:300])
