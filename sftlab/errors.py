@@ -66,7 +66,7 @@ def check_seed(name: str, value, limit: int = SEED_LIMIT, why: str = "") -> None
     `why` (e.g. " for sokoban-answer-only, whose puzzle seeds ...") is added to the message.
     """
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < limit:
-        raise ConfigError(f"{name} must be an integer from 0 to {limit - 1}{why}, got {value!r}")
+        raise ConfigError(f"{name} must be a non-negative integer up to {limit - 1}{why}, got {value!r}")
 
 
 # errno values that say "the file system refused", never "sftlab has a bug": a full or read-only disk, no

@@ -115,14 +115,14 @@ def _tiny_spec() -> dict:
 
 def test_seeds_beyond_numpys_range_are_refused_up_front(work):
     assert_one_line_error(sftlab("tasks", "show", "sokoban", "--seed", 99999999999, cwd=work),
-                          "--seed must be an integer from 0 to 4294967295")
+                          "--seed must be a non-negative integer up to 4294967295")
     # Sokoban training puzzles use seed 1,000,000 x (seed + 1) + i, so --seed 5000 overflowed numpy
     proc = sftlab("data", "build", "sokoban-answer-only", "--seed", 5000, "--n", 2, "--out", "s5000", "--quiet",
                   cwd=work)
-    assert_one_line_error(proc, "seed must be an integer from 0 to 4292 for sokoban-answer-only")
+    assert_one_line_error(proc, "seed must be a non-negative integer up to 4292 for sokoban-answer-only")
     assert not (work / "s5000").exists()
     assert_one_line_error(sftlab("train", "sft", "--model", "tiny-random", "--data", "sd", "--out", "t-seed",
-                                 "--seed", 2**32, cwd=work), "seed must be an integer from 0 to 4294967295")
+                                 "--seed", 2**32, cwd=work), "seed must be a non-negative integer up to 4294967295")
     assert sftlab("tasks", "show", "sokoban", "--seed", 2**32 - 1, cwd=work).returncode == 0
 
 
