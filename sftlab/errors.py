@@ -6,6 +6,7 @@ sentence that says what is wrong and what is allowed. The CLI prints it as `erro
 
 import dataclasses
 import math
+import os
 
 
 class SftlabError(Exception):
@@ -81,7 +82,6 @@ def _user_path(filename):
     """The path the user named for a staged temp path (`dir/.out.x1y2.partial` -> `dir/out`), else as given."""
     if filename is None:
         return None
-    import os
     import re
 
     head, tail = os.path.split(os.fsdecode(filename))
@@ -110,7 +110,10 @@ def environment_error(exc: BaseException) -> SftlabError | None:
             return DataError(disk_full_message(where))
         if exc.errno in _REFUSED:
             verb = {1: "access", 13: "access", 30: "write", 21: "write"}.get(exc.errno, "create")
-            return DataError(f"cannot {verb} {where or 'a file'}: {_REFUSED[exc.errno]}")
+            why = _REFUSED[exc.errno]
+            if exc.errno == 17 and where is not None and os.path.isdir(where):
+                why = "it already exists"
+            return DataError(f"cannot {verb} {where or 'a file'}: {why}")
         return None
     if isinstance(exc, sqlite3.Error):
         code = getattr(exc, "sqlite_errorcode", None)
@@ -119,6 +122,6 @@ def environment_error(exc: BaseException) -> SftlabError | None:
         if code == sqlite3.SQLITE_READONLY:
             return DataError(f"cannot write the results store: {exc}")
         return None
-    if isinstance(exc, (RuntimeError, OSError)) and "No space left on device" in str(exc):
+    if isinstance(exc, Exception) and "No space left on device" in str(exc):  # torch, safetensors, pyarrow wrap it
         return DataError(disk_full_message(None))
     return None

@@ -318,3 +318,20 @@ def test_harness_task_without_its_optional_package_names_it(work):
         pytest.skip("langdetect is installed, so ifeval's optional dependency is present")
     proc = sftlab("eval-harness", "tiny-random", "--tasks", "ifeval", "--limit", 1, "--out", "e-harness", cwd=work)
     assert_one_line_error(proc, "needs the Python package 'langdetect'", "pip install langdetect")
+
+
+def test_only_file_system_refusals_are_mapped_so_bugs_keep_their_traceback(tmp_path):
+    import errno
+    import sqlite3
+
+    from sftlab.errors import environment_error
+
+    for bug in (ValueError("x"), KeyError("k"), TypeError("t"), FileNotFoundError(errno.ENOENT, "gone", "f"),
+                sqlite3.IntegrityError("UNIQUE constraint failed"), RecursionError()):
+        assert environment_error(bug) is None, bug
+    assert "out of disk space" in str(environment_error(OSError(errno.ENOSPC, "No space left on device")))
+    assert "out of disk space" in str(environment_error(RuntimeError("write failed: No space left on device")))
+    staged = environment_error(OSError(errno.EROFS, "Read-only file system", str(tmp_path / ".out.x1y2z3.partial")))
+    assert str(staged) == f"cannot write {tmp_path / 'out'}: read-only file system"
+    exists = environment_error(FileExistsError(errno.EEXIST, "File exists", str(tmp_path)))
+    assert str(exists) == f"cannot create {tmp_path}: it already exists"
