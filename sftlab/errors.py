@@ -5,6 +5,7 @@ sentence that says what is wrong and what is allowed. The CLI prints it as `erro
 """
 
 import dataclasses
+import errno
 import math
 import os
 
@@ -72,10 +73,15 @@ def check_seed(name: str, value, limit: int = SEED_LIMIT, why: str = "") -> None
 
 # errno values that say "the file system refused", never "sftlab has a bug": a full or read-only disk, no
 # permission, or a file standing where a folder is needed.
-_DISK_FULL = {28, 122}  # ENOSPC, EDQUOT
-_REFUSED = {1: "permission denied", 13: "permission denied", 30: "read-only file system",
-            17: "a file stands where a folder is needed", 20: "a file stands where a folder is needed",
-            21: "it is a folder, not a file"}  # EPERM, EACCES, EROFS, EEXIST, ENOTDIR, EISDIR
+_DISK_FULL = {errno.ENOSPC, errno.EDQUOT}
+_REFUSED = {  # errno -> (verb, why)
+    errno.EPERM: ("access", "permission denied"),
+    errno.EACCES: ("access", "permission denied"),
+    errno.EROFS: ("write", "read-only file system"),
+    errno.EISDIR: ("write", "it is a folder, not a file"),
+    errno.EEXIST: ("create", "a file stands where a folder is needed"),
+    errno.ENOTDIR: ("create", "a file stands where a folder is needed"),
+}
 
 
 def _user_path(filename):
@@ -109,9 +115,8 @@ def environment_error(exc: BaseException) -> SftlabError | None:
         if exc.errno in _DISK_FULL:
             return DataError(disk_full_message(where))
         if exc.errno in _REFUSED:
-            verb = {1: "access", 13: "access", 30: "write", 21: "write"}.get(exc.errno, "create")
-            why = _REFUSED[exc.errno]
-            if exc.errno == 17 and where is not None and os.path.isdir(where):
+            verb, why = _REFUSED[exc.errno]
+            if exc.errno == errno.EEXIST and where is not None and os.path.isdir(where):
                 why = "it already exists"
             return DataError(f"cannot {verb} {where or 'a file'}: {why}")
         return None
