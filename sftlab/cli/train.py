@@ -139,9 +139,6 @@ def register(app: typer.Typer) -> None:
         gradient_checkpointing: bool = typer.Option(
             None, "--gradient-checkpointing/--no-gradient-checkpointing", help="Trade compute for memory."
         ),
-        attn_implementation: str = typer.Option(
-            None, "--attn-implementation", help="sdpa [default], eager, flash_attention_2 (GPU)."
-        ),
         seed: int = typer.Option(None, "--seed", help="Seed of data order and sampling [1]."),
         report_to: str = typer.Option(None, "--report-to", help="none [default], tensorboard, wandb, trackio."),
         force: bool = typer.Option(False, "--force", help="Delete an existing run folder and start over."),
@@ -157,8 +154,7 @@ def register(app: typer.Typer) -> None:
             "learning_rate": lr, "loss_type": loss_type, "beta": beta, "temperature": temperature,
             "schedule": schedule, "save_every": save_every, "gp_rescale": gp_rescale, "use_vllm": use_vllm,
             "vllm_mode": vllm_mode, "vllm_server_url": vllm_server_url, "bf16": bf16,
-            "gradient_checkpointing": gradient_checkpointing, "attn_implementation": attn_implementation,
-            "seed": seed, "report_to": report_to,
+            "gradient_checkpointing": gradient_checkpointing, "seed": seed, "report_to": report_to,
         }
         values = merged_values(config, flags, force)
         run = train_grpo(GrpoConfig.from_dict(values), progress=not quiet)

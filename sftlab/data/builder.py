@@ -13,12 +13,12 @@ from pathlib import Path
 
 from sftlab import __version__
 from sftlab.data.presets import PRESETS, BuildConfig
+from sftlab.data.schema import check_rows, read_data_manifest
 from sftlab.errors import DataError
 from sftlab.io import (
     ensure_writable,
     output_lock,
     read_jsonl,
-    read_manifest,
     sha256_file,
     staged_dir,
     write_jsonl,
@@ -170,16 +170,16 @@ def load_rows(dir_or_preset: str | Path, split: str = "train") -> list[dict]:
             with output_lock(path, wait=True):  # a concurrent loader builds it once; we wait and reuse it
                 if not (path / "manifest.json").is_file():
                     build_preset(name, path, force=True, progress=False)
-    manifest = read_manifest(path)
+    manifest = read_data_manifest(path)
     fname = f"{split}.jsonl"
-    entry = manifest.get("files", {}).get(fname)
+    entry = manifest["files"].get(fname)
     if entry is None:
-        have = sorted(f[: -len(".jsonl")] for f in manifest.get("files", {}) if f.endswith(".jsonl"))
+        have = sorted(f[: -len(".jsonl")] for f in manifest["files"] if f.endswith(".jsonl"))
         raise DataError(f"{path} has no {split} split (it has: {', '.join(have) or 'none'})")
     file = path / fname
     if not file.is_file() or sha256_file(file) != entry["sha256"]:
         raise DataError(f"{file} does not match its manifest (changed or incomplete); rebuild it with --force")
-    return read_jsonl(file)
+    return check_rows(read_jsonl(file), file)
 
 
 def _cache_root() -> Path:

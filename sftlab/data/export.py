@@ -17,7 +17,7 @@ from pathlib import Path
 
 from sftlab.data.rows import completion_text, user_text
 from sftlab.errors import DataError
-from sftlab.io import atomic_write_bytes, read_manifest, staged_dir, write_jsonl, write_manifest
+from sftlab.io import atomic_write_bytes, staged_dir, write_jsonl, write_manifest
 
 ABILITY = {"sokoban": "bfs", "general_points": "arithmetic", "countdown": "arithmetic"}
 
@@ -85,10 +85,11 @@ def check_verl_tasks(src: Path, splits: list[tuple[str, list[dict]]]) -> None:
 
 
 def _source_files(src: Path) -> tuple[dict, list[tuple[str, list[dict]]]]:
+    from sftlab.data.schema import check_rows, read_data_manifest
     from sftlab.io import read_jsonl
 
-    manifest = read_manifest(src)
-    splits = [(stem, read_jsonl(src / f"{stem}.jsonl")) for stem in ("train", "test")
+    manifest = read_data_manifest(src)
+    splits = [(stem, check_rows(read_jsonl(src / f"{stem}.jsonl"), src / f"{stem}.jsonl")) for stem in ("train", "test")
               if (src / f"{stem}.jsonl").is_file()]
     if not splits:
         raise DataError(f"{src} has no train.jsonl or test.jsonl to export")

@@ -15,7 +15,7 @@
 
 from __future__ import annotations
 
-from sftlab.errors import ConfigError, check_choice
+from sftlab.errors import SEED_LIMIT, ConfigError, check_choice, check_seed
 
 SUITES: dict[str, str] = {
     "sokoban-eval": "Sokoban closed-loop episodes: 8 tags x 100 (initial states, labels shown and accepted)",
@@ -69,8 +69,10 @@ def suite_rows(name: str, n: int | None = None, seed: int | None = None, progres
     seed = default_seed if seed is None else seed
     if not isinstance(n, int) or n < 1:
         raise ConfigError(f"n (items per tag/split) must be a positive integer, got {n!r}")
-    if not isinstance(seed, int) or seed < 0:
-        raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
+    from sftlab.data.rows import build_seed_limit
+
+    limit = build_seed_limit(name.split("-")[0], "eval", n)
+    check_seed("seed", seed, limit, "" if limit == SEED_LIMIT else f" for {name} with n={n} (numpy's seed range)")
     if name == "sokoban-eval":
         from sftlab.data.sokoban_rows import eval_rows
 

@@ -24,7 +24,7 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from sftlab.errors import ConfigError, SftlabError
+from sftlab.errors import ConfigError, SftlabError, environment_error
 from sftlab.experiment.plan import Plan, Step, log_path, output_path, read_state, state_path
 from sftlab.io import atomic_write_json
 
@@ -85,10 +85,40 @@ class _Tee:
         return getattr(self._stream, name)
 
 
+class _Log:
+    """The step's log file; once a write fails (a full disk) it stops logging instead of failing the step."""
+
+    def __init__(self, fh):
+        self._fh, self.closed = fh, False
+
+    def _do(self, method, *args):
+        if self.closed:
+            return None
+        try:
+            return getattr(self._fh, method)(*args)
+        except OSError:
+            self.close()
+            return None
+
+    def write(self, text):
+        self._do("write", text)
+        return len(text)
+
+    def flush(self):
+        self._do("flush")
+
+    def close(self):
+        if not self.closed:
+            self.closed = True
+            with contextlib.suppress(OSError):
+                self._fh.close()
+
+
 @contextlib.contextmanager
 def _logging_to(path: Path):
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a", encoding="utf-8") as log:
+    log = _Log(path.open("a", encoding="utf-8"))
+    with contextlib.closing(log):
         handler = logging.StreamHandler(log)
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         root = logging.getLogger()
@@ -150,7 +180,8 @@ def execute_step(step_json: dict, exp: str, plan_json: dict) -> dict:
             error = str(exc)
             log.write(traceback.format_exc())
         except Exception as exc:  # a stage crashed: record it, keep the other steps going
-            error = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
+            mapped = environment_error(exc)  # a full disk: say so in one line, as the CLI would
+            error = str(mapped) if mapped else f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
             log.write(traceback.format_exc())
         seconds = time.time() - started
         log.write(f"=== {step.id} {'failed: ' + error if error else 'done'} after {seconds:.1f} s\n")
@@ -160,8 +191,28 @@ def execute_step(step_json: dict, exp: str, plan_json: dict) -> dict:
         _write_state(exp, step, status="done", started=started, seconds=seconds, outputs=outputs,
                      partial=bool(step.soft_deps and missing), missing=missing, attempt=attempt)
         return {"id": step.id, "status": "done", "error": None, "seconds": seconds}
-    _write_state(exp, step, status="failed", started=started, seconds=seconds, error=error, attempt=attempt)
+    _record_failure(exp, step, started=started, seconds=seconds, error=error, attempt=attempt)
     return {"id": step.id, "status": "failed", "error": error, "seconds": seconds}
+
+
+def _record_failure(exp: Path, step: Step, **fields) -> None:
+    """Mark the step failed, even on a full disk (where the atomic write of a new file is refused).
+
+    The state file already exists (it says "running"): rewriting it in place needs no new disk blocks. If even
+    that fails, the one-line disk error is raised and the dead pid makes the next run see it as interrupted.
+    """
+    try:
+        _write_state(exp, step, status="failed", **fields)
+        return
+    except OSError as exc:
+        first = exc
+    text = json.dumps({"id": step.id, "kind": step.kind, "hash": step.hash, "status": "failed", **fields})
+    try:
+        with open(state_path(exp, step), "r+", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.truncate()
+    except OSError:
+        raise environment_error(first) or first from None
 
 
 # --- the stage runners ------------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from pathlib import Path
 from transformers import TrainerCallback
 
 from sftlab import __version__
-from sftlab.errors import ConfigError, DataError
+from sftlab.errors import ConfigError, DataError, disk_full_message
 from sftlab.io import acquire_output, atomic_write_json, release_output
 from sftlab.train.runs import (
     CHECKPOINTS,
@@ -180,6 +180,10 @@ def train_to_end(trainer, run: Path, resume_from: Path | None) -> Path:
     trainer.callback_handler.callbacks.insert(0, ResumeCounters(trainer, resume_from))
     try:
         try:
+            if resume_from:
+                from sftlab.models.resolve import check_checkpoint_files
+
+                check_checkpoint_files(resume_from)  # a damaged optimizer.pt is a one-line error, not torch's traceback
             trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
         except OSError as exc:
             update_run_json(run, status="failed", error=str(exc)[:300])
@@ -246,10 +250,7 @@ def truncate_log(run: Path, last_step: int) -> None:
 def save_error(exc: OSError, run: Path) -> DataError:
     """A one-line DataError for a failed write during training (out of disk gets its own advice)."""
     if exc.errno == errno.ENOSPC:
-        return DataError(
-            f"out of disk space while writing into {run}; free some space and re-run the same command to resume "
-            "from the last complete checkpoint"
-        )
+        return DataError(disk_full_message(run))
     return DataError(f"could not write into {run}: {exc.strerror or exc}")
 
 

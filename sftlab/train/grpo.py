@@ -132,8 +132,9 @@ class GrpoConfig:
             raise ConfigError(f"countdown_format_score must be in [0, 1), got {self.countdown_format_score}")
         if not 0 < self.vllm_gpu_memory_utilization <= 1:
             raise ConfigError(f"vllm_gpu_memory_utilization must be in (0, 1], got {self.vllm_gpu_memory_utilization}")
-        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
-            raise ConfigError(f"seed must be a non-negative integer, got {self.seed!r}")
+        from sftlab.errors import check_seed
+
+        check_seed("seed", self.seed)
         check_choice("loss_type", self.loss_type, LOSS_TYPES)
         check_choice("scale_rewards", self.scale_rewards, SCALE_REWARDS)
         check_choice("lr_scheduler", self.lr_scheduler, LR_SCHEDULERS)
