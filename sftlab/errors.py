@@ -136,14 +136,14 @@ _REFUSED = {  # errno -> (verb, why)
 
 
 def _user_path(filename):
-    """The path the user named for a staged temp path (`dir/.out.x1y2.partial` -> `dir/out`), else as given."""
+    """The path the user named for a staged path or its lock (`dir/.out.x1y2.partial`, `dir/.out.lock` -> `dir/out`)."""
     if filename is None:
         return None
     import re
 
     head, tail = os.path.split(os.fsdecode(filename))
-    match = re.fullmatch(r"\.(.+)\.[^.]+\.(partial|tmp)", tail)
-    return os.path.join(head, match.group(1)) if match else os.fsdecode(filename)
+    match = re.fullmatch(r"\.(.+)\.[^.]+\.(?:partial|tmp)|\.(.+)\.lock", tail)  # staged folder or its lock
+    return os.path.join(head, match.group(1) or match.group(2)) if match else os.fsdecode(filename)
 
 
 def disk_full_message(where) -> str:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from sftlab import __version__
-from sftlab.errors import DataError
+from sftlab.errors import DataError, environment_error
 
 MANIFEST = "manifest.json"
 
@@ -179,7 +179,7 @@ def acquire_output(out: str | os.PathLike, *, wait: bool = False, leader_only: b
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
     except OSError as exc:
-        raise DataError(f"cannot write into {path.parent}: {exc.strerror or exc}") from None
+        raise environment_error(exc) or DataError(f"cannot write into {path.parent}: {exc.strerror or exc}") from None
     _HELD[path] = [fd, 1]
     _remove_stale_siblings(Path(os.path.abspath(out)))
     return True

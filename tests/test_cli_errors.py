@@ -214,8 +214,8 @@ def test_run_step_that_fills_the_disk_is_marked_failed(work, unshare):
 
 def test_too_deeply_nested_yaml_is_one_line(work):
     (work / "deep.yaml").write_text("a: " + "[" * 100_000 + "]" * 100_000 + "\n")
-    assert_one_line_error(sftlab("run", "deep.yaml", "--dry-run", cwd=work), "deep.yaml", "nested too deeply")
-    assert_one_line_error(sftlab("train", "sft", "--config", "deep.yaml", cwd=work), "nested too deeply")
+    assert_one_line_error(sftlab("run", "deep.yaml", "--dry-run", cwd=work), "deep.yaml", "nested more than 100 levels deep")
+    assert_one_line_error(sftlab("train", "sft", "--config", "deep.yaml", cwd=work), "nested more than 100 levels deep")
 
 
 def _damaged_copy(work: Path, name: str, edit) -> str:
