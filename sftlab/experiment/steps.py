@@ -246,7 +246,8 @@ def _launch_train(step: Step, ctx: StepContext, processes: int) -> dict:
                              processes=processes, gpu=gpus > 0, config_file=config_file)
     print("$ " + " ".join(cmd), flush=True)
     tail: list[str] = []
-    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1) as proc:
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
+                          preexec_fn=_die_with_parent if sys.platform == "linux" else None) as proc:
         for line in proc.stdout:
             sys.stdout.write(line)
             tail = (tail + [line.rstrip()])[-200:]
@@ -254,6 +255,15 @@ def _launch_train(step: Step, ctx: StepContext, processes: int) -> dict:
     if proc.returncode != 0:
         raise TrainLaunchError(f"accelerate launch of {processes} processes failed: {_launch_error(tail)}")
     return {"run": str(output_path(ctx.exp, step)), "launcher": "accelerate", "processes": processes}
+
+
+def _die_with_parent() -> None:
+    """In the launcher child (Linux): get SIGTERM when this step's process dies (a killed Ray worker), which
+    torchrun passes on to the ranks, so a retried step never trains beside the orphans of the first attempt."""
+    import ctypes
+    import signal
+
+    ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def _launch_error(lines: list[str]) -> str:
