@@ -80,3 +80,33 @@ def test_missing_accelerate_config_fails_the_step_with_one_line(tmp_path, write_
     assert state["error"] == f"accelerate_config {tmp_path / 'nope.yaml'} not found (a relative path is read " \
                              f"from {Path.cwd()})"
     assert json.loads((exp / "plan.json").read_text())["steps"][1]["resources"]["processes"] == 2
+
+
+@pytest.mark.parametrize(("resources", "where", "message"), [
+    ({"train": {"processes": 0}}, "train.resources.processes", "must be >= 1"),
+    ({"train": {"gpus": 2, "processes": 4}}, "train.resources.processes", "4 processes need 4 GPUs"),
+    ({"eval": {"processes": 2}}, "eval.resources.processes", "only training runs several processes"),
+])
+def test_processes_are_checked_in_the_spec(resources, where, message):
+    from sftlab.experiment.spec import SpecError, parse_spec
+
+    raw = two_process_spec()
+    raw["train"]["resources"] = resources.get("train", {"cpus": 1})
+    if "eval" in resources:
+        raw["eval"]["resources"] = resources["eval"]
+    with pytest.raises(SpecError, match=f"{where}: .*{message}"):
+        parse_spec(raw, source="s.yaml")
+
+
+def test_plan_and_ray_needs_of_a_two_process_step():
+    from sftlab.experiment.executors import ray_needs
+    from sftlab.experiment.plan import expand
+    from sftlab.experiment.spec import parse_spec
+    from sftlab.experiment.steps import train_processes
+
+    plan = expand(parse_spec(two_process_spec()))
+    train = plan["train/fixed"]
+    assert train_processes(train.resources) == 2
+    assert ray_needs(train) == (2.0, 0.0)  # one CPU per process on CPUs
+    assert ray_needs(plan["eval/fixed/sokoban-eval"]) == (1.0, 0.0)
+    assert train_processes({"cpus": 8, "gpus": 4}) == 4  # the older spelling: one process per GPU
