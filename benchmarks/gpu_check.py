@@ -42,7 +42,7 @@ SIZES = {
             "episodes": 64, "turns": 10, "max_new_tokens": 16, "grpo_prompts": 16, "grpo_generations": 8,
             "grpo_completion": 256},
     # CPU, the same paths at tiny size (seconds per section)
-    "dry": {"model": "tiny-random", "sft_steps": 2, "sft_batch": 4, "max_length": 256, "puzzles": 2,
+    "dry": {"model": "tiny-random", "sft_steps": 2, "sft_batch": 4, "max_length": 512, "puzzles": 2,
             "episodes": 2, "turns": 2, "max_new_tokens": 4, "grpo_prompts": 2, "grpo_generations": 2,
             "grpo_completion": 4},
 }
