@@ -109,7 +109,7 @@ def _wait_for_nodes(port: int, count: int) -> dict:
 
 
 def cluster_spec() -> dict:
-    raw = tiny_spec(max_steps=4, schedule=[1, 2, 3, 4])  # two independent cells: fixed and diverse prompts
+    raw = tiny_spec(max_steps=6, schedule=[1, 6])  # two independent cells: fixed and diverse prompts
     raw["report"] = False
     raw["eval"].update(baselines=["oracle", "random"], episodes=1, max_turns=1, max_new_tokens=4,
                        splits=["SimpleSokoban"], checkpoints="last")
@@ -161,8 +161,8 @@ def test_study_on_a_two_node_cluster_survives_a_killed_worker_and_resumes(two_no
     assert log.count(f"=== {retried} (sft") == 2 and "resuming from checkpoint-" in log
     for run in ("fixed", "diverse"):
         folder = exp / "outputs" / "runs" / run
-        assert [s for s, _ in list_checkpoints(folder)] == [0, 1, 2, 3, 4]
-        assert [e["step"] for e in read_log_history(folder) if "loss" in e] == [1, 2, 3, 4]  # each step once
+        assert [s for s, _ in list_checkpoints(folder)] == [0, 1, 6]
+        assert [e["step"] for e in read_log_history(folder) if "loss" in e] == [1, 2, 3, 4, 5, 6]  # each step once
 
     # 2. the study resumes: only the evaluations are left, the finished steps are not touched
     second = run_experiment(spec, exp, executor="ray", ray_address=address)
