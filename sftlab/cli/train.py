@@ -63,6 +63,17 @@ def register(app: typer.Typer) -> None:
         data: str = typer.Option(None, "--data", help="A built data folder (sftlab data build) or a preset."),
         out: str = typer.Option(None, "--out", help="The run folder (re-running resumes it)."),
         config: Path = typer.Option(None, "--config", help="YAML file of SftConfig keys; flags override it."),
+        recipe: str = typer.Option(
+            None, "--recipe", help="default, debunk or rethinking: the paper's settings for every flag left unset."
+        ),
+        loss_normalization: str = typer.Option(
+            None, "--loss-normalization",
+            help="batch_token_mean (TRL, the default), sequence_mean_sum (debunk), microbatch_mean_sum (rethinking).",
+        ),
+        shuffle: bool = typer.Option(None, "--shuffle/--no-shuffle", help="Shuffle rows each epoch (default yes; rethinking no)."),
+        completion_end: str = typer.Option(
+            None, "--completion-end", help="chat_template (the default) or eos (raw EOS token, rethinking)."
+        ),
         max_steps: int = typer.Option(None, "--max-steps", help="Stop after N optimizer steps (overrides epochs)."),
         epochs: float = typer.Option(None, "--epochs", help="Epochs [5]."),
         schedule: str = typer.Option(None, "--schedule", help="Checkpoints: epoch [default], log, or 10,20,40."),
@@ -92,13 +103,14 @@ def register(app: typer.Typer) -> None:
         force: bool = typer.Option(False, "--force", help="Delete an existing run folder and start over."),
         quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
     ) -> None:
-        """Supervised fine-tuning with the Debunk paper's recipe (TRL SFTTrainer); prints the run folder."""
+        """Supervised fine-tuning (TRL SFTTrainer) with a paper's recipe (--recipe); prints the run folder."""
         from sftlab.train.sft import SftConfig, train_sft
 
         if isinstance(lora_target_modules, str) and "," in lora_target_modules:
             lora_target_modules = [m.strip() for m in lora_target_modules.split(",") if m.strip()]
         flags = {
-            "model": model, "data": data, "out": out, "max_steps": max_steps, "num_epochs": epochs,
+            "model": model, "data": data, "out": out, "recipe": recipe, "loss_normalization": loss_normalization,
+            "shuffle": shuffle, "completion_end": completion_end, "max_steps": max_steps, "num_epochs": epochs,
             "schedule": schedule, "learning_rate": lr, "lr_scheduler": lr_scheduler, "global_batch": global_batch,
             "per_device_batch": per_device_batch, "max_length": max_length, "packing": packing,
             "padding_free": padding_free, "lora": lora, "lora_r": lora_r, "lora_alpha": lora_alpha,
