@@ -165,9 +165,9 @@ def test_sft_ddp_killed_resumes_and_matches_one_process(sft_data, tmp_path):
     assert a.keys() == b.keys()
     # Tolerance 1e-5 (absolute, fp32; weights are ~1 in size): DDP averages the two processes' gradients
     # (all-reduce) where one process sums the same per-token losses in another order, so the two differ only by
-    # float32 rounding (~1e-7 relative), which six Adam steps (lr 1e-3, dividing by sqrt(v)) can amplify; measured
-    # 7.5e-8 after six steps on 2 CPU cores. A real batching mistake (another global batch, a double-counted process, a lost
-    # accumulation step) moves weights by ~lr = 1e-3 per step, 100x the tolerance.
+    # float32 rounding (~1e-7 relative), which six Adam steps (lr 1e-3, dividing by sqrt(v)) can amplify;
+    # measured 7.5e-8 after six steps on 2 CPU cores. A real batching mistake (another global batch, a
+    # double-counted process, a lost accumulation step) moves weights by ~lr = 1e-3 per step, 100x the tolerance.
     worst = max((a[k] - b[k]).abs().max().item() for k in a)
     assert worst < 1e-5, worst
     assert all(abs(x["loss"] - y["loss"]) < 1e-4 for x, y in zip(two, one, strict=True))
