@@ -75,11 +75,15 @@ class Table:
     columns: list[Column]
     rows: list[Row]
     notes: list[str] = field(default_factory=list)
+    prompt_protocols: tuple[str, ...] = ()
 
     @property
     def title(self) -> str:
-        """"suite: metric label", the table's caption."""
-        return f"{self.suite}: {metric_label(self.metric)}"
+        """"suite: metric label", the table's caption, with the eval prompt protocol(s) when stored (Sokoban)."""
+        text = f"{self.suite}: {metric_label(self.metric)}"
+        if self.prompt_protocols:
+            text += f" [prompts: {', '.join(self.prompt_protocols)}]"
+        return text
 
     @property
     def groups(self) -> list[tuple[str, list[Column]]]:
@@ -201,7 +205,12 @@ def results_table(
         # A single untrained model is labelled "base"; several (different base models) keep their run's name.
         label_run = BASE if kind == "base" and sum(p[3] == "base" for p in picks) == 1 else run
         rows.append(Row(label_run, checkpoint, s, kind, cells))
-    return Table(suite, metric, columns, _mark_best(rows, columns, metric), notes)
+    protocols = tuple(sorted({str(r.settings["prompt_protocol"]) for r in chosen
+                              if isinstance(r.settings, dict) and r.settings.get("prompt_protocol")}))
+    if len(protocols) > 1:
+        notes.append("Rows were evaluated under different prompt protocols (" + ", ".join(protocols) + "): the "
+                     "paper protocol keeps the original eval prompt's stray backslash, clean drops it.")
+    return Table(suite, metric, columns, _mark_best(rows, columns, metric), notes, protocols)
 
 
 def _mark_best(rows: list[Row], columns: list[Column], metric: str) -> list[Row]:
@@ -228,7 +237,8 @@ def _mark_best(rows: list[Row], columns: list[Column], metric: str) -> list[Row]
 
 
 def results_tables(source: Source, step: int | None = None, validity: bool = True) -> list[Table]:
-    """One table per suite with its headline metric, plus its validity table when `validity` and stored."""
+    """One table per suite with its headline metric, plus a table per validity metric it stored when `validity`
+    (Sokoban: the paper's action_is_valid and sftlab's validity_all_episodes)."""
     from sftlab.analysis.labels import VALIDITY_METRICS
 
     results = load_results(source)
@@ -237,10 +247,10 @@ def results_tables(source: Source, step: int | None = None, validity: bool = Tru
         tables.append(results_table(results, suite, step=step))
         if validity:
             have = {r.metric for r in results if r.suite == suite}
+            headline = tables[-1].metric
             for metric in VALIDITY_METRICS:
-                if metric in have and metric != tables[-1].metric:
+                if metric in have and metric != headline:
                     tables.append(results_table(results, suite, metric=metric, step=step))
-                    break
     return tables
 
 

@@ -30,6 +30,11 @@ def register(app: typer.Typer) -> None:
             None, "--safety-prompts", help="safety-eval: a local CSV/JSONL set (HEx-PHI, AdvBench, XSTest)."),
         refusal_judge: str = typer.Option(
             None, "--refusal-judge", help="safety-eval: a model that judges refusals (default: patterns)."),
+        prompt_protocol: str = typer.Option(
+            "paper", "--prompt-protocol",
+            help="Sokoban: paper (the original eval prompt, stray backslash included) or clean (without it)."),
+        gp_arithmetic: str = typer.Option(
+            "exact", "--gp-arithmetic", help="gp-eval: exact (default) or float (the original's float eval)."),
         quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
     ) -> None:
         """Evaluate every requested checkpoint (and the base model) on a suite; print the per-split table.
@@ -39,14 +44,21 @@ def register(app: typer.Typer) -> None:
         """
         from rich.console import Console
 
+        from sftlab.errors import ConfigError
         from sftlab.evaluate import EvalConfig, evaluate, results_table
+
+        if gp_arithmetic != "exact" and suite != "gp-eval":
+            raise ConfigError(f"--gp-arithmetic applies to gp-eval only, not {suite}")
+        if prompt_protocol != "paper" and suite != "sokoban-eval":
+            raise ConfigError(f"--prompt-protocol applies to sokoban-eval only, not {suite}")
 
         config = EvalConfig(
             model=model, suite=suite, checkpoints=checkpoints, episodes=episodes, backend=backend, out=out,
             temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens, seed=seed, max_turns=max_turns,
             batch_size=batch_size, multi_turn=multi_turn, run_name=run_name, device=device,
             splits=tuple(x.strip() for x in splits.split(",") if x.strip()) if splits else None,
-            safety_prompts=safety_prompts, refusal_judge=refusal_judge,
+            safety_prompts=safety_prompts, refusal_judge=refusal_judge, prompt_protocol=prompt_protocol,
+            gp_arithmetic=gp_arithmetic,
         )
         results = evaluate(config, progress=not quiet)
         console = Console()

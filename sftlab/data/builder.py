@@ -16,6 +16,7 @@ from sftlab.data.presets import PRESETS, BuildConfig
 from sftlab.errors import DataError
 from sftlab.io import (
     ensure_writable,
+    output_lock,
     read_jsonl,
     read_manifest,
     sha256_file,
@@ -42,9 +43,18 @@ class BuildResult:
 
 
 def build(config: BuildConfig, out: str | Path, *, force: bool = False, progress: bool = True) -> BuildResult:
-    """Build `config` into the folder `out`; see the module docstring. Existing `out` needs `force`."""
+    """Build `config` into the folder `out`; see the module docstring. Existing `out` needs `force`.
+
+    `out` is locked for the whole build: a concurrent build into the same folder is a DataError, not a silent
+    replacement.
+    """
     out = Path(out)
-    ensure_writable(out, force)  # fail before doing any work
+    with output_lock(out):
+        ensure_writable(out, force)  # fail before doing any work
+        return _build(config, out, force, progress)
+
+
+def _build(config: BuildConfig, out: Path, force: bool, progress: bool) -> BuildResult:
     start = time.perf_counter()
     spec = config.spec
     rows, counts, extra = _make_rows(config, progress)
@@ -157,7 +167,9 @@ def load_rows(dir_or_preset: str | Path, split: str = "train") -> list[dict]:
             raise DataError(f"{name} is neither a data folder nor a preset (see `sftlab data list`)")
         path = _cache_root() / f"{name}-seed0-v{__version__}"
         if not (path / "manifest.json").is_file():
-            build_preset(name, path, force=True, progress=False)
+            with output_lock(path, wait=True):  # a concurrent loader builds it once; we wait and reuse it
+                if not (path / "manifest.json").is_file():
+                    build_preset(name, path, force=True, progress=False)
     manifest = read_manifest(path)
     fname = f"{split}.jsonl"
     entry = manifest.get("files", {}).get(fname)

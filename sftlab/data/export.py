@@ -70,6 +70,20 @@ def verl_rows(rows: list[dict]) -> list[dict]:
     return out
 
 
+def check_verl_tasks(src: Path, splits: list[tuple[str, list[dict]]]) -> None:
+    """A DataError unless every row's task has a verl layout and reward here (Sokoban, General Points, Countdown).
+
+    The cross-domain and safety suites are scored by `sftlab eval` only: `sftlab.integrations.verl.compute_score`
+    has no reward for them, so a verl file of them could not be trained or validated on.
+    """
+    tasks = sorted({str(row.get("task")) for _, rows in splits for row in rows} - set(ABILITY))
+    if tasks:
+        raise DataError(
+            f"{src} holds {', '.join(tasks)} rows, which have no verl export: verl's reward here "
+            f"(sftlab.integrations.verl) scores only {', '.join(ABILITY)}; evaluate them with sftlab eval"
+        )
+
+
 def _source_files(src: Path) -> tuple[dict, list[tuple[str, list[dict]]]]:
     from sftlab.io import read_jsonl
 
@@ -88,6 +102,8 @@ def export(fmt: str, src: str | Path, out: str | Path, *, force: bool = False) -
     check_choice("export format", fmt, ("verl", "trl"))
     src = Path(src)
     manifest, splits = _source_files(src)
+    if fmt == "verl":
+        check_verl_tasks(src, splits)
     with staged_dir(out, force) as tmp:
         for stem, rows in splits:
             if fmt == "verl":

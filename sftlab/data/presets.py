@@ -124,6 +124,21 @@ TEACHER_DEFAULTS: dict[str, dict] = {
 }
 
 MAX_N = 1_000_000
+_SOKOBAN_SEED_LIMIT = 2**32 - 1  # numpy's legacy seeding, which the Sokoban generator follows
+
+
+def sokoban_max_seed(preset: Preset, n: int | None) -> int:
+    """The largest build seed of a Sokoban preset whose puzzle seeds stay within numpy's 2**32 - 1.
+
+    Training builds draw candidates from TRAIN_SEED_BASE * (seed + 1) on (fewer than TRAIN_SEED_BASE of them);
+    the eval suite's 8 tags use base + max(n, 100) * tag + episode (sftlab.data.sokoban_rows.eval_seed_list).
+    """
+    from sftlab.data.rows import TRAIN_SEED_BASE
+
+    if preset.kind == "eval":
+        n = n or preset.default_n
+        return _SOKOBAN_SEED_LIMIT - max(n, 100) * 7 - n
+    return _SOKOBAN_SEED_LIMIT // TRAIN_SEED_BASE - 2
 
 
 def get_preset(name: str) -> Preset:
@@ -171,6 +186,11 @@ class BuildConfig:
             raise ConfigError(f"seed must be a non-negative integer, got {self.seed!r}")
         if self.n is not None and (not isinstance(self.n, int) or not 1 <= self.n <= MAX_N):
             raise ConfigError(f"n must be an integer between 1 and {MAX_N}, got {self.n!r}")
+        if preset.task == "sokoban" and self.seed > sokoban_max_seed(preset, self.n):
+            raise ConfigError(
+                f"seed {self.seed} is too large for {preset.name}: its puzzle seeds would pass numpy's limit of "
+                f"2**32 - 1; use a seed between 0 and {sokoban_max_seed(preset, self.n)}"
+            )
         if self.teacher is not None and preset.demo not in ("cot", "teacher"):
             raise ConfigError(
                 f"--teacher only applies to CoT presets (*-cot, countdown-teacher), not to {preset.name}"

@@ -30,6 +30,29 @@ DEFAULTS: dict[str, tuple[int, int]] = {"sokoban-eval": (100, 123), "gp-eval": (
                                         "crossdomain-eval": (20, 0), "safety-eval": (20, 0)}
 
 
+def suite_splits(name: str) -> tuple[str, ...]:
+    """The tag/split names of eval suite `name`, in row order, without building a row (for checks up front)."""
+    check_choice("eval suite", name, SUITES)
+    if name == "sokoban-eval":
+        from sftlab.tasks.sokoban import EVAL_TAGS
+
+        return tuple(EVAL_TAGS)
+    if name == "gp-eval":
+        from sftlab.tasks.general_points import SPLITS
+
+        return tuple(SPLITS)
+    if name == "countdown-eval":
+        from sftlab.data.countdown_rows import TRAIN_VARIANT
+        from sftlab.tasks.countdown import PRESETS
+
+        return (TRAIN_VARIANT, *(v for v in PRESETS if v != TRAIN_VARIANT))
+    if name == "crossdomain-eval":
+        from sftlab.tasks.crossdomain import DOMAINS
+
+        return tuple(DOMAINS)
+    return ("harmful", "harmless")
+
+
 def suite_rows(name: str, n: int | None = None, seed: int | None = None, progress: bool = False,
                splits=None, source=None) -> list[dict]:
     """The rows of eval suite `name`, `n` per tag/split (default: the paper's), from base seed `seed`.

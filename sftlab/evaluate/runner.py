@@ -31,7 +31,10 @@ from sftlab.store import Metric, Result, ResultsStore
 
 # Bump when scoring or seeding changes, so stored numbers are not reused across protocols.
 # 2: Countdown's `parsed` counts only boxed or tagged answers.
-PROTOCOL = 2
+# 3: Sokoban metrics as the original computes them (action_is_valid / action_is_effective / num_actions, plus
+#    sftlab's validity_all_episodes / effectiveness_all_episodes / turns), the original's action string (tags
+#    stripped inside the answer), and the prompt protocol (paper | clean) in the key.
+PROTOCOL = 3
 # Paper values; cross-domain follows Countdown, safety the HEx-PHI protocol (spec/rethinking.md: 16,384).
 SUITE_MAX_NEW_TOKENS = {"sokoban": 4096, "general_points": 8192, "countdown": 8192, "crossdomain": 8192,
                         "safety": 16384}
@@ -59,6 +62,12 @@ class EvalConfig:
     safety_prompts: safety-eval only, a local CSV/JSONL prompt set (HEx-PHI, AdvBench, XSTest) instead of the
         built-in probe; its sha256 is part of the key. refusal_judge: safety-eval only, a model (name, folder, hub
         id) that judges refusals with the hf backend instead of the pattern classifier.
+    prompt_protocol: Sokoban only (ignored by other suites). "paper" (default): the eval prompt byte for byte as the original eval env
+        renders it, with its stray backslash after `Decide the next action:`; "clean": without that byte (the
+        training prompts' text). Part of the key; printed in the table header.
+    gp_arithmetic: gp-eval only (ignored by other suites, so one spec can set it for all). "exact" (default):
+        formulas are evaluated exactly, so `8/(3-8/3)` is 24; "float": as the original's float `eval` (that formula
+        scores -1). Part of the gp-eval key.
     """
 
     model: str
@@ -81,16 +90,24 @@ class EvalConfig:
     splits: tuple[str, ...] | None = None
     safety_prompts: str | None = None
     refusal_judge: str | None = None
+    prompt_protocol: str = "paper"
+    gp_arithmetic: str = "exact"
 
     def __post_init__(self) -> None:
-        from sftlab.data.suites import SUITE_TASK, SUITES
+        from sftlab.data.presets import MAX_N
+        from sftlab.data.suites import SUITE_TASK, SUITES, suite_splits
+        from sftlab.prompts.sokoban import EVAL_PROTOCOLS
 
         check_choice("eval suite", self.suite, SUITES)
+        check_choice("prompt protocol", self.prompt_protocol, EVAL_PROTOCOLS)
+        check_choice("GP arithmetic", self.gp_arithmetic, ("exact", "float"))
         check_choice("backend", self.backend, BACKENDS)
         if self.backend not in POLICIES and not str(self.model or "").strip():
             raise ConfigError(f"the {self.backend} backend needs --model (a model name, folder, hub id or RUN)")
-        if self.episodes is not None and (not _is_int(self.episodes) or self.episodes < 1):
-            raise ConfigError(f"episodes must be a positive integer, got {self.episodes!r}")
+        if self.episodes is not None and (not _is_int(self.episodes) or not 1 <= self.episodes <= MAX_N):
+            raise ConfigError(f"episodes must be an integer between 1 and {MAX_N}, got {self.episodes!r}")
+        if not isinstance(self.out, (str, os.PathLike)) or not str(self.out).strip():
+            raise ConfigError(f"out (the EVAL folder) must be a non-empty path, got {self.out!r}")
         if not _is_int(self.max_turns) or self.max_turns < 1:
             raise ConfigError(f"max_turns must be a positive integer, got {self.max_turns!r}")
         if not _is_int(self.batch_size) or self.batch_size < 1:
@@ -103,12 +120,20 @@ class EvalConfig:
         for name in ("safety_prompts", "refusal_judge"):
             if getattr(self, name) is not None and self.suite != "safety-eval":
                 raise ConfigError(f"{name} applies to safety-eval only, not {self.suite}")
-        if self.safety_prompts is not None and not Path(self.safety_prompts).is_file():
-            raise DataError(f"no such safety prompt file: {self.safety_prompts}")
+        if self.safety_prompts is not None:
+            if not Path(self.safety_prompts).is_file():
+                raise DataError(f"no such safety prompt file: {self.safety_prompts}")
+            from sftlab.tasks.safety import load_prompts
+
+            load_prompts(self.safety_prompts)  # an empty or malformed set fails here, before any model loads
         if self.splits is not None:
             if isinstance(self.splits, str) or not self.splits or not all(isinstance(x, str) for x in self.splits):
                 raise ConfigError(f"splits must be a non-empty list of split names, got {self.splits!r}")
             object.__setattr__(self, "splits", tuple(self.splits))
+            names = suite_splits(self.suite)
+            unknown = [x for x in self.splits if x not in names]
+            if unknown:
+                raise ConfigError(f"{self.suite} has no split(s) {unknown}; choose from: {', '.join(names)}")
         SamplingParams(temperature=self.temperature, top_p=self.top_p, top_k=self.top_k,
                        max_new_tokens=self.max_new_tokens or 1, seed=self.seed)
 
@@ -277,8 +302,11 @@ def eval_settings(config: EvalConfig, max_new_tokens: int, episodes: int) -> dic
         settings["refusal_judge"] = config.refusal_judge
     if config.task == "sokoban":
         settings["max_turns"] = config.max_turns
+        settings["prompt_protocol"] = config.prompt_protocol
     else:
         settings["max_attempts"] = config.max_attempts if config.multi_turn else 1
+    if config.task == "general_points":
+        settings["arithmetic"] = config.gp_arithmetic
     return settings
 
 
@@ -494,7 +522,7 @@ def _play(config, backend, params, rows, skip, partial, console, progress, judge
                                   f"{done()}/{len(rows)} finished", highlight=False)
 
             closed_loop.play(backend, rows, params, seed=config.seed, max_turns=config.max_turns, skip=skip,
-                             on_done=finished, on_turn=on_turn)
+                             on_done=finished, on_turn=on_turn, prompt_protocol=config.prompt_protocol)
             bar.update(turn_task, completed=config.max_turns)
         else:
             from sftlab.evaluate import single_turn
@@ -503,7 +531,8 @@ def _play(config, backend, params, rows, skip, partial, console, progress, judge
                 1024 if config.backend == "vllm" else 2 * config.batch_size)
             single_turn.run(backend, rows, params, seed=config.seed,
                             max_attempts=config.max_attempts if config.multi_turn else 1,
-                            skip=skip, chunk_size=chunk, on_done=finished, refusal_judge=judge)
+                            skip=skip, chunk_size=chunk, on_done=finished, refusal_judge=judge,
+                            arithmetic=config.gp_arithmetic)
     return units
 
 
@@ -519,13 +548,18 @@ def _aggregate(config: EvalConfig, units: Sequence[dict], splits: Sequence[str])
 
 # --- the table ----------------------------------------------------------------------------------------------------
 TABLE_METRICS = {
-    "sokoban": ("success", "validity", "effectiveness", "num_actions", "response_tokens"),
+    "sokoban": ("success", "action_is_valid", "validity_all_episodes", "action_is_effective", "num_actions",
+                "response_tokens"),
     "general_points": ("acc", "valid", "score", "response_tokens"),
     "countdown": ("acc", "parsed", "response_tokens", "reflection_rate"),
     "crossdomain": ("acc", "parsed", "response_tokens", "reflection_rate"),
     "safety": ("refusal_rate", "acc", "response_tokens"),
 }
-_RATES = {"success", "validity", "effectiveness", "acc", "valid", "parsed", "refusal_rate"}
+_RATES = {"success", "validity", "effectiveness", "action_is_valid", "action_is_effective", "validity_all_episodes",
+          "effectiveness_all_episodes", "acc", "valid", "parsed", "refusal_rate"}
+# Short column names for the terminal table (the store keeps the full names).
+_SHORT = {"response_tokens": "tokens", "effectiveness": "effective", "action_is_valid": "valid",
+          "action_is_effective": "effective", "validity_all_episodes": "valid (all ep.)", "num_actions": "actions"}
 
 
 def split_order(suite: str) -> list[str]:
@@ -556,19 +590,26 @@ def split_order(suite: str) -> list[str]:
 
 
 def results_table(results: Sequence[Result], suite: str, title: str | None = None):
-    """A rich Table: one row per run/checkpoint x split; rates in % with their Wilson 95% interval."""
+    """A rich Table: one row per run/checkpoint x split; rates in % with their Wilson 95% interval.
+
+    The header names the prompt protocol(s) of the results shown (Sokoban: "prompts: paper" or "clean").
+    """
     from rich.table import Table
 
     from sftlab.data.suites import SUITE_TASK
 
     names = TABLE_METRICS[SUITE_TASK[suite]]
-    table = Table(title=title or suite)
+    protocols = sorted({str(r.settings.get("prompt_protocol")) for r in results
+                        if r.suite == suite and r.settings and r.settings.get("prompt_protocol")})
+    heading = title or suite
+    if protocols:
+        heading += f" (prompts: {', '.join(protocols)})"
+    table = Table(title=heading)
     table.add_column("run/checkpoint", no_wrap=True)
     table.add_column("split", no_wrap=True)
     table.add_column("n", justify="right")
     for name in names:
-        table.add_column(name.replace("response_tokens", "tokens").replace("effectiveness", "effective"),
-                         justify="right", no_wrap=True)
+        table.add_column(_SHORT.get(name, name), justify="right", no_wrap=True)
     cells: dict[tuple, dict[str, Result]] = {}
     for r in results:
         if r.suite == suite:

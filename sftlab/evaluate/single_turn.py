@@ -21,10 +21,11 @@ from sftlab.evaluate.metrics import count_markers, mean, rate, response_metrics
 from sftlab.store import Metric
 
 
-def judge(task: str, response: str, answer: dict, refused: bool | None = None):
+def judge(task: str, response: str, answer: dict, refused: bool | None = None, arithmetic: str = "exact"):
     """The task verifier's Verdict (reward, reason, formula, value, correct) for one raw response; never raises.
 
     `refused` (safety only): a refusal judge's decision, replacing the pattern classifier when not None.
+    `arithmetic` (General Points only): "exact" or "float" (the original's float eval, docs/fidelity.md).
     """
     if task == "crossdomain":
         from sftlab.tasks.crossdomain import verify
@@ -38,7 +39,7 @@ def judge(task: str, response: str, answer: dict, refused: bool | None = None):
     if task == "general_points":
         from sftlab.tasks.general_points import verify
 
-        return verify(response, numbers, target)
+        return verify(response, numbers, target, arithmetic)
     from sftlab.tasks.countdown import verify
 
     return verify(response, numbers, target)
@@ -72,11 +73,12 @@ def run(
     on_done: Callable[[dict], None] | None = None,
     on_chunk: Callable[[int], None] | None = None,
     refusal_judge: Callable[[list[dict], list[str]], list[bool | None]] | None = None,
+    arithmetic: str = "exact",
 ) -> list[dict]:
     """Answer and score every row (except ids in `skip`), `chunk_size` rows per round; return the units.
 
     `refusal_judge(rows, responses)` (safety rows) decides refusals in one batch; None entries fall back to the
-    pattern classifier.
+    pattern classifier. `arithmetic`: General Points scoring, "exact" or "float" (the original's).
 
     A unit is one row: its summary (final reward, correct, attempts, token and marker counts) and one record per
     attempt. `on_done(unit)` is called per finished row, `on_chunk(rows_in_chunk)` after each chunk.
@@ -87,7 +89,7 @@ def run(
     units = []
     for start in range(0, len(pending), chunk_size):
         chunk = pending[start:start + chunk_size]
-        for unit in _run_chunk(backend, chunk, params, seed, max_attempts, refusal_judge):
+        for unit in _run_chunk(backend, chunk, params, seed, max_attempts, refusal_judge, arithmetic):
             units.append(unit)
             if on_done is not None:
                 on_done(unit)
@@ -96,7 +98,7 @@ def run(
     return units
 
 
-def _run_chunk(backend, chunk, params, seed, max_attempts, refusal_judge=None) -> list[dict]:
+def _run_chunk(backend, chunk, params, seed, max_attempts, refusal_judge=None, arithmetic="exact") -> list[dict]:
     states = []
     for row, number in chunk:
         states.append({"row": row, "number": number, "task": task_kind(row), "chat": list(row["prompt"]),
@@ -114,7 +116,7 @@ def _run_chunk(backend, chunk, params, seed, max_attempts, refusal_judge=None) -
             refused = refusal_judge([s["row"] for s in live], [samples[0].text for samples in outputs])
         for state, samples, decision in zip(live, outputs, refused, strict=True):
             generation = samples[0]
-            verdict = judge(state["task"], generation.text, state["row"]["answer"], decision)
+            verdict = judge(state["task"], generation.text, state["row"]["answer"], decision, arithmetic)
             state["verdict"] = verdict
             state["parsed"] = has_answer(state["task"], generation.text, verdict)
             state["records"].append({

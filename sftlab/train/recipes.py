@@ -1,7 +1,7 @@
 """The SFT recipes: named sets of the training choices each paper's original scripts made (no torch imported here).
 
 `SftConfig(recipe=...)` fills every recipe field the caller left unset (None) from `SFT_RECIPES[recipe]`; a field
-given explicitly always wins. docs/training.md explains each value and docs/fidelity-training.md cites the script.
+given explicitly always wins. docs/training.md explains each value and docs/fidelity.md ("Training recipes and losses") cites the script.
 
 - `default`: sftlab's defaults since the first release: the Debunk hyper-parameters with TRL's loss normalisation
   and a 2048-token limit, so runs and measured results from before recipes existed train exactly as before.
