@@ -192,8 +192,8 @@ def open_run(config, *, kind: str, manifest: dict | None, progress: bool) -> tup
     """`prepare_run` for an SftConfig/GrpoConfig, plus what both trainers do next: say when the run is already
     complete, keep the data manifest next to the run, and send TensorBoard logs into the run's logs/ folder."""
     run, resume_from, complete = on_main_process(
-        prepare_run, config.out, kind=kind, base_model=config.model, data=config.data, config=config.training_fields(),
-        force=config.force, resume=config.resume,
+        prepare_run, config.out, kind=kind, base_model=config.model, data=config.data,
+        config=config.training_fields(), force=config.force, resume=config.resume,
     )
     if complete:
         if progress and is_main_process():
