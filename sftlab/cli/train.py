@@ -42,6 +42,14 @@ def merged_values(config: Path | None, flags: dict, force: bool) -> dict:
     return values
 
 
+def _echo_once(run) -> None:
+    """Print the run folder from the main process only (every process of an `accelerate launch` returns it)."""
+    from sftlab.train.common import is_main_process
+
+    if is_main_process():
+        typer.echo(str(run))
+
+
 def register(app: typer.Typer) -> None:
     train_app = typer.Typer(help="Fine-tune a model: sft (supervised), grpo (RL).", no_args_is_help=True)
 
@@ -108,7 +116,7 @@ def register(app: typer.Typer) -> None:
         }
         values = merged_values(config, flags, force)
         run = train_sft(SftConfig.from_dict(values), progress=not quiet)
-        typer.echo(str(run))
+        _echo_once(run)
 
     @train_app.command("grpo")
     def grpo(
@@ -158,6 +166,6 @@ def register(app: typer.Typer) -> None:
         }
         values = merged_values(config, flags, force)
         run = train_grpo(GrpoConfig.from_dict(values), progress=not quiet)
-        typer.echo(str(run))
+        _echo_once(run)
 
     app.add_typer(train_app, name="train")

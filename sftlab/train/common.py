@@ -43,6 +43,50 @@ def is_main_process() -> bool:
     return int(os.environ.get("RANK", "0")) == 0
 
 
+def on_main_process(fn, *args, **kwargs):
+    """`fn(*args, **kwargs)` run by the global rank-0 process alone; every process returns its result (or raises
+    its exception). This is the one place where the ranks of a launch agree on a run folder: rank 0 decides (new,
+    resume from which checkpoint, complete, refused) and writes; the others never race it for the folder.
+    """
+    if world_size() == 1:
+        return fn(*args, **kwargs)
+    import torch.distributed as dist
+    from accelerate import PartialState
+
+    PartialState()  # joins the launch's process group (gloo on CPU, nccl on GPU) before the Trainer would
+    box = [None]
+    if is_main_process():
+        try:
+            box[0] = (True, fn(*args, **kwargs))
+        except Exception as exc:  # the other ranks raise it too instead of waiting forever
+            box[0] = (False, exc)
+    dist.broadcast_object_list(box, src=0)
+    ok, value = box[0]
+    if not ok:
+        raise value
+    return value
+
+
+def wait_for_all_processes() -> None:
+    """A barrier across the launch's processes (nothing when not distributed)."""
+    import torch.distributed as dist
+
+    if world_size() > 1 and dist.is_available() and dist.is_initialized():
+        dist.barrier()
+
+
+def distribution(trainer) -> str:
+    """How accelerate distributes this run: NO (one process), MULTI_CPU, MULTI_GPU, FSDP, DEEPSPEED, ...
+
+    accelerate runs an FSDP launch config as plain data parallel on CPU processes (it shards only on GPUs); the
+    main process says so, so a CPU rehearsal of an FSDP run is not mistaken for a sharded one.
+    """
+    kind = str(getattr(trainer.accelerator.distributed_type, "value", trainer.accelerator.distributed_type))
+    if os.environ.get("ACCELERATE_USE_FSDP", "").lower() == "true" and kind != "FSDP" and is_main_process():
+        print(f"note: accelerate runs this FSDP launch as {kind} (no sharding on CPU processes)", flush=True)
+    return kind
+
+
 def batch_plan(global_batch: int, per_device_batch: int | None, n_processes: int) -> tuple[int, int]:
     """`(per_device_batch, grad_accum)` with per_device x grad_accum x n_processes == global_batch.
 
@@ -147,12 +191,12 @@ def _never_trained(run: Path) -> bool:
 def open_run(config, *, kind: str, manifest: dict | None, progress: bool) -> tuple[Path, Path | None, bool]:
     """`prepare_run` for an SftConfig/GrpoConfig, plus what both trainers do next: say when the run is already
     complete, keep the data manifest next to the run, and send TensorBoard logs into the run's logs/ folder."""
-    run, resume_from, complete = prepare_run(
-        config.out, kind=kind, base_model=config.model, data=config.data, config=config.training_fields(),
-        force=config.force, resume=config.resume,
+    run, resume_from, complete = on_main_process(
+        prepare_run, config.out, kind=kind, base_model=config.model, data=config.data,
+        config=config.training_fields(), force=config.force, resume=config.resume,
     )
     if complete:
-        if progress:
+        if progress and is_main_process():
             print(f"{run} is already complete; pass --force to train again")
         return run, None, True
     if manifest is not None and is_main_process():
@@ -270,6 +314,7 @@ class CheckpointSchedule(TrainerCallback):
         return control
 
     def on_save(self, args, state, control, **kwargs):
+        wait_for_all_processes()  # every rank has written its part (its rng_state_N.pth) before COMPLETE
         if not state.is_world_process_zero:
             return control
         folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"

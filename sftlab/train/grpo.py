@@ -294,6 +294,7 @@ def train_grpo(config: GrpoConfig, progress: bool = True, reward_funcs=None) -> 
             "completions_per_step": config.completions_per_step, "per_device_batch": per_device,
             "grad_accum": accum, "world_size": n_procs, "max_completion_length": max_completion,
             "use_vllm": use_vllm, "checkpoint_steps": steps}
+    plan["distributed"] = common.distribution(trainer)  # e.g. NO, MULTI_CPU, MULTI_GPU, FSDP
     common.update_run_json(run, plan=plan, status="running")
     if progress and common.is_main_process():
         print(_summary(config, plan) + (f"; resuming from {resume_from.name}" if resume_from else ""), flush=True)

@@ -216,6 +216,7 @@ def train_sft(config: SftConfig, progress: bool = True) -> Path:
     plan = {"rows": len(rows), "train_sequences": len(trainer.train_dataset), "total_steps": total,
             "steps_per_epoch": spe, "per_device_batch": per_device, "grad_accum": accum, "world_size": n_procs,
             "effective_batch": per_device * accum * n_procs, "checkpoint_steps": steps}
+    plan["distributed"] = common.distribution(trainer)  # e.g. NO, MULTI_CPU, MULTI_GPU, FSDP
     common.update_run_json(run, plan=plan, status="running")
     if progress and common.is_main_process():
         print(_summary(config, plan) + (f"; resuming from {resume_from.name}" if resume_from else ""), flush=True)
