@@ -4,6 +4,11 @@ Sampling is done by our own logits processor rather than by `generate(do_sample=
 from its own `torch.Generator` (inverse-CDF with one uniform per step), and greedy decoding then takes that
 token. A row's samples therefore depend only on its seed, not on its neighbours in the batch or on the batch
 size (up to floating-point differences of batched matrix products, which flip a token only in near-ties).
+
+Prefix reuse: prompts of one evaluation share long token prefixes (the chat template, the task instructions of a
+tag). When that saves enough work, a batch computes the KV cache of each shared prefix once (on token ids) and
+prefills only the suffixes; see `plan_prefixes` and `HFBackend._generate_batch`. The generated text is the same as
+without it (tested), and it can be turned off with `reuse_prefix=False`.
 """
 
 from __future__ import annotations
@@ -29,11 +34,13 @@ class HFBackend(Backend):
 
     batch_size: prompts (times n) per forward batch; prompts are sorted by length first to limit padding.
     device/dtype: as in `sftlab.models.load` (default cuda if available, bf16 on capable GPUs, else CPU fp32).
+    reuse_prefix: compute the KV cache of prompt prefixes shared within a batch once (exact; see the module doc).
     """
 
     name = "hf"
 
-    def __init__(self, model, *, batch_size: int = 32, device=None, dtype=None, progress: bool = False):
+    def __init__(self, model, *, batch_size: int = 32, device=None, dtype=None, progress: bool = False,
+                 reuse_prefix: bool = True):
         if model is None:
             raise ConfigError("the hf backend needs a model name, folder or hub id")
         if not isinstance(batch_size, int) or batch_size < 1:
@@ -43,6 +50,8 @@ class HFBackend(Backend):
         self.model_name = str(model)
         self.batch_size = batch_size
         self.progress = progress
+        self.reuse_prefix = bool(reuse_prefix)
+        self.reused_tokens = 0  # prompt tokens taken from a shared prefix cache instead of being prefilled
         self.model, self.tokenizer = load(model, device=device, dtype=dtype, for_training=False)
         self.tokenizer.padding_side = "left"
         self.device = next(self.model.parameters()).device
@@ -71,25 +80,27 @@ class HFBackend(Backend):
             from tqdm.auto import tqdm
 
             iterator = tqdm(batches, desc="generate", unit="batch", leave=False)
+        prefixes: dict = {}  # prefix tokens -> KV, shared by this call's batches
         for batch in iterator:
-            gens = self._generate_batch([encoded[i] for i, _, _ in batch], [s for _, _, s in batch], params)
+            gens = self._generate_batch([encoded[i] for i, _, _ in batch], [s for _, _, s in batch], params,
+                                        prefixes)
             for (i, j, _), g in zip(batch, gens, strict=True):
                 out[i][j] = g
         return out  # type: ignore[return-value]
 
-    def _generate_batch(self, ids: list[list[int]], seeds: list[int], params: SamplingParams) -> list[Generation]:
+    def _generate_batch(self, ids: list[list[int]], seeds: list[int], params: SamplingParams,
+                        prefixes: dict | None = None) -> list[Generation]:
+        """One forward batch. `prefixes` (token tuple -> per-layer KV) is shared by the batches of one call."""
         import torch
         from transformers import GenerationConfig, LogitsProcessorList
 
-        width = max(len(x) for x in ids)
+        longest = max(len(x) for x in ids)
         pad = self.tokenizer.pad_token_id
-        input_ids = torch.tensor([[pad] * (width - len(x)) + x for x in ids], device=self.device)
-        attention = torch.tensor([[0] * (width - len(x)) + [1] * len(x) for x in ids], device=self.device)
         max_new = params.max_new_tokens
         if self.max_positions:
-            max_new = min(max_new, self.max_positions - width)
+            max_new = min(max_new, self.max_positions - longest)
             if max_new < 1:
-                raise ModelError(f"a prompt of {width} tokens leaves no room in {self.model_name}'s context of "
+                raise ModelError(f"a prompt of {longest} tokens leaves no room in {self.model_name}'s context of "
                                  f"{self.max_positions} tokens")
         config = GenerationConfig(
             do_sample=False, max_new_tokens=max_new, eos_token_id=self.eos_ids, pad_token_id=pad,
@@ -99,10 +110,16 @@ class HFBackend(Backend):
         if not params.greedy:
             processors.append(SeededSampler(seeds, params, self.device))
         with torch.inference_mode():
-            sequences = self.model.generate(
-                input_ids=input_ids, attention_mask=attention, generation_config=config,
-                logits_processor=processors,
-            )
+            plan = plan_prefixes(ids) if self.reuse_prefix and self._cache_kwarg() else None
+            inputs = self._prefix_inputs(ids, plan, {} if prefixes is None else prefixes) if plan else None
+            if inputs is None:
+                inputs = {
+                    "input_ids": torch.tensor([[pad] * (longest - len(x)) + x for x in ids], device=self.device),
+                    "attention_mask": torch.tensor([[0] * (longest - len(x)) + [1] * len(x) for x in ids],
+                                                   device=self.device),
+                }
+            width = inputs["input_ids"].shape[1]
+            sequences = self.model.generate(**inputs, generation_config=config, logits_processor=processors)
         new = sequences[:, width:].tolist()
         eos = set(self.eos_ids)
         results = []
@@ -111,6 +128,76 @@ class HFBackend(Backend):
             text = self.tokenizer.decode(tokens[:count], skip_special_tokens=True)
             results.append(Generation(text=text, num_tokens=count))
         return results
+
+    def _cache_kwarg(self) -> str | None:
+        """The name under which this model's forward takes a KV cache ("cache" from transformers 5, before that
+        "past_key_values"), or None when prefix reuse cannot be exact for it (layers other than plain full
+        attention, e.g. sliding windows or recurrent state)."""
+        if not hasattr(self, "_cache_arg"):
+            import inspect
+
+            from transformers import DynamicCache
+
+            params = inspect.signature(self.model.forward).parameters
+            name = next((n for n in ("cache", "past_key_values") if n in params), None)
+            self._keep_logits = "logits_to_keep" in params
+            try:
+                layers = DynamicCache(config=self.model.config).layers
+                plain = bool(layers) and all(type(layer).__name__ == "DynamicLayer" for layer in layers)
+            except Exception:  # an unusual config: stay on the plain path
+                plain = False
+            self._cache_arg = name if plain else None
+        return self._cache_arg
+
+    def _prefix_kv(self, tokens: tuple[int, ...]):
+        """Per layer, the (keys, values) of `tokens` at positions 0.. (shape 1 x heads x len x dim)."""
+        import torch
+
+        kwargs = {"use_cache": True}
+        if self._keep_logits:
+            kwargs["logits_to_keep"] = 1  # the prefix's logits are never used
+        out = self.model(input_ids=torch.tensor([tokens], device=self.device), **kwargs)
+        cache = getattr(out, "cache", None) or getattr(out, "past_key_values", None)
+        return [(layer.keys, layer.values) for layer in cache.layers]
+
+    def _prefix_inputs(self, ids: list[list[int]], plan: list[int], prefixes: dict) -> dict:
+        """generate() inputs in which row r's first plan[r] tokens come from a KV cache computed once per distinct
+        prefix. Layout per row: [pad..][prefix] in the cache, then [pad..][suffix] to prefill; the attention mask
+        hides the pads, and positions (from the mask's cumulative sum) run 0.. over the real tokens as without
+        the cache."""
+        import torch
+        from transformers import DynamicCache
+
+        keys = [tuple(x[:p]) for x, p in zip(ids, plan, strict=True)]
+        for key in keys:
+            if key and key not in prefixes:
+                prefixes[key] = self._prefix_kv(key)
+                self.reused_tokens -= len(key)
+        self.reused_tokens += sum(plan)
+        cached = max(plan)
+        suffix = max(len(x) - p for x, p in zip(ids, plan, strict=True))
+        pad = self.tokenizer.pad_token_id
+        rows, mask = [], []
+        for x, p in zip(ids, plan, strict=True):
+            gap = suffix - (len(x) - p)
+            rows.append([pad] * (cached - p) + x[:p] + [pad] * gap + x[p:])
+            mask.append([0] * (cached - p) + [1] * p + [0] * gap + [1] * (len(x) - p))
+        sample = prefixes[next(k for k in keys if k)]
+        cache = DynamicCache(config=self.model.config)
+        for layer, (k0, v0) in enumerate(sample):
+            k_all = k0.new_zeros((len(ids), k0.shape[1], cached, k0.shape[3]))
+            v_all = v0.new_zeros((len(ids), v0.shape[1], cached, v0.shape[3]))
+            for r, key in enumerate(keys):
+                if key:
+                    k, v = prefixes[key][layer]
+                    k_all[r, :, cached - len(key):] = k[0]
+                    v_all[r, :, cached - len(key):] = v[0]
+            cache.update(k_all, v_all, layer)
+        return {
+            "input_ids": torch.tensor(rows, device=self.device),
+            "attention_mask": torch.tensor(mask, device=self.device),
+            self._cache_kwarg(): cache,
+        }
 
     def close(self) -> None:
         self.model = None
@@ -121,6 +208,65 @@ class HFBackend(Backend):
                 torch.cuda.empty_cache()
         except ImportError:  # pragma: no cover
             pass
+
+
+def plan_prefixes(ids: Sequence[Sequence[int]], *, min_saving: float = 0.2) -> list[int] | None:
+    """Per row, how many leading tokens it takes from a KV cache computed once per distinct prefix, or None when
+    that would not cut the prefilled tokens (prefixes once + batch x longest suffix, pads included) by at least
+    `min_saving` compared with the padded batch. Every row keeps at least one token to prefill.
+
+    Rows are grouped into runs of the token-sorted prompts (a trie's subtrees are contiguous in that order); a
+    dynamic programme picks the runs that save the most, a run of m rows sharing P tokens saving (m - 1) x P.
+    Rows in no run cache just enough of themselves not to lengthen the suffix of the batch.
+    """
+    count: dict[tuple[int, ...], int] = {}
+    for x in ids:
+        count[tuple(x)] = count.get(tuple(x), 0) + 1
+    unique = sorted(count)
+    common = [_common_length(a, b) for a, b in zip(unique, unique[1:], strict=False)]
+    best = [0] * (len(unique) + 1)  # best[j]: the most saved over unique[:j]
+    choice: list[tuple[int, int]] = [(0, 0)] * (len(unique) + 1)  # (start of the last run, its shared length)
+    for j in range(1, len(unique) + 1):
+        best[j], choice[j] = best[j - 1], (j - 1, 0)
+        rows, shared, shortest = 0, None, None
+        for i in range(j - 1, -1, -1):  # the run unique[i:j]
+            rows += count[unique[i]]
+            shortest = len(unique[i]) if shortest is None else min(shortest, len(unique[i]))
+            if i < j - 1:
+                shared = common[i] if shared is None else min(shared, common[i])
+            length = min(shortest - 1, shared if shared is not None else shortest)
+            if length <= 0:
+                break
+            if best[i] + (rows - 1) * length > best[j]:
+                best[j], choice[j] = best[i] + (rows - 1) * length, (i, length)
+    prefix: dict[tuple[int, ...], int] = {}
+    j = len(unique)
+    while j > 0:
+        i, length = choice[j]
+        for key in unique[i:j]:
+            prefix[key] = length
+        j = i
+    grouped = [len(key) - prefix[key] for key in unique if prefix[key]]
+    if not grouped:
+        return None
+    suffix = max(grouped)
+    for key in unique:
+        if not prefix[key]:
+            prefix[key] = max(0, len(key) - suffix)
+    plan = [prefix[tuple(x)] for x in ids]
+    distinct = {tuple(x[:p]) for x, p in zip(ids, plan, strict=True)}
+    cost = sum(len(k) for k in distinct) + len(ids) * suffix
+    plain = len(ids) * max(len(x) for x in ids)
+    return plan if cost <= (1 - min_saving) * plain else None
+
+
+def _common_length(a: Sequence[int], b: Sequence[int]) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
 
 
 def _eos_ids(model, tokenizer) -> list[int]:
