@@ -37,9 +37,14 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=None, help="hf batch size (default: all episodes; "
                         "`sftlab eval` uses 32)")
     parser.add_argument("--repeats", type=int, default=3, help="--compare prefix: timed turns per arm")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice; 1 "
+                        "avoids the spin-waiting of 2 threads on a loaded 2-core machine)")
     args = parser.parse_args()
 
     import torch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
     from sftlab.backends import SamplingParams, get_backend
     from sftlab.data.suites import suite_rows
