@@ -7,12 +7,14 @@ size (up to floating-point differences of batched matrix products, which flip a 
 
 Prefix reuse: prompts of one evaluation share long token prefixes (the chat template, the task instructions of a
 tag). When that saves enough work, a batch computes the KV cache of each shared prefix once (on token ids) and
-prefills only the suffixes; see `plan_prefixes` and `HFBackend._generate_batch`. The generated text is the same as
-without it (tested), and it can be turned off with `reuse_prefix=False`.
+prefills only the suffixes; see `plan_prefixes` and `HFBackend._prefix_inputs`. The generated text is the same as
+without it (tested; up to the same floating-point near-ties as above). Turn it off with `reuse_prefix=False` or,
+for any command, the environment variable `SFTLAB_PREFIX_REUSE=0`.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 
 from sftlab.backends.base import Backend, Generation, Messages, SamplingParams, sample_seeds
@@ -34,13 +36,14 @@ class HFBackend(Backend):
 
     batch_size: prompts (times n) per forward batch; prompts are sorted by length first to limit padding.
     device/dtype: as in `sftlab.models.load` (default cuda if available, bf16 on capable GPUs, else CPU fp32).
-    reuse_prefix: compute the KV cache of prompt prefixes shared within a batch once (exact; see the module doc).
+    reuse_prefix: compute the KV cache of prompt prefixes shared within a batch once (see the module doc); default
+    on unless the environment sets SFTLAB_PREFIX_REUSE=0.
     """
 
     name = "hf"
 
     def __init__(self, model, *, batch_size: int = 32, device=None, dtype=None, progress: bool = False,
-                 reuse_prefix: bool = True):
+                 reuse_prefix: bool | None = None):
         if model is None:
             raise ConfigError("the hf backend needs a model name, folder or hub id")
         if not isinstance(batch_size, int) or batch_size < 1:
@@ -50,6 +53,8 @@ class HFBackend(Backend):
         self.model_name = str(model)
         self.batch_size = batch_size
         self.progress = progress
+        if reuse_prefix is None:
+            reuse_prefix = os.environ.get("SFTLAB_PREFIX_REUSE", "1").strip().lower() not in ("0", "false", "no", "off")
         self.reuse_prefix = bool(reuse_prefix)
         self.reused_tokens = 0  # prompt tokens taken from a shared prefix cache instead of being prefilled
         self.model, self.tokenizer = load(model, device=device, dtype=dtype, for_training=False)

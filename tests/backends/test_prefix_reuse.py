@@ -120,3 +120,11 @@ def test_cached_layout_gives_the_same_logits(tiny):
     for x, y in zip(a.logits, b.logits, strict=True):
         assert torch.allclose(x, y, atol=1e-5, rtol=0), (x - y).abs().max()
     assert torch.equal(a.sequences[:, width:], b.sequences[:, cached["input_ids"].shape[1]:])
+
+
+def test_the_environment_switch_turns_it_off(monkeypatch):
+    monkeypatch.setenv("SFTLAB_PREFIX_REUSE", "0")
+    assert get_backend("hf", "tiny-random").reuse_prefix is False
+    assert get_backend("hf", "tiny-random", reuse_prefix=True).reuse_prefix is True
+    monkeypatch.delenv("SFTLAB_PREFIX_REUSE")
+    assert get_backend("hf", "tiny-random").reuse_prefix is True
