@@ -165,42 +165,62 @@ class HFBackend(Backend):
         cache = getattr(out, "cache", None) or getattr(out, "past_key_values", None)
         return [(layer.keys, layer.values) for layer in cache.layers]
 
-    def _prefix_inputs(self, ids: list[list[int]], plan: list[int], prefixes: dict) -> dict:
-        """generate() inputs in which row r's first plan[r] tokens come from a KV cache computed once per distinct
-        prefix. Layout per row: [pad..][prefix] in the cache, then [pad..][suffix] to prefill; the attention mask
-        hides the pads, and positions (from the mask's cumulative sum) run 0.. over the real tokens as without
-        the cache."""
+    def _prefix_inputs(self, ids: list[list[int]], plan: list[int], prefixes: dict) -> dict | None:
+        """generate() inputs for the usual left-padded batch plus a KV cache of every row's prompt but its last
+        token, so generate prefills one token per row. The cache is computed without padding: each distinct
+        prefix once (`prefixes`, shared by a call's batches), then the rest of the distinct prompts, batched by
+        (prefix, length) on top of their prefix's cache. Each row's keys/values are right-aligned under its
+        tokens, so positions and the attention mask are exactly those of the plain batch."""
         import torch
         from transformers import DynamicCache
 
-        keys = [tuple(x[:p]) for x, p in zip(ids, plan, strict=True)]
-        for key in keys:
-            if key and key not in prefixes:
-                prefixes[key] = self._prefix_kv(key)
-                self.reused_tokens -= len(key)
-        self.reused_tokens += sum(plan)
-        cached = max(plan)
-        suffix = max(len(x) - p for x, p in zip(ids, plan, strict=True))
+        width = max(len(x) for x in ids)
         pad = self.tokenizer.pad_token_id
-        rows, mask = [], []
         for x, p in zip(ids, plan, strict=True):
-            gap = suffix - (len(x) - p)
-            rows.append([pad] * (cached - p) + x[:p] + [pad] * gap + x[p:])
-            mask.append([0] * (cached - p) + [1] * p + [0] * gap + [1] * (len(x) - p))
-        sample = prefixes[next(k for k in keys if k)]
+            if p and tuple(x[:p]) not in prefixes:
+                prefixes[tuple(x[:p])] = self._prefix_kv(tuple(x[:p]))
+                self.reused_tokens -= p
+        self.reused_tokens += sum(plan)
+        groups: dict[tuple[tuple[int, ...], int], dict[tuple[int, ...], list[int]]] = {}
+        for r, (x, p) in enumerate(zip(ids, plan, strict=True)):
+            groups.setdefault((tuple(x[:p]), len(x) - 1 - p), {}).setdefault(tuple(x), []).append(r)
+        keys = values = None
+        for (prefix, rest), prompts in groups.items():
+            kv = prefixes[prefix] if prefix else None
+            if rest:  # else the prefix is the whole prompt but its last token (or the prompt is one token)
+                cache = None
+                if kv is not None:
+                    cache = DynamicCache(config=self.model.config)
+                    for layer, (k, v) in enumerate(kv):
+                        cache.update(k.expand(len(prompts), -1, -1, -1).contiguous(),
+                                     v.expand(len(prompts), -1, -1, -1).contiguous(), layer)
+                tokens = torch.tensor([list(x[len(prefix):-1]) for x in prompts], device=self.device)
+                kwargs = {"use_cache": True, **({"logits_to_keep": 1} if self._keep_logits else {})}
+                if cache is not None:
+                    kwargs[self._cache_kwarg()] = cache
+                out = self.model(input_ids=tokens, **kwargs)
+                cache = getattr(out, "cache", None) or getattr(out, "past_key_values", None)
+                kv = [(layer.keys, layer.values) for layer in cache.layers]
+            if kv is None:
+                continue
+            if keys is None:
+                keys = [k.new_zeros((len(ids), k.shape[1], width - 1, k.shape[3])) for k, _ in kv]
+                values = [v.new_zeros((len(ids), v.shape[1], width - 1, v.shape[3])) for _, v in kv]
+            length = len(prefix) + rest
+            for j, rows in enumerate(prompts.values()):
+                for layer, (k, v) in enumerate(kv):
+                    src = 0 if k.shape[0] == 1 else j
+                    keys[layer][rows, :, width - 1 - length:] = k[src]
+                    values[layer][rows, :, width - 1 - length:] = v[src]
+        if keys is None:
+            return None
         cache = DynamicCache(config=self.model.config)
-        for layer, (k0, v0) in enumerate(sample):
-            k_all = k0.new_zeros((len(ids), k0.shape[1], cached, k0.shape[3]))
-            v_all = v0.new_zeros((len(ids), v0.shape[1], cached, v0.shape[3]))
-            for r, key in enumerate(keys):
-                if key:
-                    k, v = prefixes[key][layer]
-                    k_all[r, :, cached - len(key):] = k[0]
-                    v_all[r, :, cached - len(key):] = v[0]
-            cache.update(k_all, v_all, layer)
+        for layer, (k, v) in enumerate(zip(keys, values, strict=True)):
+            cache.update(k, v, layer)
         return {
-            "input_ids": torch.tensor(rows, device=self.device),
-            "attention_mask": torch.tensor(mask, device=self.device),
+            "input_ids": torch.tensor([[pad] * (width - len(x)) + x for x in ids], device=self.device),
+            "attention_mask": torch.tensor([[0] * (width - len(x)) + [1] * len(x) for x in ids],
+                                           device=self.device),
             self._cache_kwarg(): cache,
         }
 
@@ -216,13 +236,13 @@ class HFBackend(Backend):
 
 
 def plan_prefixes(ids: Sequence[Sequence[int]], *, min_saving: float = 0.2) -> list[int] | None:
-    """Per row, how many leading tokens it takes from a KV cache computed once per distinct prefix, or None when
-    that would not cut the prefilled tokens (prefixes once + batch x longest suffix, pads included) by at least
-    `min_saving` compared with the padded batch. Every row keeps at least one token to prefill.
+    """Per row, how many leading tokens it takes from a KV cache computed once per distinct prefix (0: none), or
+    None when nothing is shared or the tokens to prefill (each distinct prefix once, then each distinct prompt's
+    rest, no padding) would not be at least `min_saving` fewer than in the padded batch. Each row keeps at least
+    one token after its prefix.
 
     Rows are grouped into runs of the token-sorted prompts (a trie's subtrees are contiguous in that order); a
     dynamic programme picks the runs that save the most, a run of m rows sharing P tokens saving (m - 1) x P.
-    Rows in no run cache just enough of themselves not to lengthen the suffix of the batch.
     """
     count: dict[tuple[int, ...], int] = {}
     for x in ids:
@@ -251,18 +271,12 @@ def plan_prefixes(ids: Sequence[Sequence[int]], *, min_saving: float = 0.2) -> l
         for key in unique[i:j]:
             prefix[key] = length
         j = i
-    grouped = [len(key) - prefix[key] for key in unique if prefix[key]]
-    if not grouped:
+    if not any(prefix.values()):
         return None
-    suffix = max(grouped)
-    for key in unique:
-        if not prefix[key]:
-            prefix[key] = max(0, len(key) - suffix)
-    plan = [prefix[tuple(x)] for x in ids]
-    distinct = {tuple(x[:p]) for x, p in zip(ids, plan, strict=True)}
-    cost = sum(len(k) for k in distinct) + len(ids) * suffix
+    cost = sum(len(key) for key in {key[:p] for key, p in prefix.items() if p})
+    cost += sum(len(key) - prefix[key] for key in unique)
     plain = len(ids) * max(len(x) for x in ids)
-    return plan if cost <= (1 - min_saving) * plain else None
+    return [prefix[tuple(x)] for x in ids] if cost <= (1 - min_saving) * plain else None
 
 
 def _common_length(a: Sequence[int], b: Sequence[int]) -> int:
