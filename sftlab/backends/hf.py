@@ -154,14 +154,22 @@ class HFBackend(Backend):
             self._cache_arg = name if plain else None
         return self._cache_arg
 
-    def _prefix_kv(self, tokens: tuple[int, ...]):
-        """Per layer, the (keys, values) of `tokens` at positions 0.. (shape 1 x heads x len x dim)."""
+    def _kv(self, tokens: list[list[int]], past: list | None = None) -> list:
+        """Per layer, the (keys, values) of `tokens` (rows of one length) continuing the per-layer `past` (batch 1,
+        broadcast to the rows; None: from position 0): shape rows x heads x (past + len) x dim."""
         import torch
+        from transformers import DynamicCache
 
         kwargs = {"use_cache": True}
         if self._keep_logits:
-            kwargs["logits_to_keep"] = 1  # the prefix's logits are never used
-        out = self.model(input_ids=torch.tensor([tokens], device=self.device), **kwargs)
+            kwargs["logits_to_keep"] = 1  # only the keys and values are used
+        if past is not None:
+            cache = DynamicCache(config=self.model.config)
+            for layer, (k, v) in enumerate(past):
+                cache.update(k.expand(len(tokens), -1, -1, -1).contiguous(),
+                             v.expand(len(tokens), -1, -1, -1).contiguous(), layer)
+            kwargs[self._cache_kwarg()] = cache
+        out = self.model(input_ids=torch.tensor(tokens, device=self.device), **kwargs)
         cache = getattr(out, "cache", None) or getattr(out, "past_key_values", None)
         return [(layer.keys, layer.values) for layer in cache.layers]
 
@@ -178,7 +186,7 @@ class HFBackend(Backend):
         pad = self.tokenizer.pad_token_id
         for x, p in zip(ids, plan, strict=True):
             if p and tuple(x[:p]) not in prefixes:
-                prefixes[tuple(x[:p])] = self._prefix_kv(tuple(x[:p]))
+                prefixes[tuple(x[:p])] = self._kv([x[:p]])
                 self.reused_tokens -= p
         self.reused_tokens += sum(plan)
         groups: dict[tuple[tuple[int, ...], int], dict[tuple[int, ...], list[int]]] = {}
@@ -188,19 +196,7 @@ class HFBackend(Backend):
         for (prefix, rest), prompts in groups.items():
             kv = prefixes[prefix] if prefix else None
             if rest:  # else the prefix is the whole prompt but its last token (or the prompt is one token)
-                cache = None
-                if kv is not None:
-                    cache = DynamicCache(config=self.model.config)
-                    for layer, (k, v) in enumerate(kv):
-                        cache.update(k.expand(len(prompts), -1, -1, -1).contiguous(),
-                                     v.expand(len(prompts), -1, -1, -1).contiguous(), layer)
-                tokens = torch.tensor([list(x[len(prefix):-1]) for x in prompts], device=self.device)
-                kwargs = {"use_cache": True, **({"logits_to_keep": 1} if self._keep_logits else {})}
-                if cache is not None:
-                    kwargs[self._cache_kwarg()] = cache
-                out = self.model(input_ids=tokens, **kwargs)
-                cache = getattr(out, "cache", None) or getattr(out, "past_key_values", None)
-                kv = [(layer.keys, layer.values) for layer in cache.layers]
+                kv = self._kv([list(x[len(prefix):-1]) for x in prompts], kv)
             if kv is None:
                 continue
             if keys is None:
