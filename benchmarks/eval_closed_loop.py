@@ -99,20 +99,23 @@ def prefix_reuse(backend, rows, params, repeats: int) -> None:
           f"load average {os.getloadavg()[0]:.1f}")
     closed_loop.play(backend, rows[:2], params, max_turns=1)  # warm-up (first-call allocations)
     times: dict[bool, list[float]] = {False: [], True: []}
+    cpu: dict[bool, list[float]] = {False: [], True: []}  # process CPU time: steadier than wall on a busy machine
     responses: dict[bool, list[str]] = {}
     for _ in range(repeats):
         for reuse in (False, True):
             backend.reuse_prefix = reuse
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             units = closed_loop.play(backend, rows, params, max_turns=1)
             times[reuse].append(time.perf_counter() - start)
+            cpu[reuse].append(time.process_time() - start_cpu)
             responses[reuse] = [u["records"][0]["response"] for u in units]
-            print(f"  reuse_prefix={reuse!s:5}: {times[reuse][-1]:7.1f} s", flush=True)
+            print(f"  reuse_prefix={reuse!s:5}: {times[reuse][-1]:7.1f} s wall, {cpu[reuse][-1]:7.1f} s CPU", flush=True)
     off, on = statistics.median(times[False]), statistics.median(times[True])
+    off_cpu, on_cpu = statistics.median(cpu[False]), statistics.median(cpu[True])
     same = sum(a == b for a, b in zip(responses[False], responses[True], strict=True))
-    print(f"one turn, median of {repeats}: without prefix reuse {off:.1f} s, with {on:.1f} s; "
-          f"speedup {off / on:.2f}x; {same}/{len(rows)} responses identical; "
-          f"load average {os.getloadavg()[0]:.1f}")
+    print(f"one turn, median of {repeats}: without prefix reuse {off:.1f} s wall / {off_cpu:.1f} s CPU, with "
+          f"{on:.1f} s / {on_cpu:.1f} s; speedup {off / on:.2f}x wall, {off_cpu / on_cpu:.2f}x CPU; "
+          f"{same}/{len(rows)} responses identical; load average {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":
