@@ -158,7 +158,7 @@ class ScriptedBackend(Backend):
     """Answers each row from a fixed list of responses: the i-th call for row id R returns `script[R][i]`.
 
     For replaying recorded model outputs through the real evaluators (e.g. the original code's scripted Sokoban
-    episodes, tests/evaluate/test_fidelity_metrics.py): no model, no randomness. Every prompt it was sent is
+    episodes, tests/fidelity/test_sokoban_metrics.py): no model, no randomness. Every prompt it was sent is
     kept in `prompts[R]` so a replay can also check what the model would have seen. Running past the end of a
     row's list is a ConfigError (the replay and the evaluator disagree on the number of turns).
     """
