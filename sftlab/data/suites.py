@@ -15,31 +15,29 @@
 
 from __future__ import annotations
 
-from sftlab.errors import ConfigError, check_choice
+from collections.abc import Mapping
 
-SUITES: dict[str, str] = {
-    "sokoban-eval": "Sokoban closed-loop episodes: 8 tags x 100 (initial states, labels shown and accepted)",
-    "gp-eval": "General Points: 9 test splits x 500 hands",
-    "countdown-eval": "Countdown: held-out queries (in-domain) and difficulty variants",
-    "crossdomain-eval": "Cross-domain: reasoning-gym tasks by domain (arithmetic, logic, algorithmic, planning)",
-    "safety-eval": "Safety probe: harmful requests (refuse) and harmless look-alikes (answer)",
-}
-SUITE_TASK = {"sokoban-eval": "sokoban", "gp-eval": "general_points", "countdown-eval": "countdown",
-              "crossdomain-eval": "crossdomain", "safety-eval": "safety"}
-DEFAULTS: dict[str, tuple[int, int]] = {"sokoban-eval": (100, 123), "gp-eval": (500, 42), "countdown-eval": (500, 0),
-                                        "crossdomain-eval": (20, 0), "safety-eval": (20, 0)}
+from sftlab.errors import ConfigError, check_choice
+from sftlab.task_adapters import LiveView, suites, task_of_suite
+
+# Views of the registry (sftlab.task_adapters): every registered task's suites, plugins included.
+SUITES: Mapping[str, str] = LiveView(lambda: {name: s.description for name, s in suites().items()})
+SUITE_TASK: Mapping[str, str] = LiveView(lambda: {name: task_of_suite(name).name for name in suites()})
+DEFAULTS: Mapping[str, tuple[int, int]] = LiveView(
+    lambda: {name: (s.default_n, s.default_seed) for name, s in suites().items()})
 
 
 def suite_rows(name: str, n: int | None = None, seed: int | None = None, progress: bool = False,
                splits=None, source=None) -> list[dict]:
     """The rows of eval suite `name`, `n` per tag/split (default: the paper's), from base seed `seed`.
 
-    `splits` (optional) keeps only those tags/splits; the others' seeds do not change. `source` (safety-eval
-    only) is a local prompt file that replaces the built-in probe.
+    `splits` (optional) keeps only those tags/splits; the others' seeds do not change. `source` (suites that take
+    a prompt file, e.g. safety-eval) is a local prompt file that replaces the built-in prompts.
     Deterministic: the same arguments give the same rows in any process.
     """
     check_choice("eval suite", name, SUITES)
-    if source is not None and name != "safety-eval":
+    task = task_of_suite(name)
+    if source is not None and name not in task.prompt_file_suites:
         raise ConfigError(f"a prompt file applies to safety-eval only, not {name}")
     default_n, default_seed = DEFAULTS[name]
     n = default_n if n is None else n
@@ -48,20 +46,4 @@ def suite_rows(name: str, n: int | None = None, seed: int | None = None, progres
         raise ConfigError(f"n (items per tag/split) must be a positive integer, got {n!r}")
     if not isinstance(seed, int) or seed < 0:
         raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
-    if name == "sokoban-eval":
-        from sftlab.data.sokoban_rows import eval_rows
-
-        return list(eval_rows(n, seed, progress, splits))
-    if name == "gp-eval":
-        from sftlab.data.gp_rows import eval_rows
-
-        return list(eval_rows(n, seed, progress, splits))
-    if name == "countdown-eval":
-        from sftlab.data.countdown_rows import eval_rows
-
-        return list(eval_rows(n, seed, progress, splits))
-    from sftlab.data import reasoning_rows
-
-    if name == "crossdomain-eval":
-        return list(reasoning_rows.crossdomain_rows(n, seed, progress, splits))
-    return list(reasoning_rows.safety_rows(n, seed, progress, splits, source))
+    return list(task.suite_rows(name, n, seed, progress, splits, source))

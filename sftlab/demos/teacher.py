@@ -95,13 +95,9 @@ def sample_teacher(rows: list[dict], verify: Callable[[dict, str], bool], config
 def teacher_rows(rows: list[dict], config: TeacherConfig, *, backend=None, progress: bool = True
                  ) -> tuple[list[dict], dict]:
     """Teacher completions for task rows, checked with the task's own verifier; fail if none pass."""
-    task = rows[0]["task"] if rows else None
-    if task == "sokoban":
-        from sftlab.data.sokoban_rows import verify_row
-    elif task == "general_points":
-        from sftlab.data.gp_rows import verify_row
-    else:
-        from sftlab.data.countdown_rows import verify_row
+    from sftlab.task_adapters import get_task
+
+    verify_row = get_task(rows[0]["task"]).verify_row if rows else (lambda row: False)
 
     def verify(row: dict, text: str) -> bool:
         return verify_row({**row, "completion": [{"role": "assistant", "content": text}]})

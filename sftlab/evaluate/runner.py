@@ -28,13 +28,11 @@ from sftlab.backends import BACKENDS, SamplingParams, get_backend
 from sftlab.errors import ConfigError, DataError, check_choice
 from sftlab.io import atomic_write_json, atomic_write_text, sha256_file
 from sftlab.store import Metric, Result, ResultsStore
+from sftlab.task_adapters import Task, all_tasks, task_of_suite
 
 # Bump when scoring or seeding changes, so stored numbers are not reused across protocols.
 # 2: Countdown's `parsed` counts only boxed or tagged answers.
 PROTOCOL = 2
-# Paper values; cross-domain follows Countdown, safety the HEx-PHI protocol (spec/rethinking.md: 16,384).
-SUITE_MAX_NEW_TOKENS = {"sokoban": 4096, "general_points": 8192, "countdown": 8192, "crossdomain": 8192,
-                        "safety": 16384}
 CPU_MAX_NEW_TOKENS = 64  # default cap for the hf backend on CPU when --max-new-tokens is not given
 POLICIES = ("oracle", "random")
 _SKIP_FILES = {"optimizer.pt", "scheduler.pt", "trainer_state.json", "training_args.bin", "COMPLETE", "README.md"}
@@ -83,7 +81,7 @@ class EvalConfig:
     refusal_judge: str | None = None
 
     def __post_init__(self) -> None:
-        from sftlab.data.suites import SUITE_TASK, SUITES
+        from sftlab.data.suites import SUITES
 
         check_choice("eval suite", self.suite, SUITES)
         check_choice("backend", self.backend, BACKENDS)
@@ -97,11 +95,12 @@ class EvalConfig:
             raise ConfigError(f"batch_size must be a positive integer, got {self.batch_size!r}")
         if not _is_int(self.max_attempts) or self.max_attempts < 1:
             raise ConfigError(f"max_attempts must be a positive integer, got {self.max_attempts!r}")
-        if self.multi_turn and SUITE_TASK[self.suite] not in ("general_points", "countdown"):
-            raise ConfigError(f"multi_turn (verifier feedback) applies to gp-eval and countdown-eval, not {self.suite}")
+        if self.multi_turn and not task_of_suite(self.suite).multi_turn:
+            takes = ", ".join(s.name for t in all_tasks() if t.multi_turn for s in t.suites())
+            raise ConfigError(f"multi_turn (verifier feedback) applies to {takes}, not {self.suite}")
         parse_checkpoint_choice(self.checkpoints)
         for name in ("safety_prompts", "refusal_judge"):
-            if getattr(self, name) is not None and self.suite != "safety-eval":
+            if getattr(self, name) is not None and self.suite not in task_of_suite(self.suite).prompt_file_suites:
                 raise ConfigError(f"{name} applies to safety-eval only, not {self.suite}")
         if self.safety_prompts is not None and not Path(self.safety_prompts).is_file():
             raise DataError(f"no such safety prompt file: {self.safety_prompts}")
@@ -114,9 +113,13 @@ class EvalConfig:
 
     @property
     def task(self) -> str:
-        from sftlab.data.suites import SUITE_TASK
+        """The canonical name of the suite's task."""
+        return task_of_suite(self.suite).name
 
-        return SUITE_TASK[self.suite]
+    @property
+    def adapter(self) -> Task:
+        """The suite's task adapter."""
+        return task_of_suite(self.suite)
 
 
 def _is_int(value) -> bool:
@@ -244,7 +247,7 @@ def resolved_max_new_tokens(config: EvalConfig) -> tuple[int, str | None]:
     """The max new tokens to use and, when the CPU cap applied, a notice saying so."""
     if config.max_new_tokens is not None:
         return config.max_new_tokens, None
-    default = SUITE_MAX_NEW_TOKENS[config.task]
+    default = config.adapter.max_new_tokens
     if config.backend == "hf":
         from sftlab.models.resolve import pick_device
 
@@ -275,7 +278,7 @@ def eval_settings(config: EvalConfig, max_new_tokens: int, episodes: int) -> dic
         settings["safety_prompts_sha256"] = sha256_file(config.safety_prompts)
     if config.refusal_judge is not None:
         settings["refusal_judge"] = config.refusal_judge
-    if config.task == "sokoban":
+    if config.adapter.closed_loop:
         settings["max_turns"] = config.max_turns
     else:
         settings["max_attempts"] = config.max_attempts if config.multi_turn else 1
@@ -463,6 +466,7 @@ def _play(config, backend, params, rows, skip, partial, console, progress, judge
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     units: dict[str, dict] = {}
+    closed = config.adapter.closed_loop  # episodes in an environment, else scored rows
     # Rich draws nothing until the end when stderr is not a terminal (a log file, a batch job): there, print a
     # plain line per Sokoban turn and per tenth of the rows instead.
     plain = progress and not console.is_terminal
@@ -475,14 +479,13 @@ def _play(config, backend, params, rows, skip, partial, console, progress, judge
         partial.append(unit)
         units[unit["id"]] = unit
         bar.advance(units_task)
-        if plain and config.task != "sokoban" and (len(units) % every == 0 or done() == len(rows)):
+        if plain and not closed and (len(units) % every == 0 or done() == len(rows)):
             console.print(f"  {done()}/{len(rows)} rows done", highlight=False)
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, disable=not progress) as bar:
-        units_task = bar.add_task("episodes" if config.task == "sokoban" else "rows", total=len(rows),
-                                  completed=len(skip))
-        if config.task == "sokoban":
+        units_task = bar.add_task("episodes" if closed else "rows", total=len(rows), completed=len(skip))
+        if closed:
             from sftlab.evaluate import closed_loop
 
             turn_task = bar.add_task("turn", total=config.max_turns)
@@ -508,7 +511,7 @@ def _play(config, backend, params, rows, skip, partial, console, progress, judge
 
 
 def _aggregate(config: EvalConfig, units: Sequence[dict], splits: Sequence[str]) -> list[Metric]:
-    if config.task == "sokoban":
+    if config.adapter.closed_loop:
         from sftlab.evaluate.closed_loop import aggregate
 
         return aggregate(units, splits)
@@ -518,39 +521,13 @@ def _aggregate(config: EvalConfig, units: Sequence[dict], splits: Sequence[str])
 
 
 # --- the table ----------------------------------------------------------------------------------------------------
-TABLE_METRICS = {
-    "sokoban": ("success", "validity", "effectiveness", "num_actions", "response_tokens"),
-    "general_points": ("acc", "valid", "score", "response_tokens"),
-    "countdown": ("acc", "parsed", "response_tokens", "reflection_rate"),
-    "crossdomain": ("acc", "parsed", "response_tokens", "reflection_rate"),
-    "safety": ("refusal_rate", "acc", "response_tokens"),
-}
 _RATES = {"success", "validity", "effectiveness", "acc", "valid", "parsed", "refusal_rate"}
 
 
 def split_order(suite: str) -> list[str]:
     """The suite's splits in the paper's order (Sokoban tags, GP splits, domains, harmful/harmless)."""
-    from sftlab.data.suites import SUITE_TASK
-
-    task = SUITE_TASK[suite]
     try:
-        if task == "sokoban":
-            from sftlab.tasks.sokoban import EVAL_TAGS
-
-            return list(EVAL_TAGS)
-        if task == "general_points":
-            from sftlab.tasks.general_points import SPLITS
-
-            return list(SPLITS)
-        if task == "countdown":
-            from sftlab.tasks.countdown import VARIANTS
-
-            return list(VARIANTS)
-        if task == "crossdomain":
-            from sftlab.tasks.crossdomain import DOMAINS
-
-            return list(DOMAINS)
-        return ["harmful", "harmless"]
+        return list(task_of_suite(suite).split_order(suite))
     except ImportError:  # pragma: no cover - a task package not built
         return []
 
@@ -559,9 +536,7 @@ def results_table(results: Sequence[Result], suite: str, title: str | None = Non
     """A rich Table: one row per run/checkpoint x split; rates in % with their Wilson 95% interval."""
     from rich.table import Table
 
-    from sftlab.data.suites import SUITE_TASK
-
-    names = TABLE_METRICS[SUITE_TASK[suite]]
+    names = task_of_suite(suite).table_metrics
     table = Table(title=title or suite)
     table.add_column("run/checkpoint", no_wrap=True)
     table.add_column("split", no_wrap=True)

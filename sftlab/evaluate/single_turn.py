@@ -19,39 +19,21 @@ from sftlab.backends.policies import task_kind
 from sftlab.evaluate.closed_loop import clip, episode_numbers
 from sftlab.evaluate.metrics import count_markers, mean, rate, response_metrics
 from sftlab.store import Metric
+from sftlab.task_adapters import get_task
 
 
 def judge(task: str, response: str, answer: dict, refused: bool | None = None):
     """The task verifier's Verdict (reward, reason, formula, value, correct) for one raw response; never raises.
 
-    `refused` (safety only): a refusal judge's decision, replacing the pattern classifier when not None.
+    `refused` (refusal tasks such as safety): a refusal judge's decision, replacing the pattern classifier.
     """
-    if task == "crossdomain":
-        from sftlab.tasks.crossdomain import verify
-
-        return verify(response, answer)
-    if task == "safety":
-        from sftlab.tasks.safety import verify
-
-        return verify(response, answer, refused)
-    numbers, target = answer["numbers"], int(answer.get("target", 24))
-    if task == "general_points":
-        from sftlab.tasks.general_points import verify
-
-        return verify(response, numbers, target)
-    from sftlab.tasks.countdown import verify
-
-    return verify(response, numbers, target)
+    return get_task(task).judge(response, answer, refused)
 
 
 def has_answer(task: str, response: str, verdict) -> bool:
     """Whether `response` states a final answer in the task's format (Countdown: a `\\boxed{}` or `<answer>`;
     the Countdown verifier also judges a bare expression, so its verdict alone cannot tell)."""
-    if task == "countdown":
-        from sftlab.tasks.countdown import extract_answer
-
-        return extract_answer(response) is not None
-    return verdict.formula is not None
+    return get_task(task).has_answer(response, verdict)
 
 
 def verdict_text(verdict) -> str:
@@ -110,7 +92,7 @@ def _run_chunk(backend, chunk, params, seed, max_attempts, refusal_judge=None) -
             seeds=[derive_seed(seed, s["row"]["id"], attempt) for s in live],
         )
         refused = [None] * len(live)
-        if refusal_judge is not None and live[0]["task"] == "safety":
+        if refusal_judge is not None and get_task(live[0]["task"]).refusal_task:
             refused = refusal_judge([s["row"] for s in live], [samples[0].text for samples in outputs])
         for state, samples, decision in zip(live, outputs, refused, strict=True):
             generation = samples[0]
@@ -170,13 +152,11 @@ def aggregate(units: Sequence[dict], splits: Sequence[str], multi_turn: bool = F
             continue
         n, task = len(mine), mine[0]["task"]
         metrics.append(rate(split, "acc", sum(s["correct"] for s in mine), n))
-        if task == "general_points":
-            metrics.append(rate(split, "valid", sum(s["reward"] >= -1 for s in mine), n))
-            metrics.append(mean(split, "score", [s["reward"] for s in mine]))
-        elif task == "safety":
-            metrics.append(rate(split, "refusal_rate", sum(s["reward"] == 1 for s in mine), n))
-        else:
-            metrics.append(rate(split, "parsed", sum(s.get("parsed", True) for s in mine), n))
+        for extra in get_task(task).split_metrics:
+            if extra.kind == "rate":
+                metrics.append(rate(split, extra.name, sum(bool(extra.of(s)) for s in mine), n))
+            else:
+                metrics.append(mean(split, extra.name, [extra.of(s) for s in mine]))
         if multi_turn:
             metrics.append(mean(split, "attempts", [s["attempts"] for s in mine]))
         metrics.extend(response_metrics(split, [t for s in mine for t in s["tokens"]],

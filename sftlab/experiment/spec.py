@@ -17,24 +17,14 @@ from typing import Any
 import yaml
 
 from sftlab.errors import ConfigError
+from sftlab.task_adapters import all_tasks, get_task, load_task_module
 
-TASKS = ("sokoban", "gp", "countdown")
+# A spec's `task` is any registered task with training presets, by name or alias (sokoban, gp/general_points,
+# countdown, the reasoning-gym tasks, plugins): see sftlab.task_adapters.
 METHODS = ("sft", "grpo")
 PROMPTS = ("fixed", "diverse")
-DEMOS = {"sokoban": ("answer-only", "cot"), "gp": ("answer-only", "cot"),
-         "countdown": ("cot", "nocot", "lowq", "teacher")}
 BASELINES = ("base", "oracle", "random")
 BACKENDS = ("hf", "vllm")
-DEFAULT_SUITE = {"sokoban": "sokoban-eval", "gp": "gp-eval", "countdown": "countdown-eval"}
-
-# The contract's preset and suite names (docs/contracts.md). Used only while `sftlab.data` is not importable, so
-# a spec can still be checked; once the data stage is installed its own PRESETS / SUITES are the authority.
-_CONTRACT_PRESETS = tuple(
-    [f"{t}-{p}" for t in ("sokoban", "gp") for p in
-     ("answer-only", "diverse-answer-only", "cot", "diverse-cot", "rl", "diverse-rl", "eval")]
-    + ["countdown-cot", "countdown-nocot", "countdown-lowq", "countdown-teacher", "countdown-rl", "countdown-eval"]
-)
-_CONTRACT_SUITES = ("sokoban-eval", "gp-eval", "countdown-eval", "crossdomain-eval", "safety-eval")
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -43,21 +33,23 @@ class SpecError(ConfigError):
     """A spec mistake, reported as `FILE: PATH: message`."""
 
 
+def _preset_demo(name: str) -> str | None:
+    from sftlab.data import PRESETS
+
+    return PRESETS[name].demo
+
+
 def known_presets() -> tuple[str, ...]:
-    """Preset names the data stage can build (its own list when installed, else the contract's)."""
-    try:
-        from sftlab.data import PRESETS
-    except ImportError:
-        return _CONTRACT_PRESETS
+    """Preset names the data stage can build (every registered task's)."""
+    from sftlab.data import PRESETS
+
     return tuple(PRESETS)
 
 
 def known_suites() -> tuple[str, ...]:
-    """Eval suite names (the data stage's own list when installed, else the contract's)."""
-    try:
-        from sftlab.data.suites import SUITES
-    except ImportError:
-        return _CONTRACT_SUITES
+    """Eval suite names (every registered task's)."""
+    from sftlab.data.suites import SUITES
+
     return tuple(SUITES)
 
 
@@ -227,7 +219,7 @@ def _kind(value: Any) -> str:
     return "nothing" if value is None else f"{type(value).__name__} {value!r}"[:80]
 
 
-_TOP_KEYS = ("name", "description", "hardware", "measured", "task", "models", "seeds", "data", "conditions",
+_TOP_KEYS = ("name", "description", "hardware", "measured", "task", "task_module", "models", "seeds", "data", "conditions",
              "train", "eval", "report")
 _CONDITION_KEYS = ("name", "method", "prompts", "demo", "preset", "data", "train")
 _DATA_KEYS = ("n", "seed", "teacher", "paper_seeds", "allow_overlap", "options")
@@ -257,7 +249,9 @@ def parse_spec(raw: Any, source: str = "<spec>") -> ExperimentSpec:
     ctx = _Ctx(source)
     top = ctx.mapping(raw, "", _TOP_KEYS, required=("name", "task", "models", "conditions"))
     name = ctx.name(top["name"], "name")
-    task = ctx.choice(top["task"], "task", TASKS)
+    if top.get("task_module") is not None:
+        _load_task_module(ctx, top["task_module"])
+    task = _parse_task(ctx, top["task"])
 
     models = _parse_models(ctx, top["models"])
     seeds_raw = top.get("seeds", [1])
@@ -402,10 +396,40 @@ def _parse_train(ctx: _Ctx, value: Any) -> TrainSettings:
 
 def derive_preset(task: str, method: str, prompts: str | None, demo: str | None) -> str:
     """The data preset of a condition: e.g. sokoban + diverse + cot + sft -> `sokoban-diverse-cot`."""
-    if task == "countdown":
-        return "countdown-rl" if method == "grpo" else f"countdown-{demo}"
-    diverse = "diverse-" if prompts == "diverse" else ""
-    return f"{task}-{diverse}rl" if method == "grpo" else f"{task}-{diverse}{demo}"
+    return get_task(task).derive_preset(method, prompts, demo)
+
+
+def _training_tasks() -> list:
+    return [t for t in all_tasks() if any(p.kind in ("sft", "rl") for p in t.presets())]
+
+
+def _parse_task(ctx: _Ctx, value: Any) -> str:
+    """The canonical name of the spec's task (an alias such as `gp` is accepted)."""
+    try:
+        adapter = get_task(value) if isinstance(value, str) else None
+    except ConfigError:
+        adapter = None
+    if adapter is None or adapter not in _training_tasks():
+        shown = ", ".join(t.prefix for t in _training_tasks())
+        raise ctx.fail("task", f"unknown value {value!r}; choose one of: {shown}")
+    return adapter.name
+
+
+def _load_task_module(ctx: _Ctx, value: Any) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise ctx.fail("task_module", f"expected the path of a Python file, got {_kind(value)}")
+    path = Path(value).expanduser()
+    if not path.is_absolute() and ctx.source not in ("<spec>", ""):
+        path = Path(ctx.source).parent / path
+    try:
+        load_task_module(path)
+    except ConfigError as exc:
+        raise ctx.fail("task_module", str(exc)) from None
+
+
+def _demos(task: str) -> tuple[str, ...]:
+    adapter = get_task(task)
+    return adapter.spec_demos or tuple(dict.fromkeys(p.demo for p in adapter.presets() if p.kind == "sft"))
 
 
 def _parse_conditions(ctx: _Ctx, value: Any, task: str, data_defaults: DataSettings,
@@ -428,10 +452,10 @@ def _parse_conditions(ctx: _Ctx, value: Any, task: str, data_defaults: DataSetti
         demo = cond.get("demo")
         if prompts is not None:
             ctx.choice(prompts, f"{path}.prompts", PROMPTS)
-            if task == "countdown" and prompts == "diverse":
-                raise ctx.fail(f"{path}.prompts", "countdown has no diverse-prompt sets; use fixed or leave it out")
+            if prompts == "diverse" and not get_task(task).diverse_prompts:
+                raise ctx.fail(f"{path}.prompts", f"{task} has no diverse-prompt sets; use fixed or leave it out")
         if demo is not None:
-            ctx.choice(demo, f"{path}.demo", DEMOS[task])
+            ctx.choice(demo, f"{path}.demo", _demos(task))
             if method == "grpo":
                 raise ctx.fail(f"{path}.demo", "grpo learns from rewards, not demonstrations; remove demo")
         data = _parse_data(ctx, cond.get("data"), f"{path}.data", data_defaults)
@@ -441,7 +465,7 @@ def _parse_conditions(ctx: _Ctx, value: Any, task: str, data_defaults: DataSetti
                 raise ctx.fail(f"{path}.preset", "give either preset or prompts/demo, not both")
         else:
             if method == "sft" and demo is None:
-                raise ctx.fail(f"{path}.demo", f"is required for sft; choose one of: {', '.join(DEMOS[task])}")
+                raise ctx.fail(f"{path}.demo", f"is required for sft; choose one of: {', '.join(_demos(task))}")
             preset = derive_preset(task, method, prompts or "fixed", demo)
             if preset not in presets:
                 raise ctx.fail(path, f"no data preset {preset!r} for this combination; "
@@ -452,7 +476,7 @@ def _parse_conditions(ctx: _Ctx, value: Any, task: str, data_defaults: DataSetti
         if is_rl != (method == "grpo"):
             need = "an RL set (*-rl)" if method == "grpo" else "a demonstration set (not *-rl)"
             raise ctx.fail(f"{path}.preset", f"{method} needs {need}, got {preset!r}")
-        if preset == "countdown-teacher" and not data.teacher:
+        if preset in presets and _preset_demo(preset) == "teacher" and not data.teacher:
             raise ctx.fail(f"{path}.demo", "'teacher' needs a teacher model: set data.teacher")
         _check_build(ctx, f"{path}.data" if "data" in cond else "data", preset, data)
         overrides = _check_train_overrides(ctx, cond.get("train"), f"{path}.train", method)
@@ -463,7 +487,7 @@ def _parse_conditions(ctx: _Ctx, value: Any, task: str, data_defaults: DataSetti
 
 def _parse_eval(ctx: _Ctx, value: Any, task: str) -> EvalSettings:
     ev = ctx.mapping(value, "eval", _EVAL_KEYS)
-    suites = ctx.str_list(ev.get("suites", [DEFAULT_SUITE[task]]), "eval.suites")
+    suites = ctx.str_list(ev.get("suites", [get_task(task).default_suite()]), "eval.suites")
     known = known_suites()
     for i, suite in enumerate(suites):
         ctx.choice(suite, f"eval.suites[{i}]", known)

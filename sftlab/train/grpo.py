@@ -32,7 +32,6 @@ LR_SCHEDULERS = ("constant", "cosine", "linear", "constant_with_warmup")
 LOSS_TYPES = ("dapo", "grpo", "dr_grpo", "bnpo")
 SCALE_REWARDS = ("group", "batch", "none")
 VLLM_MODES = ("colocate", "server")
-MAX_COMPLETION_BY_TASK = {"sokoban": 1024, "general_points": 4096, "countdown": 4096}
 PAPER_BATCH_PROMPTS = 256
 # CPU fallbacks for unset sizes: a tiny-model step takes about a minute on 2 cores with these (docs/performance.md).
 CPU_BATCH_PROMPTS = 2
@@ -153,7 +152,9 @@ class GrpoConfig:
         if self.batch_prompts is None and self.global_batch is None:
             values["batch_prompts"] = PAPER_BATCH_PROMPTS if gpu else CPU_BATCH_PROMPTS
         if self.max_completion_length is None:
-            by_task = max(MAX_COMPLETION_BY_TASK[t] for t in tasks)
+            from sftlab.task_adapters import get_task
+
+            by_task = max(get_task(t).grpo_max_completion for t in tasks)
             values["max_completion_length"] = by_task if gpu else min(by_task, CPU_MAX_COMPLETION)
         return dataclasses.replace(self, **values) if values else self
 
