@@ -38,7 +38,7 @@ _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 _tasks: dict[str, Task] = {}
 _aliases: dict[str, str] = {}
-_loaded_files: set[str] = set()
+_loaded_files: dict[str, list[str]] = {}  # resolved path -> names of the tasks it registered
 _state = {"builtins": False, "version": 0}
 
 
@@ -106,6 +106,18 @@ def unregister(name: str) -> None:
         for alias in task.aliases:
             _aliases.pop(_normal(alias), None)
         _state["version"] += 1
+
+
+def unload_task_module(path: str | os.PathLike) -> None:
+    """Forget a loaded task file: unregister its tasks and drop it from SFTLAB_TASK_MODULES (tests, notebooks)."""
+    key = str(Path(path).expanduser().resolve())
+    for name in _loaded_files.pop(key, []):
+        unregister(name)
+    paths = [p for p in os.environ.get(ENV_VAR, "").split(os.pathsep) if p and p != key]
+    if paths:
+        os.environ[ENV_VAR] = os.pathsep.join(paths)
+    else:
+        os.environ.pop(ENV_VAR, None)
 
 
 def get_task(name: str) -> Task:
@@ -230,7 +242,7 @@ def load_task_module(path: str | os.PathLike) -> list[Task]:
     if not file.is_file():
         raise ConfigError(f"no such task module: {path}")
     before = set(_tasks)
-    _loaded_files.add(key)
+    _loaded_files[key] = []
     module_name = f"sftlab_user_task_{len(_loaded_files)}_{re.sub(r'[^A-Za-z0-9_]', '_', file.stem)}"
     spec = importlib.util.spec_from_file_location(module_name, file)
     module = importlib.util.module_from_spec(spec)
@@ -240,12 +252,13 @@ def load_task_module(path: str | os.PathLike) -> list[Task]:
     except ConfigError:
         raise
     except Exception as exc:
-        _loaded_files.discard(key)
+        _loaded_files.pop(key, None)
         raise ConfigError(f"task module {path} failed to import: {type(exc).__name__}: {exc}") from None
     found = getattr(module, "TASKS", None) or getattr(module, "TASK", None)
     if found is not None:
         _register_from(found, f"task module {path}")
     new = [_tasks[n] for n in _tasks if n not in before]
+    _loaded_files[key] = [t.name for t in new]
     if not new:
         raise ConfigError(f"task module {path} defines no task: set TASK = MyTask() or call register()")
     paths = [p for p in os.environ.get(ENV_VAR, "").split(os.pathsep) if p]
@@ -257,5 +270,5 @@ def load_task_module(path: str | os.PathLike) -> list[Task]:
 __all__ = [
     "ENTRY_POINT_GROUP", "MAX_RESPONSE_CHARS", "LiveView", "Preset", "RewardResult", "SplitMetric", "Suite", "Task",
     "Verdict", "all_tasks", "canonical", "find_task", "get_task", "load_task_module", "presets", "register",
-    "suites", "task_of_suite", "unregister",
+    "suites", "task_of_suite", "unload_task_module", "unregister",
 ]
