@@ -5,7 +5,7 @@
 own `score_answer` as the reward) and the eval suite `rg-maze-eval` with two splits: `id` (the training config,
 held-out items) and `hard` (the harder config: the papers' difficulty-variant idea, e.g. a larger grid).
 
-A row's `answer` names the item ({dataset, config, seed, index, answer}); the scorer regenerates it (reasoning-gym
+A row's `answer` names the item ({dataset, config (JSON text), seed, index, answer}); the scorer regenerates it (reasoning-gym
 item i of a dataset comes from `Random(seed + i)`), so nothing dataset-specific is serialised.
 
 Soundness: before a task is used (data built, rows scored), `check_sound()` generates items and checks that the
@@ -59,8 +59,9 @@ def _dataset(name: str, config_json: str, seed: int):
         raise ConfigError(f"reasoning-gym dataset {name} rejects config {config_json}: {exc}") from None
 
 
-def _entry(name: str, config: dict, seed: int, index: int) -> tuple[object, dict]:
-    ds = _dataset(name, json.dumps(config, sort_keys=True), int(seed))
+def _entry(name: str, config: dict | str, seed: int, index: int) -> tuple[object, dict]:
+    text = json.dumps(json.loads(config) if isinstance(config, str) else config, sort_keys=True)
+    ds = _dataset(name, text, int(seed))
     return ds, ds[int(index)]
 
 
@@ -178,8 +179,10 @@ class ReasoningGymTask(Task):
             id=row_id, task=self.name, split=split, variant=split, seed=seed + index,
             prompt=str(entry["question"]) + INSTRUCTION,
             completion=f"\\boxed{{{answer}}}" if completion else None,
-            answer={"dataset": self.dataset, "config": config, "seed": seed, "index": index, "answer": answer},
-            metadata={"difficulty": json.loads(json.dumps(entry["metadata"].get("difficulty", {}), default=str))},
+            # JSON text: parquet cannot store an empty struct, and every row keeps one column layout
+            answer={"dataset": self.dataset, "config": json.dumps(config, sort_keys=True), "seed": seed,
+                    "index": index, "answer": answer},
+            metadata={"difficulty": json.dumps(entry["metadata"].get("difficulty", {}), sort_keys=True, default=str)},
         )
 
     def suite_rows(self, suite, n, seed, progress, splits, source) -> list[dict]:
