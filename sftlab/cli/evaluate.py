@@ -39,7 +39,8 @@ def register(app: typer.Typer) -> None:
         """
         from rich.console import Console
 
-        from sftlab.evaluate import EvalConfig, evaluate, results_table
+        from sftlab.analysis.tables import sweep_table
+        from sftlab.evaluate import EvalConfig, evaluate
 
         config = EvalConfig(
             model=model, suite=suite, checkpoints=checkpoints, episodes=episodes, backend=backend, out=out,
@@ -52,7 +53,7 @@ def register(app: typer.Typer) -> None:
         console = Console()
         if not console.is_terminal:
             console = Console(width=160)
-        console.print(results_table(results, suite, title=f"{suite} (95% Wilson intervals)"))
+        console.print(sweep_table(results, suite, title=f"{suite} (95% Wilson intervals)"))
         typer.echo(f"results: {out}/results.sqlite, samples and aggregates under {out}/")
 
     @app.command("eval-harness")

@@ -110,7 +110,7 @@ def _make_rows(config: BuildConfig, progress: bool) -> tuple[list[dict], dict, d
     rows, counts = get_task(spec.task).train_rows(config, keys, progress, not config.paper_seeds)
     extra: dict = {}
     if config.teacher:
-        from sftlab.demos.teacher import teacher_config_from_options, teacher_rows
+        from sftlab.data.teacher import teacher_config_from_options, teacher_rows
 
         rows, stats = teacher_rows(rows, teacher_config_from_options(config.teacher, config.options, config.seed),
                                    progress=progress)

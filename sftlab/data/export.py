@@ -15,10 +15,10 @@ import io
 import json
 from pathlib import Path
 
-from sftlab.data.rows import completion_text, user_text
 from sftlab.errors import DataError
 from sftlab.io import atomic_write_bytes, read_manifest, staged_dir, write_jsonl, write_manifest
 from sftlab.task_adapters import get_task
+from sftlab.task_adapters.rows import completion_text, user_text
 
 
 def write_parquet(path: str | Path, rows: list[dict]) -> int:

@@ -6,7 +6,7 @@
 - `gp-eval`: the 9 test splits x 500 hands, hand i of a split dealt with seed 42 + i (spec 2).
 - `countdown-eval`: held-out Countdown queries (seeds 0.., disjoint from every training seed) for the in-domain
   split, plus the task's difficulty variants.
-- `crossdomain-eval`: reasoning-gym items, n per task, split = domain (sftlab.data.reasoning_rows; needs the
+- `crossdomain-eval`: reasoning-gym items, n per task, split = domain (sftlab.task_adapters.reasoning_rows; needs the
   `reasoning` extra).
 - `safety-eval`: the built-in harmful / harmless look-alike probe, at most n per split.
 

@@ -16,7 +16,6 @@ import json
 import logging
 import os
 import shutil
-import sqlite3
 import subprocess
 import sys
 import time
@@ -27,6 +26,7 @@ from pathlib import Path
 from sftlab.errors import ConfigError, SftlabError
 from sftlab.experiment.plan import Plan, Step, log_path, output_path, read_state, state_path
 from sftlab.io import atomic_write_json
+from sftlab.store import ResultsStore
 
 Runner = Callable[[Step, "StepContext"], dict]
 RUNNERS: dict[str, Runner] = {}
@@ -108,8 +108,8 @@ def _supersede(exp: Path, step: Step, old: dict) -> None:
         keys = old.get("outputs", {}).get("result_keys") or []
         store = output_path(exp, step) / "results.sqlite"
         if keys and store.is_file():
-            with contextlib.closing(sqlite3.connect(store, timeout=60)) as conn, conn:
-                conn.executemany("DELETE FROM results WHERE key = ?", [(k,) for k in keys])
+            with ResultsStore(store) as results:
+                results.delete(keys)
         return
     out = output_path(exp, step)
     if out.exists() and step.kind != "report":

@@ -31,6 +31,7 @@ from sftlab.task_adapters.base import (
     Task,
     Verdict,
 )
+from sftlab.task_adapters.rows import make_row
 
 ENTRY_POINT_GROUP = "sftlab.tasks"
 ENV_VAR = "SFTLAB_TASK_MODULES"
@@ -269,6 +270,6 @@ def load_task_module(path: str | os.PathLike) -> list[Task]:
 
 __all__ = [
     "ENTRY_POINT_GROUP", "MAX_RESPONSE_CHARS", "LiveView", "Preset", "RewardResult", "SplitMetric", "Suite", "Task",
-    "Verdict", "all_tasks", "canonical", "find_task", "get_task", "load_task_module", "presets", "register",
+    "Verdict", "all_tasks", "make_row", "canonical", "find_task", "get_task", "load_task_module", "presets", "register",
     "suites", "task_of_suite", "unload_task_module", "unregister",
 ]

@@ -12,6 +12,7 @@ from sftlab.task_adapters._arith import (
     row_numbers_target,
 )
 from sftlab.task_adapters.base import MAX_RESPONSE_CHARS, Preset, RewardResult, Suite, Task
+from sftlab.task_adapters.countdown_rows import query_key
 
 _CD = "same queries in every Countdown arm"
 _LOWQ_MIXED = (("style", "short"), ("wrong_answer_fraction", 0.25), ("wrong_step_fraction", 0.25))
@@ -78,7 +79,7 @@ class CountdownTask(Task):
         return [Suite("countdown-eval", "Countdown: held-out queries (in-domain) and difficulty variants", 500, 0)]
 
     def suite_rows(self, suite, n, seed, progress, splits, source) -> list[dict]:
-        from sftlab.data.countdown_rows import eval_rows
+        from sftlab.task_adapters.countdown_rows import eval_rows
 
         return list(eval_rows(n, seed, progress, splits))
 
@@ -88,18 +89,17 @@ class CountdownTask(Task):
         return list(VARIANTS)
 
     def train_rows(self, config, keys, progress, skip_keys):
-        from sftlab.data.countdown_rows import train_rows
+        from sftlab.task_adapters.countdown_rows import train_rows
 
         return train_rows(config, keys, progress, skip_keys)
 
     def verify_row(self, row: dict) -> bool:
-        from sftlab.data.countdown_rows import verify_row
+        from sftlab.task_adapters.countdown_rows import verify_row
 
         return verify_row(row)
 
     def leakage_key(self, row: dict) -> str:
-        numbers = sorted(int(x) for x in row["answer"]["numbers"])
-        return f"{','.join(map(str, numbers))}|{row['answer']['target']}"
+        return query_key(row)
 
     def judge(self, response: str, answer, refused=None):
         from sftlab.tasks.countdown import verify

@@ -25,7 +25,7 @@ class CrossdomainTask(Task):
                       "algorithmic, planning)", 20, 0)]
 
     def suite_rows(self, suite, n, seed, progress, splits, source) -> list[dict]:
-        from sftlab.data.reasoning_rows import crossdomain_rows
+        from sftlab.task_adapters.reasoning_rows import crossdomain_rows
 
         return list(crossdomain_rows(n, seed, progress, splits))
 
@@ -69,7 +69,7 @@ class SafetyTask(Task):
                       20, 0)]
 
     def suite_rows(self, suite, n, seed, progress, splits, source) -> list[dict]:
-        from sftlab.data.reasoning_rows import safety_rows
+        from sftlab.task_adapters.reasoning_rows import safety_rows
 
         return list(safety_rows(n, seed, progress, splits, source))
 

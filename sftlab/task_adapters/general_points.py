@@ -16,6 +16,7 @@ from sftlab.task_adapters._arith import (
     row_numbers_target,
 )
 from sftlab.task_adapters.base import MAX_RESPONSE_CHARS, Preset, RewardResult, SplitMetric, Suite, Task
+from sftlab.task_adapters.gp_rows import hand_key
 
 GP_MIN, GP_MAX = -3, 5
 _GP = "4 cards, target 24"
@@ -85,7 +86,7 @@ class GeneralPointsTask(Task):
         return [Suite("gp-eval", "General Points: 9 test splits x 500 hands", 500, 42)]
 
     def suite_rows(self, suite, n, seed, progress, splits, source) -> list[dict]:
-        from sftlab.data.gp_rows import eval_rows
+        from sftlab.task_adapters.gp_rows import eval_rows
 
         return list(eval_rows(n, seed, progress, splits))
 
@@ -95,18 +96,17 @@ class GeneralPointsTask(Task):
         return list(SPLITS)
 
     def train_rows(self, config, keys, progress, skip_keys):
-        from sftlab.data.gp_rows import train_rows
+        from sftlab.task_adapters.gp_rows import train_rows
 
         return train_rows(config, keys, progress, skip_keys)
 
     def verify_row(self, row: dict) -> bool:
-        from sftlab.data.gp_rows import verify_row
+        from sftlab.task_adapters.gp_rows import verify_row
 
         return verify_row(row)
 
     def leakage_key(self, row: dict) -> str:
-        meta = row["metadata"]
-        return f"{meta['mapping']}|{row['answer']['target']}|{','.join(meta['cards'])}"
+        return hand_key(row)
 
     def problem_key(self, row: dict) -> str | None:
         values = ",".join(str(v) for v in sorted(row["answer"]["numbers"]))

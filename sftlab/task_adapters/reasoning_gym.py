@@ -171,7 +171,7 @@ class ReasoningGymTask(Task):
 
     # --- rows -----------------------------------------------------------------------------------------------------
     def _row(self, *, split: str, config: dict, seed: int, index: int, row_id: str, completion: bool) -> dict:
-        from sftlab.data.rows import make_row
+        from sftlab.task_adapters.rows import make_row
 
         _ds, entry = _entry(self.dataset, config, seed, index)
         answer = str(entry["answer"])
@@ -215,7 +215,7 @@ class ReasoningGymTask(Task):
         return rows, {"items": len(rows), "candidates": index, "skipped_for_leakage": skipped}
 
     def verify_row(self, row: dict) -> bool:
-        from sftlab.data.rows import completion_text
+        from sftlab.task_adapters.rows import completion_text
 
         text = completion_text(row)
         return text is None or self.judge(text, row["answer"]).correct

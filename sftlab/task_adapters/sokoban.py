@@ -98,7 +98,7 @@ class SokobanTask(Task):
                       "and accepted)", 100, 123)]
 
     def suite_rows(self, suite, n, seed, progress, splits, source) -> list[dict]:
-        from sftlab.data.sokoban_rows import eval_rows
+        from sftlab.task_adapters.sokoban_rows import eval_rows
 
         return list(eval_rows(n, seed, progress, splits))
 
@@ -108,12 +108,12 @@ class SokobanTask(Task):
         return list(EVAL_TAGS)
 
     def train_rows(self, config, keys, progress, skip_keys):
-        from sftlab.data.sokoban_rows import train_rows
+        from sftlab.task_adapters.sokoban_rows import train_rows
 
         return train_rows(config, keys, progress, skip_keys)
 
     def verify_row(self, row: dict) -> bool:
-        from sftlab.data.sokoban_rows import verify_row
+        from sftlab.task_adapters.sokoban_rows import verify_row
 
         return verify_row(row)
 

@@ -7,7 +7,7 @@ import pytest
 from sftlab.backends import get_backend
 from sftlab.data.presets import BuildConfig
 from sftlab.data.suites import suite_rows
-from sftlab.demos.teacher import TeacherConfig, sample_teacher, teacher_rows
+from sftlab.data.teacher import TeacherConfig, sample_teacher, teacher_rows
 from sftlab.errors import ConfigError, DataError
 
 
