@@ -2,36 +2,22 @@
 
 from __future__ import annotations
 
+import inspect
+
 import typer
 
 
 def register(app: typer.Typer) -> None:
+    from sftlab.evaluate.config import EvalConfig
+    from sftlab.settings import with_settings
+
+    quiet_option = inspect.Parameter("quiet", inspect.Parameter.KEYWORD_ONLY, annotation=bool,
+                                     default=typer.Option(False, "--quiet", help="No progress bars."))
+
+    # Options are derived from EvalConfig's fields (sftlab.settings): a new field is a new flag.
     @app.command("eval")
-    def eval_command(
-        model: str = typer.Option("", "--model", help="Model name, folder, hub id, or a RUN folder (has run.json)."),
-        suite: str = typer.Option(
-            ..., "--suite", help="sokoban-eval, gp-eval, countdown-eval, crossdomain-eval or safety-eval."),
-        checkpoints: str = typer.Option("all", help="For a RUN: all, last, or a list of steps like 0,40,80."),
-        episodes: int = typer.Option(None, help="Episodes per Sokoban tag / rows per split (default 100 / 500)."),
-        backend: str = typer.Option("hf", help="hf, vllm, oracle or random."),
-        out: str = typer.Option("eval", "--out", help="The EVAL folder (results.sqlite, samples, aggregates)."),
-        temperature: float = typer.Option(0.5, help="Sampling temperature (0 = greedy)."),
-        top_p: float = typer.Option(1.0, "--top-p", help="Nucleus sampling mass (1 = off)."),
-        max_new_tokens: int = typer.Option(
-            None, "--max-new-tokens", help="Default 4096 (Sokoban) / 8192 (GP, Countdown); 64 with hf on CPU."),
-        seed: int = typer.Option(0, help="Sampling seed."),
-        max_turns: int = typer.Option(30, "--max-turns", help="Sokoban turns per episode."),
-        batch_size: int = typer.Option(32, "--batch-size", help="Prompts per forward pass (hf)."),
-        multi_turn: bool = typer.Option(False, "--multi-turn", help="GP/Countdown: verifier feedback, 5 attempts."),
-        run_name: str = typer.Option(None, "--run-name", help="Run name for a plain model (default: its name)."),
-        device: str = typer.Option(None, help="hf device, e.g. cpu or cuda (default: cuda if available)."),
-        splits: str = typer.Option(None, help="Only these tags/splits, comma-separated (default: all)."),
-        safety_prompts: str = typer.Option(
-            None, "--safety-prompts", help="safety-eval: a local CSV/JSONL set (HEx-PHI, AdvBench, XSTest)."),
-        refusal_judge: str = typer.Option(
-            None, "--refusal-judge", help="safety-eval: a model that judges refusals (default: patterns)."),
-        quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
-    ) -> None:
+    @with_settings(EvalConfig, [quiet_option])
+    def eval_command(values: dict, quiet: bool) -> None:
         """Evaluate every requested checkpoint (and the base model) on a suite; print the per-split table.
 
         What the store under --out already holds for the same checkpoint content, suite and settings is skipped;
@@ -40,21 +26,18 @@ def register(app: typer.Typer) -> None:
         from rich.console import Console
 
         from sftlab.analysis.tables import sweep_table
-        from sftlab.evaluate import EvalConfig, evaluate
+        from sftlab.errors import ConfigError
+        from sftlab.evaluate import evaluate
 
-        config = EvalConfig(
-            model=model, suite=suite, checkpoints=checkpoints, episodes=episodes, backend=backend, out=out,
-            temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens, seed=seed, max_turns=max_turns,
-            batch_size=batch_size, multi_turn=multi_turn, run_name=run_name, device=device,
-            splits=tuple(x.strip() for x in splits.split(",") if x.strip()) if splits else None,
-            safety_prompts=safety_prompts, refusal_judge=refusal_judge,
-        )
+        if "suite" not in values:
+            raise ConfigError("missing --suite (see `sftlab data list` for the eval suites)")
+        config = EvalConfig(**{"model": "", **values})
         results = evaluate(config, progress=not quiet)
         console = Console()
         if not console.is_terminal:
             console = Console(width=160)
-        console.print(sweep_table(results, suite, title=f"{suite} (95% Wilson intervals)"))
-        typer.echo(f"results: {out}/results.sqlite, samples and aggregates under {out}/")
+        console.print(sweep_table(results, config.suite, title=f"{config.suite} (95% Wilson intervals)"))
+        typer.echo(f"results: {config.out}/results.sqlite, samples and aggregates under {config.out}/")
 
     @app.command("eval-harness")
     def eval_harness_command(

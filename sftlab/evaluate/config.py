@@ -8,6 +8,7 @@ from pathlib import Path
 
 from sftlab.backends import BACKENDS, SamplingParams
 from sftlab.errors import ConfigError, DataError, check_choice
+from sftlab.settings import setting
 from sftlab.task_adapters import Task, all_tasks, task_of_suite
 
 POLICIES = ("oracle", "random")
@@ -34,26 +35,35 @@ class EvalConfig:
         id) that judges refusals with the hf backend instead of the pattern classifier.
     """
 
-    model: str
-    suite: str
-    checkpoints: str = "all"
-    episodes: int | None = None
-    backend: str = "hf"
-    out: str = "eval"
-    temperature: float = 0.5
-    top_p: float = 1.0
-    top_k: int = -1
-    max_new_tokens: int | None = None
-    seed: int = 0
-    max_turns: int = 30
-    batch_size: int = 32
-    multi_turn: bool = False
-    max_attempts: int = 5
-    run_name: str | None = None
-    device: str | None = None
-    splits: tuple[str, ...] | None = None
-    safety_prompts: str | None = None
-    refusal_judge: str | None = None
+    model: str = setting(help="Model name, folder, hub id, or a RUN folder (has run.json).", spec=False,
+                         why="the plan evaluates each condition's run and the baselines")
+    suite: str = setting(help="sokoban-eval, gp-eval, countdown-eval, crossdomain-eval, safety-eval, ... "
+                         "(see `sftlab data list`).", spec=False, why="eval.suites lists them")
+    checkpoints: str = setting("all", "For a RUN: all, last, or a list of steps like 0,40,80.")
+    episodes: int | None = setting(None, "Episodes per Sokoban tag / rows per split (the suite's: 100 / 500).")
+    backend: str = setting("hf", "hf, vllm, oracle or random.")
+    out: str = setting("eval", "The EVAL folder (results.sqlite, samples, aggregates).", spec=False,
+                       why="the plan's outputs/eval folder")
+    temperature: float = setting(0.5, "Sampling temperature (0 = greedy).")
+    top_p: float = setting(1.0, "Nucleus sampling mass (1 = off).")
+    top_k: int = setting(-1, "Top-k sampling (-1 = off).")
+    max_new_tokens: int | None = setting(
+        None, "(by task: 4096 Sokoban, 8192 GP/Countdown; 64 with hf on CPU).")
+    seed: int = setting(0, "Sampling seed.")
+    max_turns: int = setting(30, "Sokoban turns per episode.")
+    batch_size: int = setting(32, "Prompts per forward pass (hf).")
+    multi_turn: bool = setting(False, "GP/Countdown: verifier feedback, up to max-attempts attempts.")
+    max_attempts: int = setting(5, "Attempts per row with --multi-turn.")
+    run_name: str | None = setting(None, "Run name for a plain model (its name).", spec=False,
+                                   why="the plan names runs after conditions and models")
+    device: str | None = setting(None, "hf device, e.g. cpu or cuda (cuda if available).")
+    splits: tuple[str, ...] | None = setting(None, "Only these tags/splits, comma-separated (all).", commas=True)
+    safety_prompts: str | None = setting(
+        None, "safety-eval: a local CSV/JSONL set (HEx-PHI, AdvBench, XSTest).", spec=False,
+        why="applies to safety-eval only, while a spec's eval settings apply to every suite")
+    refusal_judge: str | None = setting(
+        None, "safety-eval: a model that judges refusals (patterns).", spec=False,
+        why="applies to safety-eval only, while a spec's eval settings apply to every suite")
 
     def __post_init__(self) -> None:
         from sftlab.data.suites import SUITES

@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from sftlab.errors import ConfigError
+from sftlab.settings import settings_of, spec_keys
 from sftlab.task_adapters import all_tasks, get_task, load_task_module
 
 # A spec's `task` is any registered task with training presets, by name or alias (sokoban, gp/general_points,
@@ -224,8 +225,19 @@ _TOP_KEYS = ("name", "description", "hardware", "measured", "task", "task_module
 _CONDITION_KEYS = ("name", "method", "prompts", "demo", "preset", "data", "train")
 _DATA_KEYS = ("n", "seed", "teacher", "paper_seeds", "allow_overlap", "options")
 _RESOURCE_KEYS = ("cpus", "gpus", "accelerate_config")
-_EVAL_KEYS = ("suites", "splits", "checkpoints", "baselines", "backend", "resources", "episodes", "temperature",
-              "top_p", "max_new_tokens", "seed", "max_turns", "batch_size", "multi_turn")
+# The plan's own eval keys; every other key is an EvalConfig setting declared spec=True (sftlab.settings), so a new
+# evaluator setting is a spec key without an edit here.
+_PLAN_EVAL_KEYS = ("suites", "splits", "checkpoints", "baselines", "backend", "resources", "episodes")
+
+
+_INT_MINIMUM = {"seed": 0, "top_k": -1}  # integer eval settings whose floor is not 1
+
+
+def eval_spec_keys() -> tuple[str, ...]:
+    """Every key a spec's `eval` section takes."""
+    from sftlab.evaluate.config import EvalConfig
+
+    return _PLAN_EVAL_KEYS + tuple(k for k in spec_keys(EvalConfig) if k not in _PLAN_EVAL_KEYS)
 # Keys the plan fills in itself: a spec may not set them.
 _MANAGED_TRAIN_KEYS = ("model", "data", "out", "seed", "force", "resume")
 
@@ -367,12 +379,15 @@ def _check_train_overrides(ctx: _Ctx, value: Any, path: str, method: str) -> dic
     if not isinstance(value, dict):
         raise ctx.fail(path, f"expected a mapping of {method} settings, got {_kind(value)}")
     fields = _config_fields(method)
+    cls = _config_class(method)
+    # the fields declared spec=False (sftlab.settings) are the plan's to set
+    managed = _MANAGED_TRAIN_KEYS if cls is None else tuple(s.name for s in settings_of(cls) if not s.spec)
     for key in value:
-        if key in _MANAGED_TRAIN_KEYS:
+        if key in managed:
             raise ctx.fail(_join(path, str(key)), "is set by the plan (from models, seeds and the condition); "
                                                   "remove it")
         if fields is not None and key not in fields:
-            allowed = ", ".join(f for f in fields if f not in _MANAGED_TRAIN_KEYS)
+            allowed = ", ".join(f for f in fields if f not in managed)
             raise ctx.fail(_join(path, str(key)), f"unknown {method} setting; choose one of: {allowed}")
     config = _config_class(method)
     if config is not None:  # let the stage check the values too (placeholders for what the plan fills in)
@@ -486,7 +501,7 @@ def _parse_conditions(ctx: _Ctx, value: Any, task: str, data_defaults: DataSetti
 
 
 def _parse_eval(ctx: _Ctx, value: Any, task: str) -> EvalSettings:
-    ev = ctx.mapping(value, "eval", _EVAL_KEYS)
+    ev = ctx.mapping(value, "eval", eval_spec_keys())
     suites = ctx.str_list(ev.get("suites", [get_task(task).default_suite()]), "eval.suites")
     known = known_suites()
     for i, suite in enumerate(suites):
@@ -513,16 +528,24 @@ def _parse_eval(ctx: _Ctx, value: Any, task: str) -> EvalSettings:
             ctx.choice(key, "eval.episodes", suites)
         options["episodes"] = {suite: ctx.integer(n, f"eval.episodes.{suite}", minimum=1)
                                for suite, n in ev["episodes"].items()}
-    for key in ("episodes", "max_new_tokens", "max_turns", "batch_size"):
-        if key in ev and key not in options:
-            options[key] = ctx.integer(ev[key], f"eval.{key}", minimum=1, optional=True)
-    if "seed" in ev:
-        options["seed"] = ctx.integer(ev["seed"], "eval.seed", minimum=0)
-    for key in ("temperature", "top_p"):
-        if key in ev:
-            options[key] = ctx.number(ev[key], f"eval.{key}")
-    if "multi_turn" in ev:
-        options["multi_turn"] = ctx.boolean(ev["multi_turn"], "eval.multi_turn")
+    if "episodes" in ev and "episodes" not in options:
+        options["episodes"] = ctx.integer(ev["episodes"], "eval.episodes", minimum=1, optional=True)
+    from sftlab.evaluate.config import EvalConfig
+
+    for item in settings_of(EvalConfig):  # the evaluator's own settings, typed by their declarations
+        if item.name in _PLAN_EVAL_KEYS or not item.spec or item.name not in ev:
+            continue
+        where, raw = f"eval.{item.name}", ev[item.name]
+        if item.kind is bool:
+            options[item.name] = ctx.boolean(raw, where)
+        elif item.kind is int:
+            options[item.name] = ctx.integer(raw, where, minimum=_INT_MINIMUM.get(item.name, 1), optional=True)
+        elif item.kind is float:
+            options[item.name] = ctx.number(raw, where)
+        elif raw is None or isinstance(raw, str):
+            options[item.name] = raw
+        else:
+            raise ctx.fail(where, f"expected a string, got {_kind(raw)}")
     resources = _parse_resources(ctx, ev.get("resources"), "eval.resources", Resources())
     fields = _config_fields("eval")
     if fields is not None:  # settings this version's evaluator does not take fail now, not mid-run

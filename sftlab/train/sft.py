@@ -16,10 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sftlab.errors import ConfigError, DataError, check_choice, check_positive, config_from_mapping
+from sftlab.settings import setting
 from sftlab.train.schedule import parse_schedule
 
 REPORT_TO = ("none", "tensorboard", "wandb", "trackio")
 LR_SCHEDULERS = ("cosine", "linear", "constant", "constant_with_warmup")
+PLAN = "set by the plan (from the spec's models, conditions and experiment folder)"
 LORA_DEFAULTS = {"lora_r": 32, "lora_alpha": 16, "lora_target_modules": "all-linear", "lora_dropout": 0.0}
 # Fields that do not change what is trained: they may differ between a run and its resumption.
 _NOT_TRAINING = ("out", "resume", "force", "report_to")
@@ -27,39 +29,46 @@ _NOT_TRAINING = ("out", "resume", "force", "report_to")
 
 @dataclass(frozen=True)
 class SftConfig:
-    """One SFT run. Every field is also a YAML key and (mostly) a CLI flag of `sftlab train sft`."""
+    """One SFT run. Every field is a YAML key and a CLI flag of `sftlab train sft` and a spec key (train.sft),
+    unless its declaration says why not (sftlab.settings)."""
 
-    model: str  # smollm2-135m | tiny-random | local folder | hub id
-    data: str  # a built data folder (manifest.json + train.jsonl) or a data preset name
-    out: str  # the run folder
-    num_epochs: float = 5
-    max_steps: int | None = None  # overrides num_epochs when set
-    learning_rate: float = 1e-5
-    adam_beta1: float = 0.9
-    adam_beta2: float = 0.95
-    weight_decay: float = 0.01
-    lr_scheduler: str = "cosine"
-    warmup_ratio: float = 0.1
-    max_grad_norm: float = 1.0
-    global_batch: int = 128  # = per_device_batch x grad accumulation x processes
-    per_device_batch: int | None = None  # default: the largest divisor of the per-process share <= 8
-    max_length: int = 2048  # tokens of prompt + completion; longer rows are truncated at the end
-    packing: bool = False  # pack rows into max_length blocks (best-fit decreasing; implies padding-free)
-    padding_free: bool = False  # concatenate a batch into one row, no padding
-    schedule: str | tuple[int, ...] = "epoch"  # epoch | log | explicit steps; the last step is always saved
-    lora: bool = False
-    lora_r: int | None = None  # LoRA options require lora=True; defaults r=32, alpha=16, all-linear, dropout 0
-    lora_alpha: int | None = None
-    lora_target_modules: str | tuple[str, ...] | None = None
-    lora_dropout: float | None = None
-    bf16: bool = False  # bf16 autocast with fp32 master weights (GPU only)
-    gradient_checkpointing: bool = False
-    attn_implementation: str | None = None  # e.g. flash_attention_2 for padding-free on GPU; default sdpa
-    seed: int = 1
-    logging_steps: int = 1
-    report_to: str = "none"
-    resume: bool = True
-    force: bool = False
+    model: str = setting(help="smollm2-135m, tiny-random, a local folder or a hub id.", spec=False, why=PLAN)
+    data: str = setting(help="A built data folder (sftlab data build) or a preset.", spec=False, why=PLAN)
+    out: str = setting(help="The run folder (re-running resumes it).", spec=False, why=PLAN)
+    num_epochs: float = setting(5, "Epochs.", flag="--epochs")
+    max_steps: int | None = setting(None, "Stop after N optimizer steps (overrides epochs).")
+    learning_rate: float = setting(1e-5, "Peak learning rate.", flag="--lr")
+    adam_beta1: float = setting(0.9, "AdamW beta1.")
+    adam_beta2: float = setting(0.95, "AdamW beta2.")
+    weight_decay: float = setting(0.01, "AdamW weight decay.")
+    lr_scheduler: str = setting("cosine", "cosine, linear, constant, constant_with_warmup.")
+    warmup_ratio: float = setting(0.1, "Share of the steps spent warming the learning rate up.")
+    max_grad_norm: float = setting(1.0, "Gradient clipping norm.")
+    global_batch: int = setting(128, "Sequences per optimizer step (per-device x accumulation x processes).")
+    per_device_batch: int | None = setting(
+        None, "Micro-batch per device (default the largest divisor of the per-process share <= 8).")
+    max_length: int = setting(2048, "Max tokens of prompt + completion; longer rows are cut at the end.")
+    packing: bool = setting(False, "Pack rows into max-length blocks (best-fit decreasing; implies padding-free).")
+    padding_free: bool = setting(False, "Concatenate a batch into one row, no padding tokens.")
+    schedule: str | tuple[int, ...] = setting(
+        "epoch", "Checkpoints: epoch, log, or steps like 10,20,40; the last step is always saved.")
+    lora: bool = setting(False, "Train a LoRA adapter instead of all weights.")
+    lora_r: int | None = setting(None, "LoRA rank [32]; needs --lora.")
+    lora_alpha: int | None = setting(None, "LoRA alpha [16]; needs --lora.")
+    lora_target_modules: str | tuple[str, ...] | None = setting(
+        None, "all-linear (default) or q_proj,v_proj,...; needs --lora.", commas=True)
+    lora_dropout: float | None = setting(None, "LoRA dropout [0]; needs --lora.")
+    bf16: bool = setting(False, "bf16 autocast with fp32 master weights (GPU only).")
+    gradient_checkpointing: bool = setting(False, "Trade compute for memory.")
+    attn_implementation: str | None = setting(
+        None, "sdpa (default), eager, flash_attention_2 (GPU; for padding-free).")
+    seed: int = setting(1, "Seed of data order and initialisation.", spec=False,
+                        why="set by the plan from the spec's seeds")
+    logging_steps: int = setting(1, "Log the loss every N steps.")
+    report_to: str = setting("none", "none, tensorboard, wandb or trackio.")
+    resume: bool = setting(True, cli=False, spec=False, why="a re-run always resumes; --force starts over")
+    force: bool = setting(False, "Delete an existing run folder and start over.", spec=False,
+                          why="the plan decides when a step starts over")
 
     def __post_init__(self):
         set_ = object.__setattr__
