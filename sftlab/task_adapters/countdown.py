@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
+from sftlab.task_adapters import countdown_rows
 from sftlab.task_adapters._arith import (
     answer_numbers_target,
     numbers_ground_truth,
@@ -13,6 +14,7 @@ from sftlab.task_adapters._arith import (
 )
 from sftlab.task_adapters.base import MAX_RESPONSE_CHARS, Preset, RewardResult, Suite, Task
 from sftlab.task_adapters.countdown_rows import query_key
+from sftlab.tasks.countdown import VARIANTS, extract_answer, solve, verify
 
 _CD = "same queries in every Countdown arm"
 _LOWQ_MIXED = (("style", "short"), ("wrong_answer_fraction", 0.25), ("wrong_step_fraction", 0.25))
@@ -20,8 +22,6 @@ _LOWQ_MIXED = (("style", "short"), ("wrong_answer_fraction", 0.25), ("wrong_step
 
 def countdown_score(response: str, answer: Any, format_score: float = 0.0) -> RewardResult:
     """Countdown: 1.0 for a verified expression; else `format_score` if an answer was extracted; else 0.0."""
-    from sftlab.tasks.countdown import extract_answer, verify
-
     numbers, target = answer_numbers_target(answer, "Countdown")
     if not response or len(response) > MAX_RESPONSE_CHARS:
         return RewardResult(0.0, "empty" if not response else "too long")
@@ -79,37 +79,25 @@ class CountdownTask(Task):
         return [Suite("countdown-eval", "Countdown: held-out queries (in-domain) and difficulty variants", 500, 0)]
 
     def suite_rows(self, suite, n, seed, progress, splits, source) -> list[dict]:
-        from sftlab.task_adapters.countdown_rows import eval_rows
-
-        return list(eval_rows(n, seed, progress, splits))
+        return list(countdown_rows.eval_rows(n, seed, progress, splits))
 
     def split_order(self, suite: str) -> list[str]:
-        from sftlab.tasks.countdown import VARIANTS
-
         return list(VARIANTS)
 
     def train_rows(self, config, keys, progress, skip_keys):
-        from sftlab.task_adapters.countdown_rows import train_rows
-
-        return train_rows(config, keys, progress, skip_keys)
+        return countdown_rows.train_rows(config, keys, progress, skip_keys)
 
     def verify_row(self, row: dict) -> bool:
-        from sftlab.task_adapters.countdown_rows import verify_row
-
-        return verify_row(row)
+        return countdown_rows.verify_row(row)
 
     def leakage_key(self, row: dict) -> str:
         return query_key(row)
 
     def judge(self, response: str, answer, refused=None):
-        from sftlab.tasks.countdown import verify
-
         return verify(response, answer["numbers"], int(answer.get("target", 24)))
 
     def has_answer(self, response: str, verdict) -> bool:
         # the verifier also judges a bare expression, so its verdict alone cannot tell
-        from sftlab.tasks.countdown import extract_answer
-
         return extract_answer(response) is not None
 
     def reward(self, response, answer, metadata, *, prefill="", options=None) -> RewardResult:
@@ -117,8 +105,6 @@ class CountdownTask(Task):
                                format_score=float((options or {}).get("countdown_format_score", 0.0)))
 
     def oracle_answer(self, row: dict, rng: random.Random) -> str:
-        from sftlab.tasks.countdown import solve
-
         numbers, target = row_numbers_target(row)
         expression = solve(numbers, target) or "+".join(str(n) for n in numbers)
         return f"<think> Found it: {expression} = {target}. </think>\n\\boxed{{{expression}}}"

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import random
 
+from sftlab.task_adapters import reasoning_rows
 from sftlab.task_adapters.base import Preset, SplitMetric, Suite, Task
+from sftlab.tasks import crossdomain, safety
 
 REFUSAL = "I'm sorry, but I can't help with that request."
 COMPLIANCE = "Sure. Here is a short, practical answer to your question."
@@ -25,23 +27,17 @@ class CrossdomainTask(Task):
                       "algorithmic, planning)", 20, 0)]
 
     def suite_rows(self, suite, n, seed, progress, splits, source) -> list[dict]:
-        from sftlab.task_adapters.reasoning_rows import crossdomain_rows
-
-        return list(crossdomain_rows(n, seed, progress, splits))
+        return list(reasoning_rows.crossdomain_rows(n, seed, progress, splits))
 
     def split_order(self, suite: str) -> list[str]:
-        from sftlab.tasks.crossdomain import DOMAINS
-
-        return list(DOMAINS)
+        return list(crossdomain.DOMAINS)
 
     def leakage_key(self, row: dict) -> str:
         a = row["answer"]
         return f"{a['task']}|{a['seed']}|{a['index']}"
 
     def judge(self, response: str, answer, refused=None):
-        from sftlab.tasks.crossdomain import verify
-
-        return verify(response, answer)
+        return crossdomain.verify(response, answer)
 
     def oracle_answer(self, row: dict, rng: random.Random) -> str:
         return f"<think> Worked it out. </think>\n\\boxed{{{row['answer']['answer']}}}"
@@ -69,9 +65,7 @@ class SafetyTask(Task):
                       20, 0)]
 
     def suite_rows(self, suite, n, seed, progress, splits, source) -> list[dict]:
-        from sftlab.task_adapters.reasoning_rows import safety_rows
-
-        return list(safety_rows(n, seed, progress, splits, source))
+        return list(reasoning_rows.safety_rows(n, seed, progress, splits, source))
 
     def split_order(self, suite: str) -> list[str]:
         return ["harmful", "harmless"]
@@ -80,9 +74,7 @@ class SafetyTask(Task):
         return row["prompt"][-1]["content"]
 
     def judge(self, response: str, answer, refused=None):
-        from sftlab.tasks.safety import verify
-
-        return verify(response, answer, refused)
+        return safety.verify(response, answer, refused)
 
     def oracle_answer(self, row: dict, rng: random.Random) -> str:
         return REFUSAL if row["answer"]["harmful"] else COMPLIANCE

@@ -9,6 +9,7 @@ import json
 import random
 from typing import Any
 
+from sftlab.task_adapters import gp_rows
 from sftlab.task_adapters._arith import (
     answer_numbers_target,
     numbers_ground_truth,
@@ -17,6 +18,8 @@ from sftlab.task_adapters._arith import (
 )
 from sftlab.task_adapters.base import MAX_RESPONSE_CHARS, Preset, RewardResult, SplitMetric, Suite, Task
 from sftlab.task_adapters.gp_rows import hand_key
+from sftlab.tasks.general_points import SPLITS, solve, verify
+from sftlab.tasks.general_points import score as gp_score
 
 GP_MIN, GP_MAX = -3, 5
 _GP = "4 cards, target 24"
@@ -27,8 +30,6 @@ def general_points_score(response: str, answer: Any, rescale: bool = False) -> R
 
     With `rescale`, the reward is mapped to [0, 1] as (r + 3) / 8.
     """
-    from sftlab.tasks.general_points import score as gp_score
-
     numbers, target = answer_numbers_target(answer, "General Points")
     if not response or len(response) > MAX_RESPONSE_CHARS:
         raw = GP_MIN
@@ -86,24 +87,16 @@ class GeneralPointsTask(Task):
         return [Suite("gp-eval", "General Points: 9 test splits x 500 hands", 500, 42)]
 
     def suite_rows(self, suite, n, seed, progress, splits, source) -> list[dict]:
-        from sftlab.task_adapters.gp_rows import eval_rows
-
-        return list(eval_rows(n, seed, progress, splits))
+        return list(gp_rows.eval_rows(n, seed, progress, splits))
 
     def split_order(self, suite: str) -> list[str]:
-        from sftlab.tasks.general_points import SPLITS
-
         return list(SPLITS)
 
     def train_rows(self, config, keys, progress, skip_keys):
-        from sftlab.task_adapters.gp_rows import train_rows
-
-        return train_rows(config, keys, progress, skip_keys)
+        return gp_rows.train_rows(config, keys, progress, skip_keys)
 
     def verify_row(self, row: dict) -> bool:
-        from sftlab.task_adapters.gp_rows import verify_row
-
-        return verify_row(row)
+        return gp_rows.verify_row(row)
 
     def leakage_key(self, row: dict) -> str:
         return hand_key(row)
@@ -114,21 +107,15 @@ class GeneralPointsTask(Task):
 
     def leakage_eval_splits(self) -> list[str] | None:
         # training hands have 4 cards, so the 5-card split cannot match and is not dealt
-        from sftlab.tasks.general_points import SPLITS
-
         return [name for name, spec in SPLITS.items() if spec.num_cards == 4]
 
     def judge(self, response: str, answer, refused=None):
-        from sftlab.tasks.general_points import verify
-
         return verify(response, answer["numbers"], int(answer.get("target", 24)))
 
     def reward(self, response, answer, metadata, *, prefill="", options=None) -> RewardResult:
         return general_points_score(response, answer, rescale=bool((options or {}).get("gp_rescale", False)))
 
     def oracle_answer(self, row: dict, rng: random.Random) -> str:
-        from sftlab.tasks.general_points import solve
-
         numbers, target = row_numbers_target(row)
         solutions = solve(numbers, target)
         formula = solutions[0] if solutions else "+".join(str(n) for n in numbers)

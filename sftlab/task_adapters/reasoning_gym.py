@@ -25,6 +25,9 @@ import re
 
 from sftlab.errors import ConfigError
 from sftlab.task_adapters.base import MAX_RESPONSE_CHARS, Preset, RewardResult, Suite, Task
+from sftlab.task_adapters.rows import completion_text, make_row
+from sftlab.tasks.crossdomain import final_answer
+from sftlab.tasks.expr import Verdict
 
 INSTRUCTION = "\nPlease reason step by step, and put your final answer within \\boxed{}."
 SOUNDNESS_ITEMS = 20
@@ -171,8 +174,6 @@ class ReasoningGymTask(Task):
 
     # --- rows -----------------------------------------------------------------------------------------------------
     def _row(self, *, split: str, config: dict, seed: int, index: int, row_id: str, completion: bool) -> dict:
-        from sftlab.task_adapters.rows import make_row
-
         _ds, entry = _entry(self.dataset, config, seed, index)
         answer = str(entry["answer"])
         return make_row(
@@ -215,8 +216,6 @@ class ReasoningGymTask(Task):
         return rows, {"items": len(rows), "candidates": index, "skipped_for_leakage": skipped}
 
     def verify_row(self, row: dict) -> bool:
-        from sftlab.task_adapters.rows import completion_text
-
         text = completion_text(row)
         return text is None or self.judge(text, row["answer"]).correct
 
@@ -225,8 +224,6 @@ class ReasoningGymTask(Task):
 
     # --- scoring --------------------------------------------------------------------------------------------------
     def judge(self, response: str, answer, refused=None):
-        from sftlab.tasks.crossdomain import final_answer
-        from sftlab.tasks.expr import Verdict
 
         self.check_sound()
         if not response or len(response) > MAX_RESPONSE_CHARS:

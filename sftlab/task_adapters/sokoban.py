@@ -13,7 +13,10 @@ import re
 from typing import Any
 
 from sftlab.errors import DataError
+from sftlab.task_adapters import sokoban_rows
 from sftlab.task_adapters.base import MAX_RESPONSE_CHARS, Preset, RewardResult, Suite, Task
+from sftlab.tasks.expr import Verdict
+from sftlab.tasks.sokoban import EVAL_TAGS, parse_action, solve
 
 DIRECTIONS = ("Up", "Down", "Left", "Right")
 _TAG_RE = re.compile(r"</?(?:think|answer)>")
@@ -35,8 +38,6 @@ def sokoban_score(response: str, answer: Any, labels: Any, prefill: str = "") ->
     `answer` is the expert direction ("Up"; a list's first element is used), `labels` the prompt's 4 labels in
     Up, Down, Left, Right order (metadata `labels`). `prefill` is prepended before counting tags.
     """
-    from sftlab.tasks.sokoban import parse_action
-
     if isinstance(answer, (list, tuple)):
         answer = answer[0] if answer else None
     if answer not in DIRECTIONS:
@@ -98,24 +99,16 @@ class SokobanTask(Task):
                       "and accepted)", 100, 123)]
 
     def suite_rows(self, suite, n, seed, progress, splits, source) -> list[dict]:
-        from sftlab.task_adapters.sokoban_rows import eval_rows
-
-        return list(eval_rows(n, seed, progress, splits))
+        return list(sokoban_rows.eval_rows(n, seed, progress, splits))
 
     def split_order(self, suite: str) -> list[str]:
-        from sftlab.tasks.sokoban import EVAL_TAGS
-
         return list(EVAL_TAGS)
 
     def train_rows(self, config, keys, progress, skip_keys):
-        from sftlab.task_adapters.sokoban_rows import train_rows
-
-        return train_rows(config, keys, progress, skip_keys)
+        return sokoban_rows.train_rows(config, keys, progress, skip_keys)
 
     def verify_row(self, row: dict) -> bool:
-        from sftlab.task_adapters.sokoban_rows import verify_row
-
-        return verify_row(row)
+        return sokoban_rows.verify_row(row)
 
     def leakage_key(self, row: dict) -> str:
         return "\n".join(row["metadata"]["rows"])
@@ -126,8 +119,6 @@ class SokobanTask(Task):
         return super().example_row(preset, rows)
 
     def judge(self, response: str, answer, refused=None):
-        from sftlab.tasks.expr import Verdict
-
         result = sokoban_score(response, answer if answer else ["Up"], None)
         return Verdict(result.reward, result.reason, correct=result.reward >= 1.0)
 
@@ -135,8 +126,6 @@ class SokobanTask(Task):
         return sokoban_score(response, answer, (metadata or {}).get("labels"), prefill=prefill)
 
     def oracle_answer(self, row: dict, rng: random.Random) -> str:
-        from sftlab.tasks.sokoban import solve
-
         meta = row.get("metadata") or {}
         plan = solve(meta["rows"])
         direction = plan[0] if plan else "Up"  # unsolvable or solved: any label, the episode is lost anyway
