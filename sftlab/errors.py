@@ -6,6 +6,7 @@ sentence that says what is wrong and what is allowed. The CLI prints it as `erro
 
 import dataclasses
 import math
+import reprlib
 
 
 class SftlabError(Exception):
@@ -49,7 +50,57 @@ def config_from_mapping(cls, values: dict, label: str):
     unknown = sorted(set(values) - known)
     if unknown:
         raise ConfigError(f"unknown {label} config key {unknown[0]!r}; known keys: {', '.join(sorted(known))}")
+    check_field_types(cls, values, label)
     try:
         return cls(**values)
     except TypeError as exc:
         raise ConfigError(f"incomplete {label} config: {exc}") from None
+
+
+def check_field_types(cls, values: dict, label: str) -> None:
+    """Raise ConfigError naming the field and the expected type when a value in `values` (YAML or flags for the
+    config dataclass `cls`) does not fit the field's annotation, e.g. `learning_rate: "fast"`.
+
+    int, float (an int is accepted), str, bool, None, tuple/list and dict are checked, the union of them too;
+    other annotations are left to the dataclass. Only the outer type is checked: ranges stay the config's job.
+    """
+    hints = _field_hints(cls)
+    for key, value in values.items():
+        allowed = hints.get(key)
+        if allowed and not any(_fits(value, kind) for kind in allowed):
+            wanted = " or ".join(dict.fromkeys(_TYPE_WORDS[kind] for kind in allowed))
+            shown = f"{type(value).__name__} {reprlib.repr(value)}"[:80]
+            raise ConfigError(f"{label} config: {key} must be {wanted}, got {shown}")
+
+
+_TYPE_WORDS = {int: "an integer", float: "a number", str: "a string", bool: "true or false",
+               type(None): "null (unset)", tuple: "a list", list: "a list", dict: "a mapping"}
+
+
+def _field_hints(cls) -> dict[str, tuple[type, ...]]:
+    """{field: the plain types its annotation allows}; fields with any other annotation are left out."""
+    import types
+    import typing
+
+    try:
+        hints = typing.get_type_hints(cls)
+    except Exception:  # an annotation that does not resolve: leave the checking to the dataclass
+        return {}
+    out = {}
+    for name, hint in hints.items():
+        is_union = isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union
+        parts = typing.get_args(hint) if is_union else (hint,)
+        kinds = tuple(typing.get_origin(p) or p for p in parts)
+        if kinds and all(k in _TYPE_WORDS for k in kinds):
+            out[name] = kinds
+    return out
+
+
+def _fits(value, kind: type) -> bool:
+    if kind is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind in (tuple, list):
+        return isinstance(value, (tuple, list))
+    return isinstance(value, kind)

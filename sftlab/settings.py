@@ -18,9 +18,10 @@ from typing import Any
 
 
 def setting(default: Any = MISSING, help: str = "", *, flag: str | None = None, cli: bool = True,  # noqa: A002
-            spec: bool = True, why: str = "", commas: bool = False) -> Any:
-    """A dataclass field with the metadata the CLI and the spec parser read (see the module docstring)."""
-    meta = {"help": help, "flag": flag, "cli": cli, "spec": spec, "why": why, "commas": commas}
+            spec: bool = True, why: str = "", commas: bool = False, choices: tuple[str, ...] = ()) -> Any:
+    """A dataclass field with the metadata the CLI and the spec parser read (see the module docstring);
+    `choices` lists the allowed values of a string setting (the spec parser checks them)."""
+    meta = {"help": help, "flag": flag, "cli": cli, "spec": spec, "why": why, "commas": commas, "choices": choices}
     if default is MISSING:
         return dataclasses.field(metadata=meta)
     return dataclasses.field(default=default, metadata=meta)
@@ -39,6 +40,7 @@ class Setting:
     spec: bool
     why: str
     commas: bool
+    choices: tuple[str, ...] = ()
 
 
 def _kind(annotation: str) -> type:
@@ -61,7 +63,8 @@ def settings_of(cls) -> list[Setting]:
             flag = f"{flag}/--no-{flag[2:]}"
         default = f.default if f.default is not MISSING else None
         out.append(Setting(f.name, flag, meta.get("help", ""), kind, default, meta.get("cli", True),
-                           meta.get("spec", True), meta.get("why", ""), meta.get("commas", False)))
+                           meta.get("spec", True), meta.get("why", ""), meta.get("commas", False),
+                           tuple(meta.get("choices", ()))))
     return out
 
 

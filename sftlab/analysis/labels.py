@@ -52,22 +52,28 @@ REFERENCE_RUNS = (ORACLE, RANDOM)
 
 # Metrics that are rates in [0, 1] (shown as percentages) and the direction in which a metric is better.
 RATE_METRICS = frozenset({"success", "validity", "effectiveness", "efficiency", "acc", "valid", "parsed",
-                          "refusal_rate"})
-LOWER_IS_BETTER = frozenset({"num_actions", "asr"})
+                          "refusal_rate", "action_is_valid", "action_is_effective", "validity_all_episodes",
+                          "effectiveness_all_episodes"})
+LOWER_IS_BETTER = frozenset({"turns", "asr"})
 # Neither direction is "better" (refusal is good on harmful prompts and bad on harmless ones).
-NO_BEST = frozenset({"response_tokens", "reflection_rate", "refusal_rate"})
+NO_BEST = frozenset({"response_tokens", "reflection_rate", "refusal_rate", "num_actions"})
 METRIC_LABELS = {
     "success": "success (%)", "validity": "validity (%)", "effectiveness": "effectiveness (%)",
+    "action_is_valid": "action_is_valid (%, paper: episodes with a valid action)",
+    "action_is_effective": "action_is_effective (%, paper: episodes with a valid action)",
+    "validity_all_episodes": "validity, all episodes (%)", "effectiveness_all_episodes": "effectiveness, all episodes (%)",
+    "turns": "turns per episode",
     "efficiency": "efficiency (%)", "acc": "accuracy (%)", "valid": "valid (%)", "score": "mean reward",
-    "num_actions": "actions per episode", "response_tokens": "response length (tokens)",
+    "num_actions": "actions executed per episode", "response_tokens": "response length (tokens)",
     "reflection_rate": "reflection markers per 1k tokens", "refusal_rate": "refusal rate (%)",
     "parsed": "answer found (%)",
 }
 # Preferred headline metric of a suite, in order; the first one the store has is used (the safety probe's is its
 # refusal rate: its `acc`, the safe-behaviour rate, mixes the two directions).
 HEADLINE_METRICS = ("success", "refusal_rate", "acc", "score")
-# The metric shown as "validity on demand" next to the headline one.
-VALIDITY_METRICS = ("validity", "valid", "parsed")
+# The metrics shown as "validity on demand" next to the headline one: every one a suite has (Sokoban: the paper's
+# action_is_valid and sftlab's stricter validity_all_episodes; "validity" is the name before protocol 3).
+VALIDITY_METRICS = ("action_is_valid", "validity_all_episodes", "validity", "valid", "parsed")
 
 
 @dataclass(frozen=True)

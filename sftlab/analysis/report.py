@@ -112,7 +112,7 @@ def tables_section(ctx: ReportContext) -> Section | None:
     return Section("Results tables", "\n".join(body_html), "\n".join(body_md))
 
 
-PARSE_METRICS = ("parsed", "validity", "valid")
+PARSE_METRICS = ("parsed", "validity", "validity_all_episodes", "valid")
 
 
 def _flag_unparsed(ctx: ReportContext) -> None:
@@ -125,7 +125,8 @@ def _flag_unparsed(ctx: ReportContext) -> None:
                    "Their accuracies are format failures, not measurements of skill.")
 
 
-CURVE_METRICS = ("success", "acc", "refusal_rate", "validity", "valid", "score")
+CURVE_METRICS = ("success", "acc", "refusal_rate", "action_is_valid", "validity_all_episodes", "validity", "valid",
+                 "score")
 POOLED_METRICS = ("response_tokens", "reflection_rate")
 
 

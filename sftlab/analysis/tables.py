@@ -76,11 +76,15 @@ class Table:
     columns: list[Column]
     rows: list[Row]
     notes: list[str] = field(default_factory=list)
+    prompt_protocols: tuple[str, ...] = ()
 
     @property
     def title(self) -> str:
-        """"suite: metric label", the table's caption."""
-        return f"{self.suite}: {metric_label(self.metric)}"
+        """"suite: metric label", the table's caption, with the eval prompt protocol(s) when stored (Sokoban)."""
+        text = f"{self.suite}: {metric_label(self.metric)}"
+        if self.prompt_protocols:
+            text += f" [prompts: {', '.join(self.prompt_protocols)}]"
+        return text
 
     @property
     def groups(self) -> list[tuple[str, list[Column]]]:
@@ -202,7 +206,12 @@ def results_table(
         # A single untrained model is labelled "base"; several (different base models) keep their run's name.
         label_run = BASE if kind == "base" and sum(p[3] == "base" for p in picks) == 1 else run
         rows.append(Row(label_run, checkpoint, s, kind, cells))
-    return Table(suite, metric, columns, _mark_best(rows, columns, metric), notes)
+    protocols = tuple(sorted({str(r.settings["prompt_protocol"]) for r in chosen
+                              if isinstance(r.settings, dict) and r.settings.get("prompt_protocol")}))
+    if len(protocols) > 1:
+        notes.append("Rows were evaluated under different prompt protocols (" + ", ".join(protocols) + "): the "
+                     "paper protocol keeps the original eval prompt's stray backslash, clean drops it.")
+    return Table(suite, metric, columns, _mark_best(rows, columns, metric), notes, protocols)
 
 
 def _mark_best(rows: list[Row], columns: list[Column], metric: str) -> list[Row]:
@@ -229,7 +238,8 @@ def _mark_best(rows: list[Row], columns: list[Column], metric: str) -> list[Row]
 
 
 def results_tables(source: Source, step: int | None = None, validity: bool = True) -> list[Table]:
-    """One table per suite with its headline metric, plus its validity table when `validity` and stored."""
+    """One table per suite with its headline metric, plus a table per validity metric it stored when `validity`
+    (Sokoban: the paper's action_is_valid and sftlab's validity_all_episodes)."""
     from sftlab.analysis.labels import VALIDITY_METRICS
 
     results = load_results(source)
@@ -238,10 +248,10 @@ def results_tables(source: Source, step: int | None = None, validity: bool = Tru
         tables.append(results_table(results, suite, step=step))
         if validity:
             have = {r.metric for r in results if r.suite == suite}
+            headline = tables[-1].metric
             for metric in VALIDITY_METRICS:
-                if metric in have and metric != tables[-1].metric:
+                if metric in have and metric != headline:
                     tables.append(results_table(results, suite, metric=metric, step=step))
-                    break
     return tables
 
 
@@ -407,7 +417,11 @@ def to_html(table: Table, interval: bool = True) -> str:
 
 
 # --- the terminal table of `sftlab eval` (rich) ---------------------------------------------------------------
-_SWEEP_RATES = {"success", "validity", "effectiveness", "acc", "valid", "parsed", "refusal_rate"}
+_SWEEP_RATES = {"success", "validity", "effectiveness", "action_is_valid", "action_is_effective",
+                "validity_all_episodes", "effectiveness_all_episodes", "acc", "valid", "parsed", "refusal_rate"}
+# Short column names for the terminal table (the store keeps the full names).
+_SHORT = {"response_tokens": "tokens", "effectiveness": "effective", "action_is_valid": "valid",
+          "action_is_effective": "effective", "validity_all_episodes": "valid (all ep.)", "num_actions": "actions"}
 
 
 def suite_split_order(suite: str) -> list[str]:
@@ -419,17 +433,24 @@ def suite_split_order(suite: str) -> list[str]:
 
 
 def sweep_table(results: Sequence[Result], suite: str, title: str | None = None):
-    """A rich Table: one row per run/checkpoint x split; rates in % with their Wilson 95% interval."""
+    """A rich Table: one row per run/checkpoint x split; rates in % with their Wilson 95% interval.
+
+    The header names the prompt protocol(s) of the results shown (Sokoban: "prompts: paper" or "clean").
+    """
     from rich.table import Table
 
     names = task_of_suite(suite).table_metrics
-    table = Table(title=title or suite)
+    protocols = sorted({str(r.settings.get("prompt_protocol")) for r in results
+                        if r.suite == suite and r.settings and r.settings.get("prompt_protocol")})
+    heading = title or suite
+    if protocols:
+        heading += f" (prompts: {', '.join(protocols)})"
+    table = Table(title=heading)
     table.add_column("run/checkpoint", no_wrap=True)
     table.add_column("split", no_wrap=True)
     table.add_column("n", justify="right")
     for name in names:
-        table.add_column(name.replace("response_tokens", "tokens").replace("effectiveness", "effective"),
-                         justify="right", no_wrap=True)
+        table.add_column(_SHORT.get(name, name), justify="right", no_wrap=True)
     cells: dict[tuple, dict[str, Result]] = {}
     for r in results:
         if r.suite == suite:

@@ -84,3 +84,42 @@ class RandomPolicy(_Policy):
 
     def answer(self, row: dict, rng: random.Random) -> str:
         return find_task(task_kind(row)).random_answer(row, rng)
+
+
+class ScriptedBackend(Backend):
+    """Answers each row from a fixed list of responses: the i-th call for row id R returns `script[R][i]`.
+
+    For replaying recorded model outputs through the real evaluators (e.g. the original code's scripted Sokoban
+    episodes, tests/evaluate/test_fidelity_metrics.py): no model, no randomness. Every prompt it was sent is
+    kept in `prompts[R]` so a replay can also check what the model would have seen. Running past the end of a
+    row's list is a ConfigError (the replay and the evaluator disagree on the number of turns).
+    """
+
+    name = "scripted"
+
+    def __init__(self, script: dict[str, Sequence[str]]):
+        self.script = {str(k): list(v) for k, v in script.items()}
+        self.prompts: dict[str, list[Messages]] = {}
+
+    def generate(
+        self,
+        prompts: Sequence[Messages],
+        params: SamplingParams,
+        rows: Sequence[dict] | None = None,
+        seeds: Sequence[int] | None = None,
+    ) -> list[list[Generation]]:
+        """Per prompt, `params.n` copies of the row's next scripted response (`rows` is required)."""
+        if rows is None or len(rows) != len(prompts):
+            raise ConfigError("the scripted backend needs the task row of every prompt (rows=...)")
+        out = []
+        for prompt, row in zip(prompts, rows, strict=True):
+            key = str(row.get("id"))
+            sent = self.prompts.setdefault(key, [])
+            answers = self.script.get(key, [])
+            if len(sent) >= len(answers):
+                raise ConfigError(f"the script for row {key!r} has {len(answers)} responses; a turn beyond them "
+                                  "was asked for")
+            text = answers[len(sent)]
+            sent.append(list(prompt))
+            out.append([Generation(text=text, num_tokens=len(str(text).split()))] * params.n)
+        return out

@@ -118,6 +118,10 @@ def register(app: typer.Typer) -> None:
         from sftlab.errors import DataError
         from sftlab.io import read_manifest
 
+        if n < 0:
+            from sftlab.errors import ConfigError
+
+            raise ConfigError(f"--n must be 0 or more (rows to show), got {n}")
         folder = Path(path)
         if not folder.is_dir():
             raise DataError(f"no data folder {path}; build one with `sftlab data build PRESET --out {path}`")

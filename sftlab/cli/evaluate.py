@@ -31,6 +31,7 @@ def register(app: typer.Typer) -> None:
 
         if "suite" not in values:
             raise ConfigError("missing --suite (see `sftlab data list` for the eval suites)")
+        check_task_options(values)
         config = EvalConfig(**{"model": "", **values})
         results = evaluate(config, progress=not quiet)
         console = Console()
@@ -38,6 +39,21 @@ def register(app: typer.Typer) -> None:
             console = Console(width=160)
         console.print(sweep_table(results, config.suite, title=f"{config.suite} (95% Wilson intervals)"))
         typer.echo(f"results: {config.out}/results.sqlite, samples and aggregates under {config.out}/")
+
+    def check_task_options(values: dict) -> None:
+        """A task's own option (e.g. --gp-arithmetic) given for another task's suite is a one-line error."""
+        from sftlab.errors import ConfigError
+        from sftlab.settings import settings_of
+        from sftlab.task_adapters import all_tasks, task_of_suite
+
+        mine = task_of_suite(values["suite"]).eval_options
+        declared = {s.name: s for s in settings_of(EvalConfig)}
+        flags = {name: s.flag.split("/")[0] for name, s in declared.items()}
+        for task in all_tasks():
+            for name in task.eval_options:
+                if name in values and name not in mine and values[name] != declared[name].default:
+                    suites = ", ".join(s.name for s in task.suites())
+                    raise ConfigError(f"{flags[name]} applies to {suites} only, not {values['suite']}")
 
     @app.command("eval-harness")
     def eval_harness_command(

@@ -20,16 +20,12 @@ def read_yaml_config(path: Path | None) -> dict:
     """The mapping in a YAML config file (empty without one); a missing file or a non-mapping is a clear error."""
     if path is None:
         return {}
-    import yaml
-
     from sftlab.errors import ConfigError, DataError
+    from sftlab.yamlfile import read_yaml
 
     if not path.is_file():
         raise DataError(f"no such config file: {path}")
-    try:
-        values = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path} is not valid YAML ({str(exc).splitlines()[0]})") from None
+    values = read_yaml(path) or {}
     if not isinstance(values, dict):
         raise ConfigError(f"{path} must hold a mapping of config keys, not {type(values).__name__}")
     return {YAML_ALIASES.get(str(k).replace("-", "_"), str(k).replace("-", "_")): v for k, v in values.items()}
@@ -71,7 +67,7 @@ def register(app: typer.Typer) -> None:
     @train_app.command("sft")
     @with_settings(SftConfig, _extra())
     def sft(values: dict, config: Path | None, quiet: bool) -> None:
-        """Supervised fine-tuning with the Debunk paper's recipe (TRL SFTTrainer); prints the run folder."""
+        """Supervised fine-tuning (TRL SFTTrainer) with a paper's recipe (--recipe); prints the run folder."""
         from sftlab.train.sft import train_sft
 
         force = values.pop("force", False)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from sftlab.errors import DataError
 from sftlab.io import atomic_write_bytes, read_manifest, staged_dir, write_jsonl, write_manifest
-from sftlab.task_adapters import get_task
+from sftlab.task_adapters import get_task, reward_task_names
 from sftlab.task_adapters.rows import completion_text, user_text
 
 
@@ -57,6 +57,20 @@ def verl_rows(rows: list[dict]) -> list[dict]:
     return out
 
 
+def check_verl_tasks(src: Path, splits: list[tuple[str, list[dict]]]) -> None:
+    """A DataError unless every row's task has a verl layout and reward here (a task with RL presets).
+
+    The cross-domain and safety suites are scored by `sftlab eval` only: `sftlab.integrations.verl.compute_score`
+    has no reward for them, so a verl file of them could not be trained or validated on.
+    """
+    tasks = sorted({str(row.get("task")) for _, rows in splits for row in rows} - set(reward_task_names()))
+    if tasks:
+        raise DataError(
+            f"{src} holds {', '.join(tasks)} rows, which have no verl export: verl's reward here "
+            f"(sftlab.integrations.verl) scores only {', '.join(reward_task_names())}; evaluate them with sftlab eval"
+        )
+
+
 def _source_files(src: Path) -> tuple[dict, list[tuple[str, list[dict]]]]:
     from sftlab.io import read_jsonl
 
@@ -75,6 +89,8 @@ def export(fmt: str, src: str | Path, out: str | Path, *, force: bool = False) -
     check_choice("export format", fmt, ("verl", "trl"))
     src = Path(src)
     manifest, splits = _source_files(src)
+    if fmt == "verl":
+        check_verl_tasks(src, splits)
     with staged_dir(out, force) as tmp:
         for stem, rows in splits:
             if fmt == "verl":

@@ -32,6 +32,16 @@ OPTION_TYPES: dict[str, type] = {
 }
 
 MAX_N = 1_000_000
+def max_build_seed(preset: Preset, n: int | None) -> int | None:
+    """The largest build seed of a preset its task can use (None: no limit), e.g. Sokoban's numpy seed bound."""
+    return get_task(preset.task).max_build_seed(preset, n)
+
+
+def sokoban_max_seed(preset: Preset, n: int | None) -> int:
+    """The largest build seed of a Sokoban preset (see sftlab.task_adapters.sokoban.sokoban_max_seed)."""
+    from sftlab.task_adapters.sokoban import sokoban_max_seed as limit
+
+    return limit(preset, n)
 
 
 def get_preset(name: str) -> Preset:
@@ -79,6 +89,12 @@ class BuildConfig:
             raise ConfigError(f"seed must be a non-negative integer, got {self.seed!r}")
         if self.n is not None and (not isinstance(self.n, int) or not 1 <= self.n <= MAX_N):
             raise ConfigError(f"n must be an integer between 1 and {MAX_N}, got {self.n!r}")
+        limit = max_build_seed(preset, self.n)
+        if limit is not None and self.seed > limit:
+            raise ConfigError(
+                f"seed {self.seed} is too large for {preset.name}: its puzzle seeds would pass numpy's limit of "
+                f"2**32 - 1; use a seed between 0 and {limit}"
+            )
         if self.teacher is not None and preset.demo not in ("cot", "teacher"):
             raise ConfigError(
                 f"--teacher only applies to CoT presets (*-cot, countdown-teacher), not to {preset.name}"

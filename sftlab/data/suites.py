@@ -27,6 +27,12 @@ DEFAULTS: Mapping[str, tuple[int, int]] = LiveView(
     lambda: {name: (s.default_n, s.default_seed) for name, s in suites().items()})
 
 
+def suite_splits(name: str) -> tuple[str, ...]:
+    """The tag/split names of eval suite `name`, in row order, without building a row (for checks up front)."""
+    check_choice("eval suite", name, SUITES)
+    return tuple(task_of_suite(name).suite_splits(name))
+
+
 def suite_rows(name: str, n: int | None = None, seed: int | None = None, progress: bool = False,
                splits=None, source=None) -> list[dict]:
     """The rows of eval suite `name`, `n` per tag/split (default: the paper's), from base seed `seed`.

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 from sftlab.errors import ConfigError, DataError
+from sftlab.task_adapters import get_task
 
 
 @dataclass(frozen=True)
@@ -94,15 +95,14 @@ def sample_teacher(rows: list[dict], verify: Callable[[dict, str], bool], config
 
 def teacher_rows(rows: list[dict], config: TeacherConfig, *, backend=None, progress: bool = True
                  ) -> tuple[list[dict], dict]:
-    """Teacher completions for task rows, checked with the task's own verifier; fail if none pass."""
-    from sftlab.task_adapters import get_task
+    """Teacher completions for task rows, each sample checked by the task's teacher filter (for Sokoban the
+    original's `sokoban_accepts`, for GP a +5 score, for Countdown a verified answer); fail if none pass."""
+    accepts = get_task(rows[0]["task"]).teacher_accepts if rows else (lambda row, text: False)
+    kept, stats = sample_teacher(rows, accepts, config, backend=backend, progress=progress)
+    return _checked(kept, stats, config)
 
-    verify_row = get_task(rows[0]["task"]).verify_row if rows else (lambda row: False)
 
-    def verify(row: dict, text: str) -> bool:
-        return verify_row({**row, "completion": [{"role": "assistant", "content": text}]})
-
-    kept, stats = sample_teacher(rows, verify, config, backend=backend, progress=progress)
+def _checked(kept: list[dict], stats: dict, config: TeacherConfig) -> tuple[list[dict], dict]:
     if not kept:
         raise DataError(
             f"teacher {config.model} passed the verifier on 0 of {stats['prompts']} prompts "

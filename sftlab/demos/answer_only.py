@@ -1,8 +1,9 @@
 """Answer-only demonstrations: the action or the answer, with no reasoning.
 
-Sokoban (spec 4): `<think></think> <answer> X </answer>`, X in the prompt's own labels. The original prefilled
-`<think>` in its hand-made chat string and trained on `</think> <answer> X </answer>`; with the tokenizer's chat
-template we cannot prefill, so the demonstration carries the empty think block itself.
+Sokoban (spec 4): `<think></think> <answer> X </answer>\\n`, X in the prompt's own labels. The original prefilled
+`<think>` in its hand-made chat string and trained on `</think> <answer> X </answer>\\n`; with the tokenizer's chat
+template we cannot prefill, so the demonstration carries the empty think block itself: `<think>` + the original's
+response, byte for byte (trailing newline included).
 
 General Points (spec 4): the JSON answer the original wrote, with `json.dumps` of the cards, the Python repr of the
 numbers and one solver solution chosen by the row's random generator.
@@ -17,8 +18,8 @@ import random
 
 
 def sokoban_answer_only(label: str) -> str:
-    """`<think></think> <answer> {label} </answer>`."""
-    return f"<think></think> <answer> {label} </answer>"
+    """`<think></think> <answer> {label} </answer>\\n`: the original's prefilled `<think>` + its response."""
+    return f"<think></think> <answer> {label} </answer>\n"
 
 
 def gp_json(cards, numbers, formula: str) -> str:

@@ -6,6 +6,14 @@ one action, mapped through the tag's *accepted* labels (the Fake probe accepts o
 invalid: no move, but the turn is used. An episode ends when solved, when the environment is done, or after
 `max_turns` turns.
 
+The prompt protocol (`prompt_protocol`, docs/evaluation.md) picks the eval text: "paper" reproduces the original
+eval env's prompt byte for byte (its stray backslash after `Decide the next action:` included), "clean" is the
+training prompt's text.
+
+Metrics (docs/evaluation.md, "Sokoban metrics"): the original's per-episode and per-tag definitions under the
+original's names (`success`, `action_is_valid`, `action_is_effective`, `num_actions`), and sftlab's stricter
+all-episode rates under their own names (`validity_all_episodes`, `effectiveness_all_episodes`, `turns`).
+
 Turn t of an episode is sampled with seed `derive_seed(seed, row id, t)`, so an episode's trajectory does not
 depend on which other episodes are evaluated alongside it (resuming, `--episodes`, batch size).
 """
@@ -32,8 +40,10 @@ def clip(text: str, limit: int = MAX_STORED_CHARS) -> str:
 def score_action(response: str | None, accepted: Sequence[str]) -> tuple[str | None, str | None, str]:
     """(answer text, base direction or None, verdict) for one response under the accepted labels.
 
-    The first `<answer>(.*?)</answer>` is the action (later ones are ignored, as in the original env); its stripped
-    content must equal one of the 4 accepted labels, case-insensitively.
+    As the original: the first `<answer>...</answer>` is the action (later ones are ignored), with the tags
+    `<think> </think> <answer> </answer> <|im_start|> <|im_end|>` removed from inside and whitespace stripped; the
+    whole string must equal one of the 4 accepted labels, case-insensitively (`Up || Left` is one invalid action).
+    Any response that is not text is invalid too.
     """
     from sftlab.tasks.sokoban import extract_answer, parse_action
 
@@ -57,6 +67,7 @@ class Episode:
     accepted: tuple[str, ...]
     where_line: bool
     optimal: int
+    protocol: str = "paper"
     records: list[dict] = field(default_factory=list)
     valid: int = 0
     effective: int = 0
@@ -67,13 +78,26 @@ class Episode:
         return len(self.records)
 
     def prompt(self) -> str:
-        from sftlab.prompts.sokoban import user_prompt
+        from sftlab.prompts.sokoban import eval_prompt
 
-        return user_prompt(self.game.rows, labels=self.labels, where_line=self.where_line)
+        return eval_prompt(self.game.rows, labels=self.labels, where_line=self.where_line, protocol=self.protocol)
 
     def policy_row(self) -> dict:
         """The row as a reference policy sees it: metadata rows = the current state."""
         return {**self.row, "metadata": {**self.row.get("metadata", {}), "rows": list(self.game.rows)}}
+
+    def paper_metrics(self) -> dict:
+        """This episode's metrics as the original's `get_rollout_states` computes them (keys without the tag).
+
+        success = solved; num_actions = actions executed (valid turns); action_is_valid / action_is_effective =
+        executed (resp. moving) turns / all turns, present *only* when at least one action was executed (an invalid
+        turn leaves the original's env info empty).
+        """
+        out = {"success": float(bool(self.game.solved)), "num_actions": self.valid}
+        if self.valid:
+            out["action_is_effective"] = self.effective / self.turns
+            out["action_is_valid"] = self.valid / self.turns
+        return out
 
     def unit(self) -> dict:
         """The finished episode as one resumable unit: a summary and its per-turn records."""
@@ -90,6 +114,7 @@ class Episode:
                 "valid": self.valid,
                 "effective": self.effective,
                 "optimal": self.optimal,
+                "paper": self.paper_metrics(),
                 "tokens": [r["response_tokens"] for r in self.records],
                 "markers": [r["markers"] for r in self.records],
             },
@@ -97,7 +122,7 @@ class Episode:
         }
 
 
-def start_episode(row: dict, number: int) -> Episode:
+def start_episode(row: dict, number: int, prompt_protocol: str = "paper") -> Episode:
     """An Episode for a sokoban-eval row (metadata rows/labels/accepted; answer = the shortest solution)."""
     from sftlab.tasks.sokoban import SokobanGame, get_variant, solve
 
@@ -110,7 +135,7 @@ def start_episode(row: dict, number: int) -> Episode:
     optimal = len(answer) if isinstance(answer, list) and answer else len(solve(rows) or [])
     game = SokobanGame(rows, max_steps=int(meta.get("max_steps", variant.max_steps)))
     return Episode(row=row, number=number, game=game, labels=labels, accepted=accepted,
-                   where_line=variant.where_line, optimal=optimal)
+                   where_line=variant.where_line, optimal=optimal, protocol=prompt_protocol)
 
 
 def episode_numbers(rows: Sequence[dict]) -> list[int]:
@@ -133,15 +158,18 @@ def play(
     skip: frozenset[str] = frozenset(),
     on_done: Callable[[dict], None] | None = None,
     on_turn: Callable[[int, int], None] | None = None,
+    prompt_protocol: str = "paper",
 ) -> list[dict]:
     """Play every row's episode (except ids in `skip`) to the end; return the finished units in suite order.
+
+    `prompt_protocol` is "paper" (the original eval prompt, byte for byte) or "clean" (without its stray byte).
 
     `on_done(unit)` is called as each episode finishes (the runner appends it to the resumable log);
     `on_turn(turn, live)` before each batched generate call.
     """
     params = replace(params, n=1)
     numbers = episode_numbers(rows)
-    episodes = [start_episode(row, number) for row, number in zip(rows, numbers, strict=True)
+    episodes = [start_episode(row, number, prompt_protocol) for row, number in zip(rows, numbers, strict=True)
                 if row["id"] not in skip]
     for turn in range(max_turns):
         live = [e for e in episodes if not e.finished]
@@ -192,25 +220,46 @@ def _apply(episode: Episode, turn: int, prompt: str, generation, max_turns: int)
 
 
 def aggregate(units: Sequence[dict], splits: Sequence[str]) -> list[Metric]:
-    """Per tag: success, validity, effectiveness (Wilson), num_actions, efficiency, response stats (means).
+    """Per tag: the original's metrics, sftlab's stricter all-episode ones, efficiency and response statistics.
 
-    validity / effectiveness: per episode valid (state-changing) actions / turns, averaged over episodes.
-    num_actions: turns (actions emitted) per episode. efficiency: over solved episodes, shortest solution length /
-    turns used (1 = optimal; invalid turns count as used); absent when nothing was solved.
+    The original's (`get_rollout_states` + `np.mean` per tag, computed the same way so the numbers are equal):
+    success (share solved); action_is_valid / action_is_effective: per episode executed (resp. state-changing)
+    actions / turns, averaged over the episodes that executed at least one action (episodes whose every turn was
+    invalid are left out, as the original's empty env info leaves them out; absent when no episode executed
+    anything); num_actions: actions executed per episode.
+    sftlab's: validity_all_episodes / effectiveness_all_episodes: the same ratios averaged over *all* episodes (an
+    all-invalid episode counts 0); turns: turns used per episode. efficiency: over solved episodes, shortest
+    solution length / turns used (1 = optimal); absent when nothing was solved. Rates carry Wilson intervals.
     """
+    import numpy as np
+
     metrics: list[Metric] = []
     for split in splits:
         mine = [u["summary"] for u in units if u["split"] == split]
         if not mine:
             continue
         n = len(mine)
-        metrics.append(rate(split, "success", sum(s["solved"] for s in mine), n))
-        metrics.append(rate(split, "validity", sum(s["valid"] / s["turns"] for s in mine), n))
-        metrics.append(rate(split, "effectiveness", sum(s["effective"] / s["turns"] for s in mine), n))
-        metrics.append(mean(split, "num_actions", [s["turns"] for s in mine]))
+        paper = [s["paper"] for s in mine]
+        metrics.append(_np_rate(split, "success", [p["success"] for p in paper]))
+        for name in ("action_is_valid", "action_is_effective"):
+            values = [p[name] for p in paper if name in p]
+            if values:
+                metrics.append(_np_rate(split, name, values))
+        actions = mean(split, "num_actions", [p["num_actions"] for p in paper])
+        metrics.append(replace(actions, value=float(np.mean([p["num_actions"] for p in paper]))))
+        metrics.append(rate(split, "validity_all_episodes", sum(s["valid"] / s["turns"] for s in mine), n))
+        metrics.append(rate(split, "effectiveness_all_episodes", sum(s["effective"] / s["turns"] for s in mine), n))
+        metrics.append(mean(split, "turns", [s["turns"] for s in mine]))
         efficiency = mean(split, "efficiency", [s["optimal"] / s["turns"] for s in mine if s["solved"]])
         if efficiency is not None:
             metrics.append(efficiency)
         metrics.extend(response_metrics(split, [t for s in mine for t in s["tokens"]],
                                         [m for s in mine for m in s["markers"]]))
     return metrics
+
+
+def _np_rate(split: str, name: str, values: Sequence[float]) -> Metric:
+    """A rate whose value is `np.mean(values)` exactly as the original averages, with its Wilson interval."""
+    import numpy as np
+
+    return replace(rate(split, name, sum(values), len(values)), value=float(np.mean(values)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,16 +65,31 @@ class EvalConfig:
     refusal_judge: str | None = setting(
         None, "safety-eval: a model that judges refusals (patterns).", spec=False,
         why="applies to safety-eval only, while a spec's eval settings apply to every suite")
+    # Task-specific settings (declared by their task adapters' `eval_options`; ignored by other suites, so one
+    # spec can set them for all):
+    prompt_protocol: str = setting(
+        "paper", "Sokoban: paper (the original eval prompt byte for byte, stray backslash after `Decide the next "
+        "action:` included) or clean (without it, the training prompts' text). Part of the key.",
+        choices=("paper", "clean"))
+    gp_arithmetic: str = setting(
+        "exact", "gp-eval: exact (formulas evaluated exactly, so 8/(3-8/3) is 24) or float (the original's float "
+        "eval; that formula scores -1). Part of the gp-eval key.", choices=("exact", "float"))
 
     def __post_init__(self) -> None:
-        from sftlab.data.suites import SUITES
+        from sftlab.data.presets import MAX_N
+        from sftlab.data.suites import SUITES, suite_splits
+        from sftlab.prompts.sokoban import EVAL_PROTOCOLS
 
         check_choice("eval suite", self.suite, SUITES)
+        check_choice("prompt protocol", self.prompt_protocol, EVAL_PROTOCOLS)
+        check_choice("GP arithmetic", self.gp_arithmetic, ("exact", "float"))
         check_choice("backend", self.backend, BACKENDS)
         if self.backend not in POLICIES and not str(self.model or "").strip():
             raise ConfigError(f"the {self.backend} backend needs --model (a model name, folder, hub id or RUN)")
-        if self.episodes is not None and (not _is_int(self.episodes) or self.episodes < 1):
-            raise ConfigError(f"episodes must be a positive integer, got {self.episodes!r}")
+        if self.episodes is not None and (not _is_int(self.episodes) or not 1 <= self.episodes <= MAX_N):
+            raise ConfigError(f"episodes must be an integer between 1 and {MAX_N}, got {self.episodes!r}")
+        if not isinstance(self.out, (str, os.PathLike)) or not str(self.out).strip():
+            raise ConfigError(f"out (the EVAL folder) must be a non-empty path, got {self.out!r}")
         if not _is_int(self.max_turns) or self.max_turns < 1:
             raise ConfigError(f"max_turns must be a positive integer, got {self.max_turns!r}")
         if not _is_int(self.batch_size) or self.batch_size < 1:
@@ -87,12 +103,20 @@ class EvalConfig:
         for name in ("safety_prompts", "refusal_judge"):
             if getattr(self, name) is not None and self.suite not in task_of_suite(self.suite).prompt_file_suites:
                 raise ConfigError(f"{name} applies to safety-eval only, not {self.suite}")
-        if self.safety_prompts is not None and not Path(self.safety_prompts).is_file():
-            raise DataError(f"no such safety prompt file: {self.safety_prompts}")
+        if self.safety_prompts is not None:
+            if not Path(self.safety_prompts).is_file():
+                raise DataError(f"no such safety prompt file: {self.safety_prompts}")
+            from sftlab.tasks.safety import load_prompts
+
+            load_prompts(self.safety_prompts)  # an empty or malformed set fails here, before any model loads
         if self.splits is not None:
             if isinstance(self.splits, str) or not self.splits or not all(isinstance(x, str) for x in self.splits):
                 raise ConfigError(f"splits must be a non-empty list of split names, got {self.splits!r}")
             object.__setattr__(self, "splits", tuple(self.splits))
+            names = suite_splits(self.suite)
+            unknown = [x for x in self.splits if x not in names]
+            if unknown:
+                raise ConfigError(f"{self.suite} has no split(s) {unknown}; choose from: {', '.join(names)}")
         SamplingParams(temperature=self.temperature, top_p=self.top_p, top_k=self.top_k,
                        max_new_tokens=self.max_new_tokens or 1, seed=self.seed)
 

@@ -11,7 +11,10 @@ from sftlab.io import sha256_file
 
 # Bump when scoring or seeding changes, so stored numbers are not reused across protocols.
 # 2: Countdown's `parsed` counts only boxed or tagged answers.
-PROTOCOL = 2
+# 3: Sokoban metrics as the original computes them (action_is_valid / action_is_effective / num_actions, plus
+#    sftlab's validity_all_episodes / effectiveness_all_episodes / turns), the original's action string (tags
+#    stripped inside the answer), and the prompt protocol (paper | clean) in the key.
+PROTOCOL = 3
 CPU_MAX_NEW_TOKENS = 64  # default cap for the hf backend on CPU when --max-new-tokens is not given
 
 
@@ -54,6 +57,7 @@ def eval_settings(config: EvalConfig, max_new_tokens: int, episodes: int) -> dic
         settings["max_turns"] = config.max_turns
     else:
         settings["max_attempts"] = config.max_attempts if config.multi_turn else 1
+    settings.update(config.adapter.eval_settings(config))  # the task's own settings (Sokoban's prompt protocol ...)
     return settings
 
 

@@ -198,7 +198,7 @@ def _play(config, backend, params, rows, skip, partial, console, progress, judge
                                   f"{done()}/{len(rows)} finished", highlight=False)
 
             closed_loop.play(backend, rows, params, seed=config.seed, max_turns=config.max_turns, skip=skip,
-                             on_done=finished, on_turn=on_turn)
+                             on_done=finished, on_turn=on_turn, **config.adapter.play_options(config))
             bar.update(turn_task, completed=config.max_turns)
         else:
             from sftlab.evaluate import single_turn
@@ -207,7 +207,8 @@ def _play(config, backend, params, rows, skip, partial, console, progress, judge
                 1024 if config.backend == "vllm" else 2 * config.batch_size)
             single_turn.run(backend, rows, params, seed=config.seed,
                             max_attempts=config.max_attempts if config.multi_turn else 1,
-                            skip=skip, chunk_size=chunk, on_done=finished, refusal_judge=judge)
+                            skip=skip, chunk_size=chunk, on_done=finished, refusal_judge=judge,
+                            judge_options=config.adapter.judge_options(config))
     return units
 
 

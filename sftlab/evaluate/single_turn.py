@@ -22,12 +22,13 @@ from sftlab.store import Metric
 from sftlab.task_adapters import get_task
 
 
-def judge(task: str, response: str, answer: dict, refused: bool | None = None):
+def judge(task: str, response: str, answer: dict, refused: bool | None = None, **options):
     """The task verifier's Verdict (reward, reason, formula, value, correct) for one raw response; never raises.
 
     `refused` (refusal tasks such as safety): a refusal judge's decision, replacing the pattern classifier.
+    `options` go to the task's judge (General Points: `arithmetic="exact"|"float"`, the original's float eval).
     """
-    return get_task(task).judge(response, answer, refused)
+    return get_task(task).judge(response, answer, refused, **options)
 
 
 def has_answer(task: str, response: str, verdict) -> bool:
@@ -54,11 +55,14 @@ def run(
     on_done: Callable[[dict], None] | None = None,
     on_chunk: Callable[[int], None] | None = None,
     refusal_judge: Callable[[list[dict], list[str]], list[bool | None]] | None = None,
+    judge_options: dict | None = None,
+    **more_options,
 ) -> list[dict]:
     """Answer and score every row (except ids in `skip`), `chunk_size` rows per round; return the units.
 
     `refusal_judge(rows, responses)` (safety rows) decides refusals in one batch; None entries fall back to the
-    pattern classifier.
+    pattern classifier. `judge_options` (and any other keyword, e.g. `arithmetic="float"` for General Points) go
+    to the task's judge.
 
     A unit is one row: its summary (final reward, correct, attempts, token and marker counts) and one record per
     attempt. `on_done(unit)` is called per finished row, `on_chunk(rows_in_chunk)` after each chunk.
@@ -69,7 +73,8 @@ def run(
     units = []
     for start in range(0, len(pending), chunk_size):
         chunk = pending[start:start + chunk_size]
-        for unit in _run_chunk(backend, chunk, params, seed, max_attempts, refusal_judge):
+        for unit in _run_chunk(backend, chunk, params, seed, max_attempts, refusal_judge,
+                               {**(judge_options or {}), **more_options}):
             units.append(unit)
             if on_done is not None:
                 on_done(unit)
@@ -78,7 +83,7 @@ def run(
     return units
 
 
-def _run_chunk(backend, chunk, params, seed, max_attempts, refusal_judge=None) -> list[dict]:
+def _run_chunk(backend, chunk, params, seed, max_attempts, refusal_judge=None, options=None) -> list[dict]:
     states = []
     for row, number in chunk:
         states.append({"row": row, "number": number, "task": task_kind(row), "chat": list(row["prompt"]),
@@ -96,7 +101,7 @@ def _run_chunk(backend, chunk, params, seed, max_attempts, refusal_judge=None) -
             refused = refusal_judge([s["row"] for s in live], [samples[0].text for samples in outputs])
         for state, samples, decision in zip(live, outputs, refused, strict=True):
             generation = samples[0]
-            verdict = judge(state["task"], generation.text, state["row"]["answer"], decision)
+            verdict = judge(state["task"], generation.text, state["row"]["answer"], decision, **(options or {}))
             state["verdict"] = verdict
             state["parsed"] = has_answer(state["task"], generation.text, verdict)
             state["records"].append({

@@ -28,8 +28,9 @@ from sftlab.experiment.spec import ExperimentSpec
 
 # Bump a kind's version when what its step computes changes in a way its settings do not show.
 # A step whose kind changes what it computes gets a new version, so finished steps rerun. "eval" follows
-# sftlab.evaluate.runner.PROTOCOL (a test keeps them equal).
-STEP_VERSIONS = {"data": 1, "sft": 1, "grpo": 1, "eval": 2, "report": 1}
+# sftlab.evaluate.runner.PROTOCOL (a test keeps them equal). data 2: Sokoban answer-only completions end with a
+# newline and GP diverse prompts with one newline, as the originals.
+STEP_VERSIONS = {"data": 2, "sft": 1, "grpo": 1, "eval": 3, "report": 1}
 
 # Keys `--only` can filter on, and which step attribute each one reads.
 ONLY_KEYS = ("condition", "model", "seed", "suite", "method", "kind", "step")

@@ -48,8 +48,10 @@ def run_quickstart(out: str | Path = "quickstart", *, dry_run: bool = False, con
     # Never squeeze the table below its natural width (logs and pipes default to 80 columns).
     Console(width=max(console.width, 120), file=console.file).print(table)
     console.print(
-        "success = share of episodes solved within the turn limit; validity = share of turns whose answer was "
-        "one of the prompt's own labels (Fake: the environment accepts only Up/Down/Left/Right). "
+        "success = share of episodes solved within the turn limit; action_is_valid = share of turns whose answer "
+        "was one of the accepted labels (Fake: the environment accepts only Up/Down/Left/Right), averaged as the "
+        "paper's code does over the episodes with at least one valid turn; validity_all_episodes = the same over "
+        "all episodes (an episode with no valid turn counts 0). "
         "(a-b) = 95% Wilson interval over episodes; see docs/quickstart.md for how to read it.", markup=False)
     report = Path(out) / "report.html"
     if report.is_file():
@@ -60,7 +62,7 @@ def run_quickstart(out: str | Path = "quickstart", *, dry_run: bool = False, con
 
 
 def results_table(store_path: str | Path, *, suite: str, splits=None, runs=(), title: str | None = None,
-                  metrics=("success", "validity")) -> Table:
+                  metrics=("success", "action_is_valid", "validity_all_episodes")) -> Table:
     """A rich table of `metrics` per split for base, the given runs (last checkpoint each), oracle and random.
 
     Each cell shows the value in percent with its stored 95% interval; missing numbers show as '-'.

@@ -14,11 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from sftlab.errors import ConfigError
+from sftlab.errors import ConfigError, check_field_types
 from sftlab.settings import settings_of, spec_keys
 from sftlab.task_adapters import all_tasks, get_task, load_task_module
+from sftlab.yamlfile import read_yaml
 
 # A spec's `task` is any registered task with training presets, by name or alias (sokoban, gp/general_points,
 # countdown, the reasoning-gym tasks, plugins): see sftlab.task_adapters.
@@ -248,11 +247,9 @@ def load_spec(path: str | Path) -> ExperimentSpec:
     if not path.is_file():
         raise SpecError(f"no such spec file: {path}")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark else ""
-        raise SpecError(f"{path}: not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+        raw = read_yaml(path)
+    except ConfigError as exc:
+        raise SpecError(str(exc)) from None
     return parse_spec(raw, source=str(path))
 
 
@@ -302,14 +299,29 @@ def _parse_models(ctx: _Ctx, value: Any) -> dict:
                 raise ctx.fail(f"models[{i}]", f"cannot derive a short name from {model!r}; use a mapping")
             if key in models:
                 raise ctx.fail(f"models[{i}]", f"two models share the short name {key!r}; use a mapping")
-            models[key] = model
+            models[key] = _check_model(ctx, f"models[{i}]", model)
     elif isinstance(value, dict) and value:
         for key, model in value.items():
             ctx.name(key, f"models.{key}")
-            models[key] = ctx.text(model, f"models.{key}")
+            models[key] = _check_model(ctx, f"models.{key}", ctx.text(model, f"models.{key}"))
     else:
         raise ctx.fail("models", f"expected a list of model names or a mapping short-name: model, got {_kind(value)}")
     return models
+
+
+def _check_model(ctx: _Ctx, path: str, model: str) -> str:
+    """`model` when it names a known model, an existing model folder or a hub id, else the error, now."""
+    try:
+        from sftlab.models.resolve import check_name
+    except ImportError:
+        return model
+    from sftlab.errors import ModelError
+
+    try:
+        check_name(model)
+    except ModelError as exc:
+        raise ctx.fail(path, str(exc)) from None
+    return model
 
 
 def _parse_data(ctx: _Ctx, value: Any, path: str, base: DataSettings) -> DataSettings:
@@ -392,6 +404,7 @@ def _check_train_overrides(ctx: _Ctx, value: Any, path: str, method: str) -> dic
     config = _config_class(method)
     if config is not None:  # let the stage check the values too (placeholders for what the plan fills in)
         try:
+            check_field_types(config, value, method)
             config(model="model", data="data", out="out", **value)
         except ConfigError as exc:
             raise ctx.fail(path, str(exc)) from None
@@ -542,6 +555,8 @@ def _parse_eval(ctx: _Ctx, value: Any, task: str) -> EvalSettings:
             options[item.name] = ctx.integer(raw, where, minimum=_INT_MINIMUM.get(item.name, 1), optional=True)
         elif item.kind is float:
             options[item.name] = ctx.number(raw, where)
+        elif item.choices:
+            options[item.name] = ctx.choice(raw, where, item.choices)
         elif raw is None or isinstance(raw, str):
             options[item.name] = raw
         else:
@@ -552,5 +567,22 @@ def _parse_eval(ctx: _Ctx, value: Any, task: str) -> EvalSettings:
         wanted = [k for k in options if k not in fields]
         if wanted:
             raise ctx.fail(f"eval.{wanted[0]}", "is not supported by this sftlab version's evaluator")
-    return EvalSettings(suites=suites, splits=splits, checkpoints=checkpoints, baselines=baselines,
-                        backend=backend, options=options, resources=resources)
+    settings = EvalSettings(suites=suites, splits=splits, checkpoints=checkpoints, baselines=baselines,
+                            backend=backend, options=options, resources=resources)
+    _check_eval_configs(ctx, settings)
+    return settings
+
+
+def _check_eval_configs(ctx: _Ctx, ev: EvalSettings) -> None:
+    """Let the evaluator validate every suite's settings now (splits, episode limits ...), not when a step runs."""
+    config = _config_class("eval")
+    if config is None:
+        return
+    for suite in ev.suites:
+        options = dict(ev.options)
+        if isinstance(options.get("episodes"), dict):
+            options["episodes"] = options["episodes"].get(suite)
+        try:
+            config(model="model", suite=suite, backend=ev.backend, splits=ev.splits_for(suite), **options)
+        except ConfigError as exc:
+            raise ctx.fail("eval", str(exc)) from None

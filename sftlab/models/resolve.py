@@ -64,17 +64,30 @@ def resolve(name: str | os.PathLike) -> str:
     ModelError. A string shaped like a hub id (`org/name`) is returned as given. Anything else is a ModelError.
     """
     text = str(name).strip()
+    kind = check_name(text)
+    if kind == "known":
+        return str(_ensure_built(text))
+    return text if kind == "hub" else str(Path(text).expanduser())
+
+
+def check_name(name: str | os.PathLike) -> str:
+    """What `name` is: "known" (MODEL_NAMES), "folder" (an existing model folder) or "hub" (an `org/name` id).
+
+    Anything else is the ModelError `resolve` gives; nothing is built, loaded or downloaded, so a spec can check
+    its models before any step runs.
+    """
+    text = str(name).strip()
     if not text:
         raise ModelError("empty model name; choose smollm2-135m, tiny-random, a local folder or a hub id")
     if text in MODEL_NAMES:
-        return str(_ensure_built(text))
+        return "known"
     path = Path(text).expanduser()
     if path.exists():
         if not is_model_dir(path):
             raise ModelError(f"{text} exists but is not a model folder (no config.json or adapter_config.json)")
-        return str(path)
+        return "folder"
     if _HUB_ID.match(text) and not text.startswith(("./", "../", "~")):
-        return text
+        return "hub"
     if text.startswith(("/", "./", "../", "~")) or text.count("/") > 1:
         raise ModelError(f"no such model folder: {text}")
     known = ", ".join(MODEL_NAMES)

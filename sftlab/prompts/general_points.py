@@ -1,6 +1,8 @@
 """The General Points user prompt, verbatim from the Debunk paper's `Q_GeneralPoint_EQN_L` (spec section 3.4).
 
-The string starts with "\\n" (as the original) and is sent as the user turn of the model's chat template. The
+The string starts with "\\n" (as the original) and is sent as the user turn of the model's chat template. It ends
+with the `}` line and a blank line ("}\\n\\n") as the original's test splits (`create_test_dataset.py`); the
+original's diverse training set (`create_training_dataset.py`) ends it with a single "}\\n": `training=True`. The
 `[Output]` block always shows the 4-slot `[x, y, z, w]` / `[a, b, c, d]` template, also for 5 cards (as the
 original). Cards are shown as a Python list, e.g. `['K', '2', '7', '5']`.
 """
@@ -28,13 +30,17 @@ Cards: {cards}
 """  # noqa: E501
 
 
-def user_prompt(cards, mapping: str, num_cards: int | None = None, target: int = 24) -> str:
+def user_prompt(cards, mapping: str, num_cards: int | None = None, target: int = 24, training: bool = False) -> str:
     """The user prompt for displayed `cards` (e.g. ('K', '2', '7', '5')) under the face-card `mapping` the prompt
-    states (for fake splits: `hand.prompt_mapping`). `num_cards` defaults to len(cards)."""
+    states (for fake splits: `hand.prompt_mapping`). `num_cards` defaults to len(cards).
+
+    `training=True`: the diverse training set's text, which ends with one newline instead of two (as the original).
+    """
     cards = [str(c) for c in cards]
-    return TEMPLATE.format(
+    text = TEMPLATE.format(
         target_number=target,
         num_cards=len(cards) if num_cards is None else num_cards,
         face_card_msg=face_card_msg(mapping),
         cards=cards,
     )
+    return text[:-1] if training else text

@@ -4,6 +4,10 @@
 chat template wraps it, so any chat model works. `raw_prompt` gives the original's hard-coded Qwen wrapping
 (`<|im_start|>user ... <|im_start|>assistant\\n<think>`) for anyone who wants the exact original string.
 
+The original's *evaluation* env renders one stray byte that its training prompts lack: a literal backslash after
+`Decide the next action:` (`Decide the next action:\\` then the newline). `eval_prompt(..., protocol="paper")`
+reproduces it; `protocol="clean"` gives the training text (see docs/evaluation.md, "Prompt protocol").
+
 Only the Answers block changes between variants: base words list `Up | Down | Left | Right`; any other labels add
 `where L1 is Up, L2 is Down, L3 is Left, L4 is Right.` Decisions about the original's quirks are in docs/sokoban.md.
 """
@@ -42,6 +46,11 @@ All boxes placed: +10.0
 Decide the next action:
 """
 
+DECIDE = "Decide the next action:\n"
+DECIDE_EVAL = "Decide the next action:\\\n"  # the original eval env's stray backslash before the newline
+DECIDE_ANSWER_ONLY = "Decide the next 1 actions:\n"  # the original's answer-only template says this
+EVAL_PROTOCOLS = ("paper", "clean")
+
 ALWAYS_OUTPUT_COT = (
     "Always output: <think> [Your thoughts] </think> <answer> [your answer] </answer> with no extra text. "
     "Strictly follow this format."
@@ -68,14 +77,36 @@ def answers_block(labels=BASE_LABELS, where_line: bool | None = None) -> str:
 def user_prompt(rows, labels=BASE_LABELS, where_line: bool | None = None, answer_only: bool = False) -> str:
     """The user message for the position `rows` (XSB), offering `labels` as the 4 actions.
 
-    `answer_only=True` asks for `<answer> ... </answer>` only (the original's answer-only template).
+    `answer_only=True` gives the original's answer-only template (`create_dataset.py --prefix
+    qwen-instruct-answer-only`): `Decide the next 1 actions:` and `<answer> ... </answer>` only.
     """
-    always = ALWAYS_OUTPUT_ANSWER_ONLY if answer_only else ALWAYS_OUTPUT_COT
-    return _HEAD + answers_block(labels, where_line) + _TAIL.format(grid=render(rows)) + always
+    text = _HEAD + answers_block(labels, where_line) + _TAIL.format(grid=render(rows))
+    if answer_only:
+        return text.replace(DECIDE, DECIDE_ANSWER_ONLY, 1) + ALWAYS_OUTPUT_ANSWER_ONLY
+    return text + ALWAYS_OUTPUT_COT
 
 
-def raw_prompt(rows, labels=BASE_LABELS, where_line: bool | None = None, answer_only: bool = False) -> str:
-    """The original's full hard-coded Qwen string, assistant prefix included (`<think>`, or `<answer>`)."""
+def eval_prompt(rows, labels=BASE_LABELS, where_line: bool | None = None, protocol: str = "paper") -> str:
+    """The user message of one closed-loop evaluation turn.
+
+    protocol "paper": byte for byte the original eval env's text, with its literal backslash after
+    `Decide the next action:`; "clean": the training prompt's text (`user_prompt`), without that byte.
+    """
+    if protocol not in EVAL_PROTOCOLS:
+        raise ValueError(f"prompt protocol must be one of {', '.join(EVAL_PROTOCOLS)}, got {protocol!r}")
+    text = user_prompt(rows, labels, where_line)
+    return text.replace(DECIDE, DECIDE_EVAL, 1) if protocol == "paper" else text
+
+
+def raw_prompt(rows, labels=BASE_LABELS, where_line: bool | None = None, answer_only: bool = False,
+               protocol: str | None = None) -> str:
+    """The original's full hard-coded Qwen string, assistant prefix included (`<think>`, or `<answer>`).
+
+    `protocol=None` gives the training string; "paper" / "clean" the eval string under that protocol.
+    """
     prefix = "<answer>" if answer_only else "<think>"
-    body = user_prompt(rows, labels, where_line, answer_only)
+    if protocol is None:
+        body = user_prompt(rows, labels, where_line, answer_only)
+    else:
+        body = eval_prompt(rows, labels, where_line, protocol)
     return f"<|im_start|>user\n{body} <|im_end|>\n<|im_start|>assistant\n{prefix}"

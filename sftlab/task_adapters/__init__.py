@@ -154,6 +154,11 @@ def all_tasks() -> list[Task]:
     return list(_tasks.values())
 
 
+def reward_task_names() -> tuple[str, ...]:
+    """The tasks with RL presets: the ones whose rewards TRL and verl train on."""
+    return tuple(t.name for t in all_tasks() if any(p.kind == "rl" for p in t.presets()))
+
+
 def canonical(name: str) -> str:
     """The canonical name of a task name or alias (e.g. `gp` -> `general_points`)."""
     return get_task(name).name
@@ -270,6 +275,6 @@ def load_task_module(path: str | os.PathLike) -> list[Task]:
 
 __all__ = [
     "ENTRY_POINT_GROUP", "MAX_RESPONSE_CHARS", "LiveView", "Preset", "RewardResult", "SplitMetric", "Suite", "Task",
-    "Verdict", "all_tasks", "make_row", "canonical", "find_task", "get_task", "load_task_module", "presets", "register",
+    "Verdict", "all_tasks", "make_row", "canonical", "find_task", "get_task", "load_task_module", "presets", "register", "reward_task_names",
     "suites", "task_of_suite", "unload_task_module", "unregister",
 ]

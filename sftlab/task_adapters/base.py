@@ -91,6 +91,7 @@ class Task:
     split_metrics: tuple[SplitMetric, ...] = (SplitMetric("parsed", "rate", lambda s: s.get("parsed", True)),)
     prompt_file_suites: tuple[str, ...] = ()  # suites whose built-in prompts a local file may replace
     refusal_task: bool = False  # its rows can be judged by a refusal judge
+    eval_options: tuple[str, ...] = ()  # EvalConfig settings that only this task uses (e.g. gp_arithmetic)
     # data
     paper_seeds: bool = False  # has the original's training seeds (--paper-seeds)
     cot_options: tuple[str, ...] = ()  # knobs a non-teacher CoT build takes (e.g. dead_ends)
@@ -167,6 +168,32 @@ class Task:
         """The suite's splits in display order (the paper's); [] when unknown."""
         return []
 
+    def suite_splits(self, suite: str) -> tuple[str, ...]:
+        """The suite's split names in row order, for checks made before any row is built (default: the display
+        order, else the splits of one row per split)."""
+        names = self.split_order(suite)
+        if names:
+            return tuple(names)
+        default = next(s for s in self.suites() if s.name == suite)
+        rows = self.suite_rows(suite, 1, default.default_seed, False, None, None)
+        return tuple(dict.fromkeys(r["split"] for r in rows))
+
+    def max_build_seed(self, preset: Preset, n: int | None) -> int | None:
+        """The largest build seed this task can use for `preset` with `n` items (None: no limit)."""
+        return None
+
+    def eval_settings(self, config) -> dict:
+        """Task-specific entries of an evaluation's settings (part of its key), from the EvalConfig."""
+        return {}
+
+    def judge_options(self, config) -> dict:
+        """Keyword options `judge()` gets during an evaluation with this EvalConfig (e.g. GP's arithmetic)."""
+        return {}
+
+    def play_options(self, config) -> dict:
+        """Keyword options of the closed-loop player (closed-loop tasks only), from the EvalConfig."""
+        return {}
+
     # --- training rows ------------------------------------------------------------------------------------------
     def train_rows(self, config, keys: set, progress: bool, skip_keys: bool) -> tuple[list[dict], dict]:
         """(rows, counts) of a training build `config` (a BuildConfig); rows whose leakage key is in `keys` are
@@ -176,6 +203,10 @@ class Task:
     def verify_row(self, row: dict) -> bool:
         """Whether a row's completion is a correct demonstration (the task's own verifier)."""
         return True
+
+    def teacher_accepts(self, row: dict, text: str) -> bool:
+        """Whether a teacher model's sampled response makes a demonstration for `row` (default: `verify_row`)."""
+        return self.verify_row({**row, "completion": [{"role": "assistant", "content": text}]})
 
     def leakage_key(self, row: dict) -> str:
         """The content key of a row: two rows with the same key are the same item."""

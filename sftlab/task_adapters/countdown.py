@@ -14,7 +14,7 @@ from sftlab.task_adapters._arith import (
 )
 from sftlab.task_adapters.base import MAX_RESPONSE_CHARS, Preset, RewardResult, Suite, Task
 from sftlab.task_adapters.countdown_rows import query_key
-from sftlab.tasks.countdown import VARIANTS, extract_answer, solve, verify
+from sftlab.tasks.countdown import PRESETS, VARIANTS, extract_answer, solve, verify
 
 _CD = "same queries in every Countdown arm"
 _LOWQ_MIXED = (("style", "short"), ("wrong_answer_fraction", 0.25), ("wrong_step_fraction", 0.25))
@@ -83,6 +83,9 @@ class CountdownTask(Task):
 
     def split_order(self, suite: str) -> list[str]:
         return list(VARIANTS)
+
+    def suite_splits(self, suite: str) -> tuple[str, ...]:
+        return (countdown_rows.TRAIN_VARIANT, *(v for v in PRESETS if v != countdown_rows.TRAIN_VARIANT))
 
     def train_rows(self, config, keys, progress, skip_keys):
         return countdown_rows.train_rows(config, keys, progress, skip_keys)

@@ -54,6 +54,7 @@ class GeneralPointsTask(Task):
     preset_prefix = "gp"
     multi_turn = True
     table_metrics = ("acc", "valid", "score", "response_tokens")
+    eval_options = ("gp_arithmetic",)
     split_metrics = (SplitMetric("valid", "rate", lambda s: s["reward"] >= -1),
                      SplitMetric("score", "mean", lambda s: s["reward"]))
     paper_seeds = True
@@ -109,8 +110,15 @@ class GeneralPointsTask(Task):
         # training hands have 4 cards, so the 5-card split cannot match and is not dealt
         return [name for name, spec in SPLITS.items() if spec.num_cards == 4]
 
-    def judge(self, response: str, answer, refused=None):
-        return verify(response, answer["numbers"], int(answer.get("target", 24)))
+    def eval_settings(self, config) -> dict:
+        return {"arithmetic": config.gp_arithmetic}
+
+    def judge_options(self, config) -> dict:
+        return {"arithmetic": config.gp_arithmetic}
+
+    def judge(self, response: str, answer, refused=None, arithmetic: str = "exact"):
+        """`arithmetic`: "exact" or "float" (the original's float eval, docs/fidelity.md)."""
+        return verify(response, answer["numbers"], int(answer.get("target", 24)), arithmetic)
 
     def reward(self, response, answer, metadata, *, prefill="", options=None) -> RewardResult:
         return general_points_score(response, answer, rescale=bool((options or {}).get("gp_rescale", False)))

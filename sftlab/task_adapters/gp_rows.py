@@ -46,7 +46,8 @@ def _row(spec_name: str, index: int, hand, diverse: bool, completion: str | None
     return make_row(
         id=f"{spec_name}-{index:06d}", task="general_points", split="train",
         variant="diverse" if diverse else "fixed", seed=hand.seed,
-        prompt=user_prompt(hand.cards, hand.prompt_mapping, target=hand.target), completion=completion,
+        prompt=user_prompt(hand.cards, hand.prompt_mapping, target=hand.target, training=diverse),
+        completion=completion,
         answer={"numbers": list(hand.values), "target": hand.target},
         metadata={"cards": list(hand.cards), "mapping": hand.prompt_mapping, "value_mapping": hand.mapping,
                   "solutions": list(hand.solutions)},

@@ -15,6 +15,8 @@ from typing import Any
 from sftlab.errors import DataError
 from sftlab.task_adapters import sokoban_rows
 from sftlab.task_adapters.base import MAX_RESPONSE_CHARS, Preset, RewardResult, Suite, Task
+from sftlab.task_adapters.rows import TRAIN_SEED_BASE
+from sftlab.task_adapters.sokoban_teacher import sokoban_teacher_verify
 from sftlab.tasks.expr import Verdict
 from sftlab.tasks.sokoban import EVAL_TAGS, parse_action, solve
 
@@ -59,13 +61,30 @@ def sokoban_score(response: str, answer: Any, labels: Any, prefill: str = "") ->
     return RewardResult(1.0, "correct")
 
 
+_SOKOBAN_SEED_LIMIT = 2**32 - 1  # numpy's legacy seeding, which the Sokoban generator follows
+
+
+def sokoban_max_seed(preset: Preset, n: int | None) -> int:
+    """The largest build seed of a Sokoban preset whose puzzle seeds stay within numpy's 2**32 - 1.
+
+    Training builds draw candidates from TRAIN_SEED_BASE * (seed + 1) on (fewer than TRAIN_SEED_BASE of them);
+    the eval suite's 8 tags use base + max(n, 100) * tag + episode (sokoban_rows.eval_seed_list).
+    """
+    if preset.kind == "eval":
+        n = n or preset.default_n
+        return _SOKOBAN_SEED_LIMIT - max(n, 100) * 7 - n
+    return _SOKOBAN_SEED_LIMIT // TRAIN_SEED_BASE - 2
+
+
 class SokobanTask(Task):
     name = "sokoban"
     label = "Sokoban"
     description = "Push boxes onto targets on a grid (Debunk paper); closed-loop, one action per turn."
     closed_loop = True
     max_new_tokens = 4096
-    table_metrics = ("success", "validity", "effectiveness", "num_actions", "response_tokens")
+    table_metrics = ("success", "action_is_valid", "validity_all_episodes", "action_is_effective", "num_actions",
+                     "response_tokens")
+    eval_options = ("prompt_protocol",)
     paper_seeds = True
     teacher_defaults = {"teacher_samples": 16, "teacher_temperature": 1.0, "teacher_top_p": 1.0,
                         "teacher_max_new_tokens": 4096, "teacher_batch_size": 8}
@@ -104,11 +123,23 @@ class SokobanTask(Task):
     def split_order(self, suite: str) -> list[str]:
         return list(EVAL_TAGS)
 
+    def eval_settings(self, config) -> dict:
+        return {"prompt_protocol": config.prompt_protocol}
+
+    def play_options(self, config) -> dict:
+        return {"prompt_protocol": config.prompt_protocol}
+
+    def max_build_seed(self, preset: Preset, n: int | None) -> int | None:
+        return sokoban_max_seed(preset, n)
+
     def train_rows(self, config, keys, progress, skip_keys):
         return sokoban_rows.train_rows(config, keys, progress, skip_keys)
 
     def verify_row(self, row: dict) -> bool:
         return sokoban_rows.verify_row(row)
+
+    def teacher_accepts(self, row: dict, text: str) -> bool:
+        return sokoban_teacher_verify(row, text)  # the original's filter, not our stricter verify_row
 
     def leakage_key(self, row: dict) -> str:
         return "\n".join(row["metadata"]["rows"])

@@ -14,7 +14,6 @@ and `propositional_logic`/`rush_hour` have no reference answer to check against 
 from __future__ import annotations
 
 import functools
-import re
 from dataclasses import dataclass
 
 from sftlab.errors import ConfigError, SftlabError
@@ -28,6 +27,7 @@ DOMAINS: dict[str, tuple[str, ...]] = {
 TASK_DOMAIN = {task: domain for domain, tasks in DOMAINS.items() for task in tasks}
 INSTRUCTION = "\nPlease reason step by step, and put your final answer within \\boxed{}."
 MAX_RESPONSE_CHARS = 200_000
+_OPEN, _CLOSE = "<answer>", "</answer>"
 
 
 @dataclass(frozen=True)
@@ -79,9 +79,14 @@ def items(n_per_task: int = 20, seed: int = 0, tasks: tuple[str, ...] | None = N
 
 
 def final_answer(response: str) -> str | None:
-    """The content of the last `\\boxed{...}` (balanced braces), else of the last `<answer>...</answer>`."""
-    text = (response or "")[-MAX_RESPONSE_CHARS:]
-    text = text.split("</think>")[-1] if "</think>" in text else text
+    """The content of the last `\\boxed{...}` (balanced braces), else of the last `<answer>...</answer>`.
+
+    None when there is neither, or when `response` is not text. Linear time in the length of the response.
+    """
+    if not isinstance(response, str):
+        return None
+    text = response[-MAX_RESPONSE_CHARS:]
+    text = text.rpartition("</think>")[2]  # after the last </think>, or all of it
     start = text.rfind("\\boxed{")
     if start >= 0:
         depth, i = 0, start + len("\\boxed")
@@ -92,8 +97,24 @@ def final_answer(response: str) -> str | None:
                 depth -= 1
                 if depth == 0:
                     return text[i + 1 : j].strip()
-    tags = re.findall(r"<answer>(.*?)</answer>", text, flags=re.DOTALL)
-    return tags[-1].strip() if tags else None
+    tag = last_answer_tag(text)
+    return None if tag is None else tag.strip()
+
+
+def last_answer_tag(text: str) -> str | None:
+    """The last match of `re.findall(r"<answer>(.*?)</answer>", text, re.DOTALL)`, in linear time.
+
+    findall scans left to right: a match runs from an `<answer>` to the first `</answer>` after it, and the
+    next search starts after that. Once an `<answer>` has no `</answer>` after it, no later one has either, so
+    the scan stops there instead of retrying from every later `<answer>` (the regex's quadratic case).
+    """
+    found, pos = None, 0
+    while (start := text.find(_OPEN, pos)) >= 0:
+        end = text.find(_CLOSE, start + len(_OPEN))
+        if end < 0:
+            break
+        found, pos = text[start + len(_OPEN) : end], end + len(_CLOSE)
+    return found
 
 
 def score(item: Item, response: str) -> float:
@@ -101,9 +122,11 @@ def score(item: Item, response: str) -> float:
     answer = final_answer(response)
     if answer is None:
         return 0.0
-    dataset = _dataset(item.task, item.seed, item.index + 1)
     try:
+        dataset = _dataset(item.task, item.seed, item.index + 1)
         return float(dataset.score_answer(answer=answer, entry=dataset[item.index]))
+    except SftlabError:
+        raise
     except Exception:  # a scorer choking on odd model output is a wrong answer, not a crash
         return 0.0
 
@@ -126,16 +149,36 @@ def show(seed: int = 0, variant: str | None = None) -> str:
 def verify(response: str, answer: dict):
     """A Verdict for a response to a `crossdomain-eval` row (`answer` = {task, seed, index, ...}); never raises.
 
-    reward 1 and correct only when reasoning-gym's score is 1.0 (partial credit counts as wrong).
+    reward 1 and correct only when reasoning-gym's score is 1.0 (partial credit counts as wrong). A response that
+    is not text, or a reference that does not name a known item, is a scored failure with the reason.
     """
     from sftlab.tasks.expr import Verdict
 
-    item = Item(answer["task"], TASK_DOMAIN.get(answer["task"], "?"), int(answer["seed"]), int(answer["index"]),
-                "", str(answer.get("answer", "")))
+    if not isinstance(response, str):
+        return Verdict(0, f"the response is not text ({type(response).__name__}).")
+    item = _reference_item(answer)
+    if item is None:
+        return Verdict(0, f"the reference answer does not name a cross-domain item: {str(answer)[:80]!r}.")
     extracted = final_answer(response)
     if extracted is None:
         return Verdict(0, "no final answer in \\boxed{} or <answer> tags was found.")
-    value = score(item, response)
+    try:
+        value = score(item, response)
+    except SftlabError as exc:  # reasoning-gym missing: a scored failure that says why
+        return Verdict(0, f"the answer could not be scored ({exc}).", formula=extracted)
     if value >= 1.0:
         return Verdict(1, "the answer is correct.", formula=extracted, correct=True)
     return Verdict(0, f"the answer {extracted[:80]!r} is wrong (score {value:.2f}).", formula=extracted)
+
+
+def _reference_item(answer) -> Item | None:
+    """The Item an eval row's `answer` names, or None when it is not {task: known task, seed: int, index: int}."""
+    if not isinstance(answer, dict) or answer.get("task") not in TASK_DOMAIN:
+        return None
+    try:
+        seed, index = int(answer["seed"]), int(answer["index"])
+    except (KeyError, TypeError, ValueError, OverflowError):
+        return None
+    if seed < 0 or index < 0:
+        return None
+    return Item(answer["task"], TASK_DOMAIN[answer["task"]], seed, index, "", str(answer.get("answer", "")))

@@ -32,7 +32,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sftlab.errors import ConfigError, DataError, SftlabError
-from sftlab.task_adapters import MAX_RESPONSE_CHARS, RewardResult, all_tasks, get_task  # noqa: F401
+from sftlab.task_adapters import MAX_RESPONSE_CHARS, RewardResult, get_task, reward_task_names  # noqa: F401
 from sftlab.task_adapters.countdown import countdown_score  # noqa: F401  (re-exported)
 from sftlab.task_adapters.general_points import GP_MAX, GP_MIN, general_points_score  # noqa: F401
 from sftlab.task_adapters.sokoban import sokoban_format, sokoban_score  # noqa: F401  (re-exported)
@@ -42,7 +42,7 @@ class _RewardTaskNames(Sequence):
     """The names of the registered tasks with RL presets (a live view: plugins registered later count too)."""
 
     def _names(self) -> tuple[str, ...]:
-        return tuple(t.name for t in all_tasks() if any(p.kind == "rl" for p in t.presets()))
+        return reward_task_names()
 
     def __getitem__(self, i):
         return self._names()[i]

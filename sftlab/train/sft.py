@@ -1,8 +1,11 @@
-"""Supervised fine-tuning on TRL's SFTTrainer with the Debunk paper's recipe as defaults.
+"""Supervised fine-tuning on TRL's SFTTrainer, with the papers' recipes (`sftlab.train.recipes`).
 
-Defaults (spec/debunk.md section 6): full fine-tuning, AdamW lr 1e-5, betas (0.9, 0.95), weight decay 0.01, cosine
-schedule with 10% warmup, gradient clipping 1.0, global batch 128 (per-device x grad accumulation x processes), 5
-epochs, loss on the completion tokens only (the assistant turn, EOS included), seed 1, a checkpoint per epoch.
+The `default` recipe (spec/debunk.md section 6): full fine-tuning, AdamW lr 1e-5, betas (0.9, 0.95), weight decay
+0.01, cosine schedule with 10% warmup, gradient clipping 1.0, global batch 128 (per-device x grad accumulation x
+processes), 5 epochs, loss on the completion tokens only (the assistant turn, EOS included) normalised as TRL does,
+seed 1, a checkpoint per epoch. `recipe="debunk"` and `recipe="rethinking"` reproduce the originals' choices,
+including how the loss is normalised (`loss_normalization`), data order (`shuffle`) and how a completion ends
+(`completion_end`).
 
 `train_sft(SftConfig(...))` writes a run folder (docs/contracts.md) and returns its path. Re-running the same
 config continues from the newest complete checkpoint; `force=True` starts over.
@@ -17,6 +20,7 @@ from pathlib import Path
 
 from sftlab.errors import ConfigError, DataError, check_choice, check_positive, config_from_mapping
 from sftlab.settings import setting
+from sftlab.train.recipes import COMPLETION_ENDS, LOSS_NORMALIZATIONS, RECIPE_FIELDS, SFT_RECIPES
 from sftlab.train.schedule import parse_schedule
 
 REPORT_TO = ("none", "tensorboard", "wandb", "trackio")
@@ -35,23 +39,44 @@ class SftConfig:
     model: str = setting(help="smollm2-135m, tiny-random, a local folder or a hub id.", spec=False, why=PLAN)
     data: str = setting(help="A built data folder (sftlab data build) or a preset.", spec=False, why=PLAN)
     out: str = setting(help="The run folder (re-running resumes it).", spec=False, why=PLAN)
-    num_epochs: float = setting(5, "Epochs.", flag="--epochs")
+    # The paper recipe (sftlab.train.recipes.SFT_RECIPES): default | debunk | rethinking. Every field below marked
+    # (recipe) that is left None takes the recipe's value; a value given explicitly wins.
+    recipe: str = setting("default", "default, debunk or rethinking: the paper's settings for every (recipe) "
+                          "setting left unset.")
+    num_epochs: float | None = setting(None, "Epochs (recipe; default 5).", flag="--epochs")
     max_steps: int | None = setting(None, "Stop after N optimizer steps (overrides epochs).")
-    learning_rate: float = setting(1e-5, "Peak learning rate.", flag="--lr")
-    adam_beta1: float = setting(0.9, "AdamW beta1.")
-    adam_beta2: float = setting(0.95, "AdamW beta2.")
-    weight_decay: float = setting(0.01, "AdamW weight decay.")
-    lr_scheduler: str = setting("cosine", "cosine, linear, constant, constant_with_warmup.")
-    warmup_ratio: float = setting(0.1, "Share of the steps spent warming the learning rate up.")
-    max_grad_norm: float = setting(1.0, "Gradient clipping norm.")
-    global_batch: int = setting(128, "Sequences per optimizer step (per-device x accumulation x processes).")
+    learning_rate: float | None = setting(None, "Peak learning rate (recipe; default 1e-5).", flag="--lr")
+    adam_beta1: float | None = setting(None, "AdamW beta1 (recipe; default 0.9).")
+    adam_beta2: float | None = setting(None, "AdamW beta2 (recipe; default 0.95, rethinking 0.999).")
+    weight_decay: float | None = setting(None, "AdamW weight decay (recipe; default 0.01).")
+    lr_scheduler: str | None = setting(
+        None, "cosine, linear, constant, constant_with_warmup (recipe; default cosine).")
+    warmup_ratio: float | None = setting(None, "Share of the steps spent warming up (recipe; default 0.1).")
+    max_grad_norm: float | None = setting(None, "Gradient clipping norm (recipe; default 1.0).")
+    global_batch: int | None = setting(
+        None, "Sequences per optimizer step = per-device x accumulation x processes (recipe; default 128).")
     per_device_batch: int | None = setting(
-        None, "Micro-batch per device (default the largest divisor of the per-process share <= 8).")
-    max_length: int = setting(2048, "Max tokens of prompt + completion; longer rows are cut at the end.")
+        None, "Micro-batch per device (recipe; default the largest divisor of the per-process share <= 8).")
+    max_length: int | None = setting(
+        None, "Max tokens of prompt + completion; longer rows are cut at the end (recipe; default 2048).")
+    # (recipe) How the per-token cross-entropy of a step becomes the backpropagated loss:
+    #   batch_token_mean: one token-mean over the whole accumulated batch of all processes (TRL's default);
+    #   sequence_mean_sum: each sequence's own token-mean, summed over the step's sequences on each process, with no
+    #     1/accumulation factor (the Debunk original: verl, micro-batch 1, backward() per micro-batch);
+    #   microbatch_mean_sum: each micro-batch's token-mean, summed over the step's micro-batches on each process, no
+    #     1/accumulation factor (the Rethinking original: verl token-mean, micro-batch 4).
+    #   Processes are averaged by DDP/FSDP in every mode, as in verl's FSDP. Gradients are clipped after the sum.
+    loss_normalization: str | None = setting(
+        None, "batch_token_mean (TRL, the default), sequence_mean_sum (debunk), microbatch_mean_sum (rethinking).")
+    shuffle: bool | None = setting(None, "Shuffle rows each epoch (recipe; default yes, rethinking no).")
+    # (recipe) chat_template: the completion as the chat template renders the assistant turn (its end-of-turn,
+    # e.g. `<|im_end|>` + newline); eos: the completion text followed by the tokenizer's raw EOS token (rethinking)
+    completion_end: str | None = setting(
+        None, "chat_template (the default) or eos (raw EOS token, rethinking).")
     packing: bool = setting(False, "Pack rows into max-length blocks (best-fit decreasing; implies padding-free).")
     padding_free: bool = setting(False, "Concatenate a batch into one row, no padding tokens.")
-    schedule: str | tuple[int, ...] = setting(
-        "epoch", "Checkpoints: epoch, log, or steps like 10,20,40; the last step is always saved.")
+    schedule: str | tuple[int, ...] | None = setting(
+        None, "Checkpoints: epoch, log, or steps like 10,20,40; the last is always saved (recipe; default epoch).")
     lora: bool = setting(False, "Train a LoRA adapter instead of all weights.")
     lora_r: int | None = setting(None, "LoRA rank [32]; needs --lora.")
     lora_alpha: int | None = setting(None, "LoRA alpha [16]; needs --lora.")
@@ -75,7 +100,15 @@ class SftConfig:
         for name in ("model", "data", "out"):
             if not isinstance(getattr(self, name), str) or not getattr(self, name).strip():
                 raise ConfigError(f"{name} must be a non-empty string")
+        check_choice("recipe", self.recipe, SFT_RECIPES)
+        for key in RECIPE_FIELDS:
+            if getattr(self, key) is None:
+                set_(self, key, SFT_RECIPES[self.recipe][key])
         set_(self, "schedule", parse_schedule(self.schedule))
+        check_choice("loss_normalization", self.loss_normalization, LOSS_NORMALIZATIONS)
+        check_choice("completion_end", self.completion_end, COMPLETION_ENDS)
+        if not isinstance(self.shuffle, bool):
+            raise ConfigError(f"shuffle must be true or false, got {self.shuffle!r}")
         if isinstance(self.lora_target_modules, list):
             set_(self, "lora_target_modules", tuple(self.lora_target_modules))
         check_positive("num_epochs", self.num_epochs)
@@ -148,7 +181,8 @@ def load_sft_rows(data: str) -> tuple[list[dict], dict | None]:
 def _summary(config: SftConfig, plan: dict) -> str:
     lora = f"LoRA r={config.lora_r} alpha={config.lora_alpha}" if config.lora else "full fine-tuning"
     return (
-        f"sft {config.model} on {plan['rows']} rows: {plan['total_steps']} steps "
+        f"sft {config.model} on {plan['rows']} rows ({config.recipe} recipe, loss {config.loss_normalization}): "
+        f"{plan['total_steps']} steps "
         f"({plan['steps_per_epoch']}/epoch), effective batch {plan['effective_batch']} = "
         f"{plan['per_device_batch']} x {plan['grad_accum']} accum x {plan['world_size']} process(es), {lora}, "
         f"checkpoints at {plan['checkpoint_steps']}"
@@ -205,9 +239,9 @@ def _gpu_available() -> bool:
 def _build_trainer(config: SftConfig, run: Path, rows, per_device: int, accum: int, gpu: bool, progress: bool):
     import datasets
     from trl import SFTConfig as TrlSFTConfig
-    from trl import SFTTrainer
 
     from sftlab.models import load
+    from sftlab.train.sft_trainer import NormalizedSFTTrainer, tokenize_raw_eos
 
     if not progress:
         datasets.disable_progress_bars()
@@ -239,6 +273,7 @@ def _build_trainer(config: SftConfig, run: Path, rows, per_device: int, accum: i
         completion_only_loss=True,
         seed=config.seed,
         data_seed=config.seed,
+        train_sampling_strategy="random" if config.shuffle else "sequential",
         logging_steps=config.logging_steps,
         save_strategy="no",  # sftlab.train.common.CheckpointSchedule decides when to save
         report_to=[] if config.report_to == "none" else [config.report_to],
@@ -254,8 +289,11 @@ def _build_trainer(config: SftConfig, run: Path, rows, per_device: int, accum: i
             r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
             target_modules=targets if isinstance(targets, str) else list(targets), task_type="CAUSAL_LM",
         )
-    trainer = SFTTrainer(model=model, args=args, train_dataset=datasets.Dataset.from_list(rows),
-                         processing_class=tokenizer, peft_config=peft_config)
+    if config.completion_end == "eos":
+        rows = tokenize_raw_eos(rows, tokenizer)  # TRL takes tokenized rows as they are (labels from the mask)
+    trainer = NormalizedSFTTrainer(model=model, args=args, train_dataset=datasets.Dataset.from_list(rows),
+                                   processing_class=tokenizer, peft_config=peft_config,
+                                   loss_normalization=config.loss_normalization)
     if config.padding_free and not config.packing:
         trainer.train_dataset = _truncate(trainer.train_dataset, config.max_length)
     return trainer

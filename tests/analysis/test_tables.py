@@ -187,3 +187,19 @@ def test_a_column_where_every_row_ties_has_no_best(tmp_path):
         table = results_table(store)
     assert not any(r.cells["id"].best for r in table.rows)
     assert [r.cells["all_5"].best for r in table.rows] == [True, False]
+
+
+def test_sokoban_tables_show_both_validities_and_the_prompt_protocol(tmp_path):
+    """The paper's action_is_valid and sftlab's validity_all_episodes each get a table; the caption names the
+    prompt protocol the numbers were evaluated under."""
+    store = ResultsStore(tmp_path)
+    metrics = [_rate("SimpleSokoban", "success", 5, 10), _rate("SimpleSokoban", "action_is_valid", 6, 8),
+               _rate("SimpleSokoban", "validity_all_episodes", 6, 10)]
+    store.record("k-paper", run="sft", checkpoint="checkpoint-5", step=5, suite="sokoban-eval", metrics=metrics,
+                 settings={"prompt_protocol": "paper"})
+    store.close()
+    tables = results_tables(tmp_path)
+    assert [t.metric for t in tables] == ["success", "action_is_valid", "validity_all_episodes"]
+    assert all(t.title.endswith("[prompts: paper]") for t in tables)
+    text = "\n".join(to_markdown(t) for t in tables)
+    assert "75.0" in text and "60.0" in text and "[prompts: paper]" in text

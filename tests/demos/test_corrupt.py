@@ -48,7 +48,7 @@ def test_pick_rows_assigns_exact_fractions():
 
 
 def test_answer_only_formats():
-    assert sokoban_answer_only("tree") == "<think></think> <answer> tree </answer>"
+    assert sokoban_answer_only("tree") == "<think></think> <answer> tree </answer>\n"
     assert gp_json(["K", "2", "7", "5"], [10, 2, 7, 5], "10+2+7+5") == (
         '{\n"cards": ["K", "2", "7", "5"],\n "number": [10, 2, 7, 5],\n "formula": "10+2+7+5"\n}'
     )

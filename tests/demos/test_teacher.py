@@ -62,3 +62,91 @@ def test_teacher_flags_are_checked():
         BuildConfig("gp-cot", options={"teacher_samples": 2})
     with pytest.raises(ConfigError):
         TeacherConfig(model="m", top_p=0)
+
+
+# --- the original's Sokoban teacher filter --------------------------------------------------------------------
+BASE = ("Up", "Down", "Left", "Right")
+WORDS = ("tree", "fix", "jade", "freedom")
+RANDOM = ("*", "&", "1", "M")
+
+
+def _original_accepts(text, labels, answer):
+    """The original `compute_score_with_action_sequence_and_diverse_prompt(...) == 1`, transcribed for one step
+    (the prompt's `<think>` prefill is part of `text`; the action mapping comes from the prompt's labels)."""
+    import re
+
+    counts = {tag: text.count(tag) for tag in ("<think>", "</think>", "<answer>", "</answer>")}
+    pos = [text.find(tag) for tag in counts]
+    if any(c != 1 for c in counts.values()) or pos[0] > pos[1] or pos[1] > pos[2] or pos[2] > pos[3]:
+        return False
+    matches = list(re.finditer(r"<answer>(.*?)</answer>|<action>(.*?)</action>", text))
+    final = (matches[-1].group(1) or matches[-1].group(2)) if matches else None
+    final = final.strip() if final else None
+    if final is None:
+        return False
+    words = [a for a in re.split(r"[,;\s]+", final.strip()) if a]
+    if not words:
+        return False
+    mapping = {lab: i + 1 for i, lab in enumerate(labels)}
+    norm = {k.strip().lower(): v for k, v in mapping.items()}
+    alt = "(?:" + "|".join(re.escape(k) for k in mapping) + ")"
+    m = re.fullmatch(rf"^\s*(([1-4])\s*\(({alt})\)|({alt})|([1-4]))\s*$", words[0].strip(), flags=re.I | re.X)
+    got = 0
+    if m and m.group(2):
+        got = int(m.group(2))
+    elif m and m.group(4):
+        got = norm.get(m.group(4).strip().lower(), 0)
+    elif m and m.group(5):
+        got = int(m.group(5))
+    else:
+        got = norm.get(words[0].strip().lower(), 0)
+    return got == BASE.index(answer) + 1
+
+
+TEACHER_CASES = [
+    ("<think> x </think> <answer> Up </answer>", "", BASE, "Up", True),
+    (" x </think> <answer> Up </answer>", "<think>", BASE, "Up", True),   # the prompt's prefill counts
+    (" x </think> <answer> Up </answer>", "", BASE, "Up", False),         # ... and is required then
+    ("<think> x </think> <answer> Up </answer>", "<think>", BASE, "Up", False),  # two <think>
+    ("<think></think> <answer> Up Down </answer>", "", BASE, "Up", True),  # the first word decides
+    ("<think></think> <answer> up, left </answer>", "", BASE, "Up", True),
+    ("<think></think> <answer> 1 </answer>", "", BASE, "Up", True),       # bare 1-4 = Up/Down/Left/Right
+    ("<think></think> <answer> 1 </answer>", "", WORDS, "Up", True),
+    ("<think></think> <answer> 3(tree) </answer>", "", WORDS, "Left", True),
+    ("<think></think> <answer> TREE </answer>", "", WORDS, "Up", True),
+    ("<think></think> <answer> 1 </answer>", "", RANDOM, "Up", False),    # "1" is a label there: Left
+    ("<think></think> <answer> 1 </answer>", "", RANDOM, "Left", True),
+    ("<think></think> <answer> Up. </answer>", "", BASE, "Up", False),
+    ("<think></think> <answer>\nUp\n</answer>", "", BASE, "Up", False),  # no match across lines
+    ("<answer> Up </answer> <think></think>", "", BASE, "Up", False),     # order
+    ("<think></think> <answer>  </answer>", "", BASE, "Up", False),
+    ("<think></think> <answer> Up </answer> <action>Down</action>", "", BASE, "Up", False),  # last match wins
+    ("<think></think> <answer> Left </answer>", "", BASE, "Up", False),
+]
+
+
+@pytest.mark.parametrize(("text", "prefill", "labels", "answer", "expected"), TEACHER_CASES)
+def test_sokoban_teacher_filter_is_the_originals(text, prefill, labels, answer, expected):
+    from sftlab.task_adapters.sokoban_teacher import sokoban_accepts
+
+    assert sokoban_accepts(text, labels, answer, prefill) is expected
+    assert _original_accepts(prefill + text, labels, answer) is expected
+
+
+@pytest.mark.parametrize("junk", [None, b"<think></think> <answer> Up </answer>", 5, ["x"], {"a": 1}])
+def test_sokoban_teacher_filter_rejects_non_text(junk):
+    from sftlab.task_adapters.sokoban_teacher import sokoban_accepts
+
+    assert sokoban_accepts(junk, BASE, "Up") is False
+
+
+def test_sokoban_teacher_verify_reads_the_rows_labels_answer_and_prefill():
+    from sftlab.task_adapters.sokoban_teacher import sokoban_teacher_verify
+
+    row = {"id": "r", "task": "sokoban", "answer": "Right", "metadata": {"labels": list(WORDS)},
+           "prompt": [{"role": "user", "content": "..."}]}
+    assert sokoban_teacher_verify(row, "<think> ok </think> <answer> freedom </answer>")
+    assert sokoban_teacher_verify(row, "<think> ok </think> <answer> 4 </answer>")
+    assert not sokoban_teacher_verify(row, "<think> ok </think> <answer> Right </answer>")  # not a prompt label
+    prefilled = {**row, "prompt": [{"role": "user", "content": "..."}, {"role": "assistant", "content": "<think>"}]}
+    assert sokoban_teacher_verify(prefilled, " ok </think> <answer> freedom </answer>")

@@ -32,6 +32,11 @@ def _by(metrics):
     ("<answer> 3 </answer>", NUMERIC, "Left", "valid"),
     ("<answer> Right </answer> <answer> Up </answer>", BASE, "Right", "valid"),  # the first answer counts
     ("<answer> Up Down </answer>", BASE, None, "invalid label"),       # two actions in one answer
+    ("<answer> Up || Left </answer>", BASE, None, "invalid label"),    # one string, as in the original
+    ("<answer> <think>Up</think> </answer>", BASE, "Up", "valid"),      # tags inside are stripped (original)
+    ("<answer> UP<|im_end|></answer>", BASE, "Up", "valid"),
+    (b"<answer> Up </answer>", BASE, None, "invalid: no <answer>"),    # not text: a scored failure
+    (None, BASE, None, "invalid: no <answer>"),
     ("<answer> North </answer>", BASE, None, "invalid label"),
     ("<answer> 1 </answer>", BASE, None, "invalid label"),             # Fake: the prompt's 1 is not accepted
     ("<answer> Up </answer>", NUMERIC, None, "invalid label"),
@@ -64,13 +69,18 @@ def test_oracle_exact_numbers(rows):
         if tag == FAKE:
             # The oracle answers in the prompt's labels (1-4); the Fake env accepts only base words: every turn is
             # invalid, nothing moves, and all 30 turns are used.
-            assert (m[tag, "success"].value, m[tag, "validity"].value, m[tag, "effectiveness"].value) == (0, 0, 0)
-            assert m[tag, "num_actions"].value == 30
+            # The original leaves such episodes out of its validity/effectiveness means: no paper value at all.
+            assert (m[tag, "success"].value, m[tag, "validity_all_episodes"].value,
+                    m[tag, "effectiveness_all_episodes"].value) == (0, 0, 0)
+            assert (tag, "action_is_valid") not in m and (tag, "action_is_effective") not in m
+            assert m[tag, "turns"].value == 30 and m[tag, "num_actions"].value == 0
             assert (tag, "efficiency") not in m
         else:
-            assert (m[tag, "success"].value, m[tag, "validity"].value, m[tag, "effectiveness"].value) == (1, 1, 1)
+            assert (m[tag, "success"].value, m[tag, "action_is_valid"].value, m[tag, "action_is_effective"].value,
+                    m[tag, "validity_all_episodes"].value, m[tag, "effectiveness_all_episodes"].value) == (1,) * 5
             assert m[tag, "efficiency"].value == 1.0  # optimal play
             assert m[tag, "num_actions"].value == sum(len(r["answer"]) for r in mine) / len(mine)
+            assert m[tag, "turns"].value == m[tag, "num_actions"].value
         assert m[tag, "success"].n == 3
 
 
@@ -89,7 +99,7 @@ def test_random_policy_matches_a_direct_simulation(rows):
     units = closed_loop.play(get_backend("random"), rows, SamplingParams(seed=seed), seed=seed)
     m = _by(closed_loop.aggregate(units, EVAL_TAGS))
     for tag in EVAL_TAGS:
-        assert m[tag, "validity"].value == 1.0
+        assert m[tag, "action_is_valid"].value == m[tag, "validity_all_episodes"].value == 1.0
     for row, unit in zip(rows, units, strict=True):
         accepted = row["metadata"]["accepted"]
         game = SokobanGame(row["metadata"]["rows"])

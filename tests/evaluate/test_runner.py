@@ -24,7 +24,8 @@ from sftlab.store import ResultsStore
 from sftlab.tasks.sokoban import EVAL_TAGS
 
 TINY = dict(model="tiny-random", suite="sokoban-eval", episodes=1, max_turns=2, max_new_tokens=4, batch_size=8)
-PER_TAG = ("success", "validity", "effectiveness", "num_actions", "response_tokens", "reflection_rate")
+PER_TAG = ("success", "validity_all_episodes", "effectiveness_all_episodes", "num_actions", "turns",
+           "response_tokens", "reflection_rate")
 RECORD_FIELDS = {"id", "split", "episode", "turn", "prompt", "response", "parsed", "verdict", "correct",
                  "response_tokens"}
 
@@ -60,7 +61,7 @@ def test_tiny_model_end_to_end_and_skip(tmp_path):
     success = {r.split: r for r in results if r.metric == "success"}
     assert all(r.n == 1 and r.ci_low == 0.0 and r.ci_high == pytest.approx(0.7935, abs=1e-4)
                for r in success.values())
-    assert all(r.settings["max_new_tokens"] == 4 for r in results)
+    assert all(r.settings["max_new_tokens"] == 4 and r.settings["prompt_protocol"] == "paper" for r in results)
 
     samples = out / "samples" / "tiny-random" / "base" / "sokoban-eval.jsonl"
     records = [json.loads(line) for line in samples.read_text().splitlines()]
@@ -78,6 +79,30 @@ def test_tiny_model_end_to_end_and_skip(tmp_path):
     assert samples.stat().st_mtime_ns == mtime  # nothing recomputed or rewritten
     with ResultsStore(out) as store:
         assert len(store) == stored
+
+
+def test_prompt_protocol_is_in_the_key_the_prompts_and_the_table(tmp_path):
+    """paper: the original eval prompt's stray backslash; clean: none. Different keys, both named in the table."""
+    from rich.console import Console
+
+    from sftlab.analysis.tables import sweep_table as results_table
+
+    out = tmp_path / "eval"
+    base = dict(model="", suite="sokoban-eval", backend="oracle", episodes=1, max_turns=1, out=str(out),
+                splits=("SimpleSokoban",))
+    paper = evaluate(EvalConfig(**base), progress=False)
+    prompts = (out / "samples" / "oracle" / "oracle" / "sokoban-eval.jsonl").read_text()
+    assert "Decide the next action:\\\\\\nAlways output" in prompts  # JSON of `:\` + newline
+    clean = evaluate(EvalConfig(**base, prompt_protocol="clean"), progress=False)
+    prompts = (out / "samples" / "oracle" / "oracle" / "sokoban-eval.jsonl").read_text()
+    assert "Decide the next action:\\nAlways output" in prompts and "action:\\\\" not in prompts
+    assert {r.key for r in paper}.isdisjoint({r.key for r in clean})
+    assert {r.settings["prompt_protocol"] for r in paper + clean} == {"paper", "clean"}
+    console = Console(width=200, record=True)
+    console.print(results_table(paper + clean, "sokoban-eval"))
+    assert "prompts: clean, paper" in console.export_text()
+    with pytest.raises(ConfigError, match="prompt protocol"):
+        EvalConfig(**{**base, "prompt_protocol": "raw"})
 
 
 def test_run_sweep_reuses_identical_content_and_selects_checkpoints(run_folder, tmp_path):
@@ -126,7 +151,7 @@ def test_resume_reuses_finished_units(tmp_path):
     samples = (out / "samples" / "tiny-random" / "base" / "sokoban-eval.jsonl").read_text()
     assert "FROM THE PARTIAL LOG" in samples  # the planted unit was used, not recomputed
     assert len(samples.splitlines()) == 2 * 8 - 1  # the marker unit kept one record
-    keep = {"success", "validity", "effectiveness", "num_actions"}
+    keep = {"success", "validity_all_episodes", "effectiveness_all_episodes", "num_actions", "turns"}
     assert sorted((r.split, r.metric, r.value) for r in resumed if r.metric in keep) == \
         sorted((r.split, r.metric, r.value) for r in fresh if r.metric in keep)
     assert not log.path.exists()
@@ -151,14 +176,16 @@ def test_killed_eval_resumes_without_duplicates(run_folder, tmp_path):
     proc.communicate(timeout=60)
     # The second checkpoint needs a model load and 16 generate steps: the kill lands before it is stored.
     assert killed, "the first eval finished before it could be killed"
-    assert _rows(out) == 8 * 6  # exactly the first checkpoint's rows
+    # exactly the first checkpoint's rows: 8 tags x 7 metrics (4 new tokens never make a valid action, so there is
+    # no action_is_valid / action_is_effective / efficiency)
+    assert _rows(out) == 8 * 7
     second = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=400)
     assert second.returncode == 0, second.stderr
     assert "already in the store" in second.stderr
     with sqlite3.connect(out / "results.sqlite") as conn:
         total = conn.execute("SELECT COUNT(*) FROM results").fetchone()[0]
         distinct = conn.execute("SELECT COUNT(DISTINCT run || checkpoint || split || metric) FROM results").fetchone()
-    assert total == distinct[0] == 2 * 8 * 6
+    assert total == distinct[0] == 2 * 8 * 7
     for name in ("base", "checkpoint-4"):
         lines = (out / "samples" / "tiny-sft" / name / "sokoban-eval.jsonl").read_text().splitlines()
         assert len(lines) == 16 and len({(json.loads(x)["id"], json.loads(x)["turn"]) for x in lines}) == 16

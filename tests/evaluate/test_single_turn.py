@@ -103,3 +103,31 @@ def test_parsed_counts_only_answers_in_the_task_format():
         assert has_answer("countdown", response, verdict) is parsed, response
     crossdomain = {"task": "basic_arithmetic", "seed": 0, "index": 0, "answer": "1"}
     assert has_answer("crossdomain", "no box", judge("crossdomain", "no box", crossdomain)) is False
+
+
+def test_gp_float_arithmetic_scores_as_the_originals_eval(tmp_path):
+    """--gp-arithmetic float: the original's float eval (8/(3-8/3) is -1 there), through the real scorer loop, and
+    part of the evaluation key."""
+    from sftlab.backends.policies import ScriptedBackend
+    from sftlab.errors import ConfigError
+    from sftlab.evaluate import EvalConfig
+    from sftlab.evaluate.runner import eval_settings
+
+    row = {"id": "g0", "task": "general_points", "split": "id", "prompt": [{"role": "user", "content": "24?"}],
+           "answer": {"numbers": [3, 3, 8, 8], "target": 24}, "metadata": {"cards": ["3", "3", "8", "8"]}}
+    text = '{"cards": ["3", "3", "8", "8"], "number": [3, 3, 8, 8], "formula": "8/(3-8/3)"}'
+    rewards = {}
+    for arithmetic in ("exact", "float"):
+        units = single_turn.run(ScriptedBackend({"g0": [text]}), [row], SamplingParams(), arithmetic=arithmetic)
+        rewards[arithmetic] = units[0]["summary"]["reward"]
+    assert rewards == {"exact": 5, "float": -1}
+    base = dict(model="", backend="oracle", suite="gp-eval")
+    assert eval_settings(EvalConfig(**base, gp_arithmetic="float"), 8, 1)["arithmetic"] == "float"
+    assert eval_settings(EvalConfig(**base), 8, 1)["arithmetic"] == "exact"
+    assert "arithmetic" not in eval_settings(EvalConfig(**{**base, "suite": "sokoban-eval"}, gp_arithmetic="float"),
+                                             8, 1)
+    from sftlab.cli import main
+
+    assert main(["eval", "--backend", "oracle", "--suite", "sokoban-eval", "--gp-arithmetic", "float"]) == 2
+    with pytest.raises(ConfigError, match="GP arithmetic"):
+        EvalConfig(**base, gp_arithmetic="decimal")

@@ -43,8 +43,10 @@ def test_local_end_to_end_then_rerun_skips_and_eval_change_reruns_eval_only(tmp_
     runs, rows = _store_runs(exp)
     assert {"base", "fixed", "diverse", "oracle", "random"} <= set(runs) and rows > 0
     with ResultsStore(exp / "outputs" / "eval" / "results.sqlite") as store:
-        oracle = {r.split: r.value for r in store.query(run="oracle", metric="validity")}
+        oracle = {r.split: r.value for r in store.query(run="oracle", metric="validity_all_episodes")}
         assert oracle["SimpleSokoban"] == 1.0 and oracle["FakeSokobanNumerical"] == 0.0
+        paper = {r.split: r.value for r in store.query(run="oracle", metric="action_is_valid")}
+        assert paper == {"SimpleSokoban": 1.0}  # Fake: no episode executed an action, so no paper value
         splits = {r.split for r in store.query(run="fixed")}
         assert {"SimpleSokoban", "FakeSokobanNumerical"} <= splits
         if "splits" in {f.name for f in dataclasses.fields(EvalConfig)}:

@@ -106,3 +106,11 @@ def test_dry_run_every_shipped_spec(path, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "report" in out and "pending" in out
     assert not (tmp_path / "exp").exists()  # a dry run writes nothing
+
+
+def test_eval_prompt_protocol_and_gp_arithmetic_are_spec_settings():
+    raw = copy.deepcopy(QUICK)
+    raw["eval"].update(prompt_protocol="clean", gp_arithmetic="float")
+    spec = parse_spec(raw, source="experiments/x.yaml")
+    assert spec.eval.options["prompt_protocol"] == "clean" and spec.eval.options["gp_arithmetic"] == "float"
+    _bad(lambda r: r["eval"].update(prompt_protocol="raw"), r"eval\.prompt_protocol: unknown value 'raw'")

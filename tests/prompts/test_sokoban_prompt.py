@@ -79,14 +79,14 @@ def test_diverse_words_block_matches_spec_3_3():
 def test_answer_only_and_raw_prompt():
     text = user_prompt(ROWS, answer_only=True)
     assert text.endswith(
-        "Decide the next action:\nAlways output: <answer> [your answer] </answer> with no extra text. "
+        "Decide the next 1 actions:\nAlways output: <answer> [your answer] </answer> with no extra text. "
         "Strictly follow this format."
     )
     assert "<think>" not in text
     raw = raw_prompt(ROWS)
     assert raw == "<|im_start|>user\n" + SIMPLE + " <|im_end|>\n<|im_start|>assistant\n<think>"
     assert raw_prompt(ROWS, answer_only=True).endswith("<|im_start|>assistant\n<answer>")
-    assert "\\" not in SIMPLE  # no backslash after "Decide the next action:" (see docs/sokoban.md)
+    assert "\\" not in SIMPLE  # training prompts: no backslash after "Decide the next action:"
 
 
 def test_wrong_label_count_is_rejected():

@@ -1,6 +1,8 @@
 """Eval variants, the per-variant action parser, the answer extractor, and `show`."""
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sftlab.errors import ConfigError
 from sftlab.tasks import get_task
@@ -9,6 +11,7 @@ from sftlab.tasks.sokoban import (
     EVAL_TAGS,
     VARIANTS,
     Variant,
+    answer_span,
     eval_seeds,
     extract_answer,
     generate,
@@ -82,10 +85,77 @@ def test_fake_accepts_base_words_only():
 
 
 def test_extract_answer_takes_the_first_match_across_lines():
-    assert extract_answer("<think> hmm </think> <answer> Up </answer>") == " Up "
-    assert extract_answer("<answer>\nLeft\n</answer><answer>Right</answer>") == "\nLeft\n"
+    assert extract_answer("<think> hmm </think> <answer> Up </answer>") == "Up"
+    assert extract_answer("<answer>\nLeft\n</answer><answer>Right</answer>") == "Left"
+    assert answer_span("<answer>\nLeft\n</answer><answer>Right</answer>") == "\nLeft\n"
     assert extract_answer("<answer>Up") is None
     assert extract_answer("") is None and extract_answer(None) is None
+
+
+# (response, what the original's `re.search(r"<answer>(.*?)</answer>", s, re.DOTALL)` + tag stripping gives)
+ORIGINAL_CASES = [
+    ("<answer>Up || Left</answer>", "Up || Left"),
+    ("<answer> <think>Up</think> </answer>", "Up"),
+    ("<answer><answer>Down</answer>", "Down"),
+    ("<answer>A<|im_end|></answer>", "A"),
+    ("<|im_start|><answer> Right <|im_end|> </answer> <answer>Up</answer>", "Right"),
+    ("<answer>x</answer", None),
+    ("</answer><answer>Left</answer>", "Left"),
+    ("<answer>a<answer>b</answer>c</answer>", "ab"),
+    ("<ANSWER>Up</ANSWER>", None),
+    ("<answer></answer>", ""),
+    ("<answer>" * 50 + "</answer>", ""),
+    ("<answer>" * 50, None),
+]
+
+
+def _original(text):
+    import re
+
+    match = re.search(r"<answer>(.*?)</answer>", text, re.DOTALL)
+    if match is None:
+        return None
+    content = match.group(1).strip()
+    for token in ("<think>", "</think>", "<answer>", "</answer>", "<|im_start|>", "<|im_end|>"):
+        content = content.replace(token, "").strip()
+    return content
+
+
+@pytest.mark.parametrize(("text", "expected"), ORIGINAL_CASES)
+def test_extract_answer_is_the_originals_action_string(text, expected):
+    assert extract_answer(text) == expected == _original(text)
+
+
+@given(st.lists(st.sampled_from(["<answer>", "</answer>", "<think>", "</think>", "<|im_end|>", "Up", " ", "\n",
+                                 "<", ">", "/", "a"]), max_size=30).map("".join))
+def test_extract_answer_equals_the_original_regex_on_tag_soup(text):
+    assert extract_answer(text) == _original(text)
+
+
+@pytest.mark.parametrize("junk", [b"<answer>Up</answer>", 3, 2.5, ["<answer>Up</answer>"], {"a": 1}, None, object()])
+def test_non_text_answers_are_a_scored_failure(junk):
+    assert answer_span(junk) is None and extract_answer(junk) is None
+    assert parse_action(junk, DIRECTIONS) is None
+
+
+def test_extract_answer_is_linear_on_hostile_input():
+    """An unclosed `<answer>` repeated up to the 200,000-character cap: the lazy DOTALL regex retries the scan
+    from every `<answer>` (quadratic); ours scans twice. Checked by how the time grows with the length (x10
+    characters must cost far less than x100), with the best of several runs to damp machine load."""
+    import time
+
+    def best(text):
+        times = []
+        for _ in range(5):
+            start = time.perf_counter()
+            assert extract_answer(text) is None
+            times.append(time.perf_counter() - start)
+        return min(times)
+
+    unit = "<answer>x"
+    small, large = unit * (20_000 // len(unit)), unit * (200_000 // len(unit))
+    assert best(large) < 0.05  # the regex took ~40 s here
+    assert best(large) / max(best(small), 1e-6) < 40
 
 
 def test_eval_seeds_follow_the_original_protocol():

@@ -11,8 +11,11 @@ Steps, as the paper's `score_gp_l_wo_sol` / `calculate_rewards` (spec section 2)
 5. the formula's exact value must equal the target: +5; otherwise -1 (incomplete formula such as a trailing
    operator or an unclosed '(', division by zero, nesting deeper than 200, or a wrong value).
 
-Deliberate differences from the original (docs/general_points.md):
+Deliberate differences from the original (docs/general_points.md, docs/fidelity.md):
 - exact arithmetic: `8/(3-8/3)` is 24 (the original's float `eval` gives 23.999999999999996, so -1);
+  `arithmetic="float"` restores the original's arithmetic (Python's int/float operations in the same order, as
+  its `eval` computes them, and its SyntaxError, -1, on a literal with leading zeros such as `08`), still without
+  executing anything;
 - only ASCII digits: '２４' or Arabic-Indic digits are illegal (-3), where the original's `\\d` accepts them;
 - leading zeros are read as integers (`08` is 8), where the original's eval raises (-1);
 - a non-string JSON "formula" value is -3 (the original crashes);
@@ -124,12 +127,18 @@ def _number_error(formula: str, numbers: list[int]) -> str | None:
     return None
 
 
-def verify(response: str, numbers, target: int = 24) -> Verdict:
+ARITHMETIC = ("exact", "float")
+
+
+def verify(response: str, numbers, target: int = 24, arithmetic: str = "exact") -> Verdict:
     """Judge a raw model response against the card values `numbers`; never raises, linear time.
 
     Returns a Verdict with the paper's reward (5 correct, -1 legal but wrong, -2 wrong numbers, -3 illegal) and a
-    reason that completes "You failed this trial because ...".
+    reason that completes "You failed this trial because ...". `arithmetic="float"` computes the value as the
+    original's `eval` does (floats; a leading-zero literal is its SyntaxError, -1) instead of exactly.
     """
+    if arithmetic not in ARITHMETIC:
+        raise ValueError(f"arithmetic must be one of {', '.join(ARITHMETIC)}, got {arithmetic!r}")
     numbers = [int(n) for n in numbers]
     if not isinstance(response, str):
         return Verdict(ILLEGAL, f"the response is not text ({type(response).__name__}).")
@@ -160,6 +169,8 @@ def verify(response: str, numbers, target: int = 24) -> Verdict:
         expr = parse_expression(plain, max_len=MAX_RESPONSE_CHARS, max_depth=MAX_NESTING)
     except ExprError as exc:
         return Verdict(WRONG_VALUE, f"your formula is incomplete: {exc}.", formula)
+    if arithmetic == "float":
+        return _float_verdict(formula, expr, target)
     value = _value(expr)
     if value is None:
         return Verdict(WRONG_VALUE, "your formula divides by zero.", formula)
@@ -170,6 +181,38 @@ def verify(response: str, numbers, target: int = 24) -> Verdict:
     return Verdict(CORRECT, f"your formula evaluates to {target}.", formula, value, correct=True)
 
 
+def _float_verdict(formula: str, expr, target: int) -> Verdict:
+    """The original's float `eval` outcome for a formula that passed the token, grammar and number checks."""
+    if any(len(lit) > 1 and lit[0] == "0" and lit.strip("0") for lit in _DIGITS_RE.findall(formula)):
+        return Verdict(WRONG_VALUE, "your formula has a number with leading zeros.", formula)
+    try:
+        value = _float_tree(expr)
+    except (ZeroDivisionError, OverflowError):
+        return Verdict(WRONG_VALUE, "your formula divides by zero.", formula)
+    if value != target:
+        return Verdict(WRONG_VALUE, f"your formula evaluates to {value!r}, not {target}.", formula)
+    return Verdict(CORRECT, f"your formula evaluates to {target}.", formula, Fraction(target), correct=True)
+
+
+def _float_tree(expr):
+    """The value of a parsed tree with Python's int and float operations (`/` is true division), iteratively:
+    the same number Python's `eval` of the formula gives."""
+    from sftlab.tasks.expr import Num
+
+    stack: list = [(expr, False)]
+    values: list = []
+    while stack:
+        node, visited = stack.pop()
+        if isinstance(node, Num):
+            values.append(int(node.value))
+        elif visited:
+            b, a = values.pop(), values.pop()
+            values.append(a + b if node.op == "+" else a - b if node.op == "-" else a * b if node.op == "*" else a / b)
+        else:
+            stack.extend([(node, True), (node.right, False), (node.left, False)])
+    return values[0]
+
+
 def _value(expr) -> Fraction | None:
     try:
         return evaluate_tree(expr)
@@ -177,6 +220,6 @@ def _value(expr) -> Fraction | None:
         return None
 
 
-def score(response: str, numbers, target: int = 24) -> int:
-    """The paper's reward for a raw response: 5, -1, -2 or -3 (see `verify` for the reason)."""
-    return verify(response, numbers, target).reward
+def score(response: str, numbers, target: int = 24, arithmetic: str = "exact") -> int:
+    """The paper's reward for a raw response: 5, -1, -2 or -3 (see `verify` for the reason and `arithmetic`)."""
+    return verify(response, numbers, target, arithmetic).reward

@@ -7,7 +7,6 @@ in the "Fake" probe: its prompt offers 1/2/3/4 but the environment accepts only 
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from sftlab.errors import ConfigError
@@ -112,26 +111,54 @@ def parse_action(answer_text: str | None, labels) -> str | None:
     """Map an answer to a base direction: a case-insensitive exact match of the stripped text against `labels`.
 
     `labels` are 4 strings in Up, Down, Left, Right order (pass a variant's `accepted_labels`). Anything else,
-    including None, gives None (an invalid action).
+    including None or a non-string, gives None (an invalid action). Case is folded with `str.lower`, as the
+    original's action lookup does.
     """
     labels = tuple(labels)
     if len(labels) != 4:
         raise ValueError(f"parse_action needs 4 labels in Up, Down, Left, Right order, got {labels!r}")
-    if answer_text is None:
+    if not isinstance(answer_text, str):
         return None
-    text = str(answer_text).strip().casefold()
+    text = answer_text.strip().lower()
     for label, direction in zip(labels, DIRECTIONS, strict=True):
-        if text == str(label).strip().casefold():
+        if text == str(label).strip().lower():
             return direction
     return None
 
 
-_ANSWER = re.compile(r"<answer>(.*?)</answer>", re.DOTALL)
+ANSWER_OPEN, ANSWER_CLOSE = "<answer>", "</answer>"
+# The tags the original removes from inside the answer, in its order (RAGEN's special-token list).
+SPECIAL_TOKENS = ("<think>", "</think>", "<answer>", "</answer>", "<|im_start|>", "<|im_end|>")
 
 
-def extract_answer(response: str | None) -> str | None:
-    """The content of the first `<answer>...</answer>` in `response` (may span lines), or None if there is none."""
-    if not response:
+def answer_span(response) -> str | None:
+    """The raw content of the first `<answer>...</answer>` (may span lines), or None; never raises.
+
+    Same match as the original's `re.search(r"<answer>(.*?)</answer>", response, re.DOTALL)`: the first
+    `<answer>` that is followed by a `</answer>` (if the first is not, no later one is), up to the nearest
+    `</answer>`. Two `str.find` scans, so linear time on any input (the lazy regex is quadratic on an unclosed
+    `<answer>` repeated). Anything that is not a `str` (bytes, numbers, lists, None) gives None.
+    """
+    if not isinstance(response, str):
         return None
-    match = _ANSWER.search(response)
-    return match.group(1) if match else None
+    start = response.find(ANSWER_OPEN)
+    if start < 0:
+        return None
+    start += len(ANSWER_OPEN)
+    end = response.find(ANSWER_CLOSE, start)
+    return None if end < 0 else response[start:end]
+
+
+def extract_answer(response) -> str | None:
+    """The action string as the original computes it: the first `<answer>...</answer>` content with the tags
+    `<think> </think> <answer> </answer> <|im_start|> <|im_end|>` removed from inside it, stripped.
+
+    The whole string is one action (`Up || Left` is one, invalid, action). None when there is no complete
+    `<answer>...</answer>` or the response is not text; never raises, linear time.
+    """
+    content = answer_span(response)
+    if content is None:
+        return None
+    for token in SPECIAL_TOKENS:
+        content = content.replace(token, "")
+    return content.strip()
