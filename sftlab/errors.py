@@ -5,7 +5,9 @@ sentence that says what is wrong and what is allowed. The CLI prints it as `erro
 """
 
 import dataclasses
+import errno
 import math
+import os
 import reprlib
 
 
@@ -104,3 +106,78 @@ def _fits(value, kind: type) -> bool:
     if kind in (tuple, list):
         return isinstance(value, (tuple, list))
     return isinstance(value, kind)
+
+
+# numpy's legacy seeding (np.random.seed, RandomState, which Sokoban and transformers' set_seed use) takes seeds
+# below 2**32; every seed a user gives is checked against this once, before any work.
+SEED_LIMIT = 2**32
+
+
+def check_seed(name: str, value, limit: int = SEED_LIMIT, why: str = "") -> None:
+    """Raise ConfigError unless `value` is an integer in [0, limit) (default: numpy's seed range).
+
+    `why` (e.g. " for sokoban-answer-only, whose puzzle seeds ...") is added to the message.
+    """
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < limit:
+        raise ConfigError(f"{name} must be a non-negative integer up to {limit - 1}{why}, got {value!r}")
+
+
+# errno values that say "the file system refused", never "sftlab has a bug": a full or read-only disk, no
+# permission, or a file standing where a folder is needed.
+_DISK_FULL = {errno.ENOSPC, errno.EDQUOT}
+_REFUSED = {  # errno -> (verb, why)
+    errno.EPERM: ("access", "permission denied"),
+    errno.EACCES: ("access", "permission denied"),
+    errno.EROFS: ("write", "read-only file system"),
+    errno.EISDIR: ("write", "it is a folder, not a file"),
+    errno.EEXIST: ("create", "a file stands where a folder is needed"),
+    errno.ENOTDIR: ("create", "a file stands where a folder is needed"),
+}
+
+
+def _user_path(filename):
+    """The path the user named for a staged path or its lock (`dir/.out.x1y2.partial`, `dir/.out.lock` -> `dir/out`)."""
+    if filename is None:
+        return None
+    import re
+
+    head, tail = os.path.split(os.fsdecode(filename))
+    match = re.fullmatch(r"\.(.+)\.[^.]+\.(?:partial|tmp)|\.(.+)\.lock", tail)  # staged folder or its lock
+    return os.path.join(head, match.group(1) or match.group(2)) if match else os.fsdecode(filename)
+
+
+def disk_full_message(where) -> str:
+    """The one message for running out of disk space while writing into `where`."""
+    into = f" into {where}" if where else ""
+    return (f"out of disk space while writing{into}; free some space and re-run the same command (finished work "
+            "is kept, and a run resumes from its last complete checkpoint)")
+
+
+def environment_error(exc: BaseException) -> SftlabError | None:
+    """A one-line SftlabError for a file-system refusal (disk full, read-only, permission, file in the way), or None.
+
+    Only these specific conditions are mapped, so a real bug still shows its traceback. Libraries that wrap an
+    OSError (sqlite3, torch, safetensors) are recognised by their error code or their "No space left" text.
+    """
+    import sqlite3
+
+    if isinstance(exc, OSError) and exc.errno is not None:
+        where = _user_path(exc.filename)
+        if exc.errno in _DISK_FULL:
+            return DataError(disk_full_message(where))
+        if exc.errno in _REFUSED:
+            verb, why = _REFUSED[exc.errno]
+            if exc.errno == errno.EEXIST and where is not None and os.path.isdir(where):
+                why = "it already exists"
+            return DataError(f"cannot {verb} {where or 'a file'}: {why}")
+        return None
+    if isinstance(exc, sqlite3.Error):
+        code = getattr(exc, "sqlite_errorcode", None)
+        if code == sqlite3.SQLITE_FULL:
+            return DataError(disk_full_message(None))
+        if code == sqlite3.SQLITE_READONLY:
+            return DataError(f"cannot write the results store: {exc}")
+        return None
+    if isinstance(exc, Exception) and "No space left on device" in str(exc):  # torch, safetensors, pyarrow wrap it
+        return DataError(disk_full_message(None))
+    return None

@@ -10,6 +10,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from sftlab import __version__
-from sftlab.errors import DataError
+from sftlab.errors import DataError, environment_error
 
 MANIFEST = "manifest.json"
 
@@ -109,27 +110,154 @@ def ensure_writable(out: str | os.PathLike, force: bool) -> Path:
     return out
 
 
+# --- one writer per output folder -------------------------------------------------------------------------------
+# An output folder `DIR/NAME` is guarded by an flock on `DIR/.NAME.lock`. The lock file is removed on release; a
+# process that locked a file which was removed meanwhile notices (the path no longer names its inode) and retries.
+# While a process holds the lock, no other live sftlab process writes `DIR/.NAME.*.partial` or `.NAME.old-PID`,
+# so such leftovers are a killed writer's debris and are removed.
+_HELD: dict[Path, list] = {}  # lock file -> [fd, depth] for the locks this process holds (re-entrant)
+
+
+def process_rank() -> int:
+    """This process's global rank in a distributed launch (`accelerate launch`, torchrun, MPI); 0 when alone."""
+    for name in ("RANK", "OMPI_COMM_WORLD_RANK", "PMI_RANK", "LOCAL_RANK"):
+        value = os.environ.get(name, "").strip()
+        if value.isdigit():
+            return int(value)
+    return 0
+
+
+def takes_output_locks() -> bool:
+    """True on the one process of a launch that locks output folders (rank 0), so ranks never refuse each other."""
+    return process_rank() == 0
+
+
+def lock_file(out: str | os.PathLike) -> Path:
+    """The lock file that guards the output folder `out`: a hidden sibling, `.NAME.lock`."""
+    out = Path(os.path.abspath(out))
+    return Path(os.path.realpath(out.parent)) / f".{out.name}.lock"  # one lock whichever linked path names it
+
+
+def acquire_output(out: str | os.PathLike, *, wait: bool = False, leader_only: bool = False) -> bool:
+    """Take the exclusive inter-process lock on output folder `out`; return whether a lock was taken.
+
+    Another process holding it is a one-line DataError (or, with `wait`, this blocks until it is free). The same
+    process may take it again (re-entrant; release as often). With `leader_only`, only rank 0 of a distributed
+    launch locks (the other ranks get False). Once held, a killed writer's `.NAME.*.partial` / `.NAME.old-PID`
+    leftovers beside `out` are removed. Where fcntl is missing (Windows) nothing is locked.
+    """
+    if leader_only and not takes_output_locks():
+        return False
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        return False
+    path = lock_file(out)
+    held = _HELD.get(path)
+    if held is not None:
+        held[1] += 1
+        return True
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        while True:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            except BlockingIOError:
+                os.close(fd)
+                raise DataError(
+                    f"{out} is being written by another sftlab process{_holder(path)}; wait for it to finish or "
+                    "choose another --out"
+                ) from None
+            try:
+                same = os.stat(path).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                break
+            os.close(fd)  # the previous holder removed this file while we waited for it: lock the new one
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+    except OSError as exc:
+        raise environment_error(exc) or DataError(f"cannot write into {path.parent}: {exc.strerror or exc}") from None
+    _HELD[path] = [fd, 1]
+    _remove_stale_siblings(Path(os.path.abspath(out)))
+    return True
+
+
+def release_output(out: str | os.PathLike) -> None:
+    """Release one `acquire_output(out)`; the last release removes the lock file. Not holding it is a no-op."""
+    path = lock_file(out)
+    held = _HELD.get(path)
+    if held is None:
+        return
+    held[1] -= 1
+    if held[1] > 0:
+        return
+    del _HELD[path]
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)  # before closing: whoever locks the old file next sees it is gone and retries
+    os.close(held[0])
+
+
+@contextlib.contextmanager
+def output_lock(out: str | os.PathLike, *, wait: bool = False, leader_only: bool = False) -> Iterator[None]:
+    """Hold `acquire_output(out, ...)` for the `with` block (see there)."""
+    taken = acquire_output(out, wait=wait, leader_only=leader_only)
+    try:
+        yield
+    finally:
+        if taken:
+            release_output(out)
+
+
+def _holder(path: Path) -> str:
+    with contextlib.suppress(OSError, ValueError):
+        return f" (pid {int(path.read_text().strip())})"
+    return ""
+
+
+def _remove_stale_siblings(out: Path) -> None:
+    # mkdtemp's random part is 8 characters of [a-z0-9_], so `.run.v2.abcd1234.partial` never matches "run"
+    debris = re.compile(rf"^\.{re.escape(out.name)}\.([a-z0-9_]{{8}}\.partial|old-\d+)$")
+    with contextlib.suppress(OSError):
+        for child in out.parent.iterdir():
+            if debris.match(child.name):
+                _remove(child)
+
+
+def _remove(path: Path) -> None:
+    """Delete a file, link or folder tree; errors are ignored (best-effort cleanup)."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(OSError):
+            path.unlink()
+
+
 @contextlib.contextmanager
 def staged_dir(out: str | os.PathLike, force: bool = False) -> Iterator[Path]:
     """Yield a temp folder beside `out`; on success it replaces `out` in one rename, on failure it is removed.
 
-    A partial output is therefore never left looking complete. An existing `out` is kept unless `force`.
+    A partial output is therefore never left looking complete. An existing `out` is kept unless `force`. The
+    output lock is held throughout, so a second writer of `out` is refused instead of silently replacing it.
     """
-    out = ensure_writable(out, force)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
-    try:
-        yield tmp
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    if out.exists():
-        trash = out.with_name(f".{out.name}.old-{os.getpid()}")
-        os.replace(out, trash)
-        os.replace(tmp, out)
-        shutil.rmtree(trash, ignore_errors=True)
-    else:
-        os.replace(tmp, out)
+    with output_lock(out):
+        out = ensure_writable(out, force)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+        try:
+            yield tmp
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        if out.exists() or out.is_symlink():
+            trash = out.with_name(f".{out.name}.old-{os.getpid()}")
+            os.replace(out, trash)
+            os.replace(tmp, out)
+            _remove(trash)
+        else:
+            os.replace(tmp, out)
 
 
 def count_rows(path: Path) -> int | None:

@@ -15,8 +15,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from sftlab import __version__
+from sftlab.errors import DataError
 
 SCHEMA_VERSION = 1
+_DAMAGED = (sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT)  # not a database, or a truncated/garbled one
 FILENAME = "results.sqlite"
 
 _SCHEMA = """
@@ -83,8 +85,22 @@ class ResultsStore:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._conn = sqlite3.connect(path, timeout=60, isolation_level=None)
+        try:
+            self._open()
+        except sqlite3.DatabaseError as exc:
+            self._conn.close()
+            if getattr(exc, "sqlite_errorcode", None) not in _DAMAGED and "malformed" not in str(exc):
+                raise  # a full or read-only disk, a lock held too long: the CLI says so in one line
+            raise DataError(f"{path} is not a readable results store ({exc}); move it aside or choose another "
+                            "--out, then re-run") from None
+
+    def _open(self) -> None:
+        """Set up the connection and the schema; a damaged file fails here, before anything is evaluated."""
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=NORMAL")
+        check = self._conn.execute("PRAGMA quick_check").fetchone()
+        if check and check[0] != "ok":
+            raise sqlite3.DatabaseError(f"database disk image is malformed: {check[0]}")
         self._conn.executescript(_SCHEMA)
         self._conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
         self._conn.execute("INSERT OR IGNORE INTO meta VALUES ('sftlab_version', ?)", (__version__,))

@@ -124,7 +124,7 @@ def test_wrong_type_in_a_train_config_names_field_and_type(tmp_path, capsys):
     config = tmp_path / "sft.yaml"
     config.write_text('model: tiny-random\ndata: d\nout: o\nlearning_rate: "fast"\n')
     err = cli_error(capsys, ["train", "sft", "--config", str(config)])
-    assert err == "error: SFT config: learning_rate must be a number, got str 'fast'"
+    assert err == "error: SFT config: learning_rate must be a number or null (unset), got str 'fast'"
     config.write_text("model: tiny-random\ndata: d\nout: o\nnum_generations: [8]\n")
     err = cli_error(capsys, ["train", "grpo", "--config", str(config)])
     assert "num_generations must be an integer, got list [8]" in err
@@ -136,7 +136,7 @@ def test_wrong_type_in_a_spec_names_field_and_type(tmp_path, capsys):
     path = tmp_path / "x.yaml"
     path.write_text(yaml.safe_dump(raw))
     err = cli_error(capsys, ["run", str(path), "--dry-run"])
-    assert "train.sft" in err and "learning_rate must be a number, got str 'fast'" in err
+    assert "train.sft" in err and "learning_rate must be a number or null (unset), got str 'fast'" in err
 
 
 # --- item 9: small CLI limits --------------------------------------------------------------------------------

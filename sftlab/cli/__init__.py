@@ -13,7 +13,7 @@ import sys
 import typer
 
 from sftlab import __version__
-from sftlab.errors import SftlabError
+from sftlab.errors import SftlabError, environment_error
 
 app = typer.Typer(
     name="sftlab",
@@ -77,6 +77,12 @@ def main(argv: list[str] | None = None) -> int:
     except (typer.Abort, KeyboardInterrupt):
         typer.echo("interrupted", err=True)
         return 130
+    except Exception as exc:  # only file-system refusals (disk full, read-only, ...) become one line; bugs raise
+        mapped = environment_error(exc)
+        if mapped is None:
+            raise
+        typer.echo(f"error: {mapped}", err=True)
+        return 2
     return result if isinstance(result, int) else 0
 
 

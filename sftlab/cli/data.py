@@ -115,8 +115,8 @@ def register(app: typer.Typer) -> None:
         from pathlib import Path
 
         from sftlab.data import load_rows
+        from sftlab.data.schema import read_data_manifest
         from sftlab.errors import DataError
-        from sftlab.io import read_manifest
 
         if n < 0:
             from sftlab.errors import ConfigError
@@ -125,9 +125,9 @@ def register(app: typer.Typer) -> None:
         folder = Path(path)
         if not folder.is_dir():
             raise DataError(f"no data folder {path}; build one with `sftlab data build PRESET --out {path}`")
-        manifest = read_manifest(folder)
+        manifest = read_data_manifest(folder)
         if split is None:
-            split = "train" if "train.jsonl" in manifest.get("files", {}) else "test"
+            split = "train" if "train.jsonl" in manifest["files"] else "test"
         rows = load_rows(folder, split)
         cfg = manifest.get("config", {})
         typer.echo(f"{folder}: preset {cfg.get('preset')}, {len(rows)} {split} rows, seed {cfg.get('seed')}")

@@ -31,11 +31,10 @@ def register(app: typer.Typer) -> None:
         variant: str = typer.Option(None, "--variant", "--split", help="Variant (Sokoban) or split (GP)."),
     ) -> None:
         """Print one instance as the model sees it, and its solution."""
-        from sftlab.errors import ConfigError
+        from sftlab.errors import check_seed
         from sftlab.task_adapters import get_task
 
-        if seed < 0:
-            raise ConfigError(f"seed must be a non-negative integer, got {seed}")
+        check_seed("--seed", seed)
         typer.echo(get_task(task).show(seed=seed, variant=variant))
 
     app.add_typer(tasks_app, name="tasks")

@@ -56,6 +56,14 @@ def _extra() -> list[inspect.Parameter]:
     ]
 
 
+def _echo_once(run) -> None:
+    """Print the run folder from the main process only (every process of an `accelerate launch` returns it)."""
+    from sftlab.train.common import is_main_process
+
+    if is_main_process():
+        typer.echo(str(run))
+
+
 def register(app: typer.Typer) -> None:
     from sftlab.settings import with_settings
     from sftlab.train.grpo import GrpoConfig
@@ -72,7 +80,7 @@ def register(app: typer.Typer) -> None:
 
         force = values.pop("force", False)
         run = train_sft(SftConfig.from_dict(merged_values(config, values, force)), progress=not quiet)
-        typer.echo(str(run))
+        _echo_once(run)
 
     @train_app.command("grpo")
     @with_settings(GrpoConfig, _extra())
@@ -82,6 +90,6 @@ def register(app: typer.Typer) -> None:
 
         force = values.pop("force", False)
         run = train_grpo(GrpoConfig.from_dict(merged_values(config, values, force)), progress=not quiet)
-        typer.echo(str(run))
+        _echo_once(run)
 
     app.add_typer(train_app, name="train")

@@ -13,11 +13,12 @@ from pathlib import Path
 
 from sftlab import __version__
 from sftlab.data.presets import PRESETS, BuildConfig
+from sftlab.data.schema import check_rows, read_data_manifest
 from sftlab.errors import DataError
 from sftlab.io import (
     ensure_writable,
+    output_lock,
     read_jsonl,
-    read_manifest,
     sha256_file,
     staged_dir,
     write_jsonl,
@@ -43,9 +44,18 @@ class BuildResult:
 
 
 def build(config: BuildConfig, out: str | Path, *, force: bool = False, progress: bool = True) -> BuildResult:
-    """Build `config` into the folder `out`; see the module docstring. Existing `out` needs `force`."""
+    """Build `config` into the folder `out`; see the module docstring. Existing `out` needs `force`.
+
+    `out` is locked for the whole build: a concurrent build into the same folder is a DataError, not a silent
+    replacement.
+    """
     out = Path(out)
-    ensure_writable(out, force)  # fail before doing any work
+    with output_lock(out):
+        ensure_writable(out, force)  # fail before doing any work
+        return _build(config, out, force, progress)
+
+
+def _build(config: BuildConfig, out: Path, force: bool, progress: bool) -> BuildResult:
     start = time.perf_counter()
     spec = config.spec
     rows, counts, extra = _make_rows(config, progress)
@@ -147,17 +157,19 @@ def load_rows(dir_or_preset: str | Path, split: str = "train") -> list[dict]:
             raise DataError(f"{name} is neither a data folder nor a preset (see `sftlab data list`)")
         path = _cache_root() / f"{name}-seed0-v{__version__}"
         if not (path / "manifest.json").is_file():
-            build_preset(name, path, force=True, progress=False)
-    manifest = read_manifest(path)
+            with output_lock(path, wait=True):  # a concurrent loader builds it once; we wait and reuse it
+                if not (path / "manifest.json").is_file():
+                    build_preset(name, path, force=True, progress=False)
+    manifest = read_data_manifest(path)
     fname = f"{split}.jsonl"
-    entry = manifest.get("files", {}).get(fname)
+    entry = manifest["files"].get(fname)
     if entry is None:
-        have = sorted(f[: -len(".jsonl")] for f in manifest.get("files", {}) if f.endswith(".jsonl"))
+        have = sorted(f[: -len(".jsonl")] for f in manifest["files"] if f.endswith(".jsonl"))
         raise DataError(f"{path} has no {split} split (it has: {', '.join(have) or 'none'})")
     file = path / fname
     if not file.is_file() or sha256_file(file) != entry["sha256"]:
         raise DataError(f"{file} does not match its manifest (changed or incomplete); rebuild it with --force")
-    return read_jsonl(file)
+    return check_rows(read_jsonl(file), file)
 
 
 def _cache_root() -> Path:

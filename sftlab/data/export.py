@@ -16,7 +16,7 @@ import json
 from pathlib import Path
 
 from sftlab.errors import DataError
-from sftlab.io import atomic_write_bytes, read_manifest, staged_dir, write_jsonl, write_manifest
+from sftlab.io import atomic_write_bytes, staged_dir, write_jsonl, write_manifest
 from sftlab.task_adapters import get_task, reward_task_names
 from sftlab.task_adapters.rows import completion_text, user_text
 
@@ -72,10 +72,11 @@ def check_verl_tasks(src: Path, splits: list[tuple[str, list[dict]]]) -> None:
 
 
 def _source_files(src: Path) -> tuple[dict, list[tuple[str, list[dict]]]]:
+    from sftlab.data.schema import check_rows, read_data_manifest
     from sftlab.io import read_jsonl
 
-    manifest = read_manifest(src)
-    splits = [(stem, read_jsonl(src / f"{stem}.jsonl")) for stem in ("train", "test")
+    manifest = read_data_manifest(src)
+    splits = [(stem, check_rows(read_jsonl(src / f"{stem}.jsonl"), src / f"{stem}.jsonl")) for stem in ("train", "test")
               if (src / f"{stem}.jsonl").is_file()]
     if not splits:
         raise DataError(f"{src} has no train.jsonl or test.jsonl to export")

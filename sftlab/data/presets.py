@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from sftlab.errors import ConfigError, check_choice
+from sftlab.errors import SEED_LIMIT, ConfigError, check_choice, check_seed
 from sftlab.task_adapters import LiveView, Preset, get_task
 from sftlab.task_adapters import presets as registry_presets
 
@@ -32,16 +32,6 @@ OPTION_TYPES: dict[str, type] = {
 }
 
 MAX_N = 1_000_000
-def max_build_seed(preset: Preset, n: int | None) -> int | None:
-    """The largest build seed of a preset its task can use (None: no limit), e.g. Sokoban's numpy seed bound."""
-    return get_task(preset.task).max_build_seed(preset, n)
-
-
-def sokoban_max_seed(preset: Preset, n: int | None) -> int:
-    """The largest build seed of a Sokoban preset (see sftlab.task_adapters.sokoban.sokoban_max_seed)."""
-    from sftlab.task_adapters.sokoban import sokoban_max_seed as limit
-
-    return limit(preset, n)
 
 
 def get_preset(name: str) -> Preset:
@@ -85,16 +75,11 @@ class BuildConfig:
 
     def __post_init__(self) -> None:
         preset = get_preset(self.preset)
-        if not isinstance(self.seed, int) or self.seed < 0:
-            raise ConfigError(f"seed must be a non-negative integer, got {self.seed!r}")
         if self.n is not None and (not isinstance(self.n, int) or not 1 <= self.n <= MAX_N):
             raise ConfigError(f"n must be an integer between 1 and {MAX_N}, got {self.n!r}")
-        limit = max_build_seed(preset, self.n)
-        if limit is not None and self.seed > limit:
-            raise ConfigError(
-                f"seed {self.seed} is too large for {preset.name}: its puzzle seeds would pass numpy's limit of "
-                f"2**32 - 1; use a seed between 0 and {limit}"
-            )
+        limit = get_task(preset.task).seed_limit(preset.kind, self.n or preset.default_n)
+        why = "" if limit == SEED_LIMIT else f" for {preset.name} (its instance seeds must stay below numpy's 2**32)"
+        check_seed("seed", self.seed, limit, why)
         if self.teacher is not None and preset.demo not in ("cot", "teacher"):
             raise ConfigError(
                 f"--teacher only applies to CoT presets (*-cot, countdown-teacher), not to {preset.name}"

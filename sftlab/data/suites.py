@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from sftlab.errors import ConfigError, check_choice
+from sftlab.errors import SEED_LIMIT, ConfigError, check_choice, check_seed
 from sftlab.task_adapters import LiveView, suites, task_of_suite
 
 # Views of the registry (sftlab.task_adapters): every registered task's suites, plugins included.
@@ -50,6 +50,6 @@ def suite_rows(name: str, n: int | None = None, seed: int | None = None, progres
     seed = default_seed if seed is None else seed
     if not isinstance(n, int) or n < 1:
         raise ConfigError(f"n (items per tag/split) must be a positive integer, got {n!r}")
-    if not isinstance(seed, int) or seed < 0:
-        raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
+    limit = task.seed_limit("eval", n)
+    check_seed("seed", seed, limit, "" if limit == SEED_LIMIT else f" for {name} with n={n} (numpy's seed range)")
     return list(task.suite_rows(name, n, seed, progress, splits, source))

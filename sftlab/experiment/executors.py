@@ -2,9 +2,10 @@
 
 - `local` runs one step at a time in this process, with the machine's devices, and streams its progress.
 - `ray` submits each step as a Ray task with the step's CPU/GPU needs, as soon as the steps it reads from are
-  finished; independent steps run side by side. `ray.init(address=...)` joins an existing cluster (every node
-  needs the same sftlab install and a shared filesystem for the experiment folder); without an address a local
-  Ray instance is started with this machine's CPUs.
+  finished; independent steps run side by side, on any node. `ray.init(address=...)` joins an existing cluster
+  (every node needs the same sftlab install and a shared filesystem for the experiment folder); without an
+  address a local Ray instance is started with this machine's CPUs. A step whose worker process or node dies is
+  retried once (RAY_RETRIES), then reported failed.
 
 Both share the same bookkeeping (`_Schedule`): a failed step blocks the steps that read from it; with
 `keep_going` every other step still runs, without it no new step starts after the first failure. The report
@@ -21,6 +22,10 @@ from sftlab.experiment.plan import Plan, Step
 from sftlab.experiment.steps import execute_step
 
 EXECUTORS = ("local", "ray")
+# A step whose Ray worker process or node dies is started once more (a train step resumes from its last
+# checkpoint; finished outputs are not redone); after that it is reported failed, and rerunning retries it.
+# An error inside a step is never retried here: it is recorded as failed.
+RAY_RETRIES = 1
 
 
 class _Schedule:
@@ -92,6 +97,18 @@ def run_local(plan: Plan, todo: list[str], exp: Path, *, keep_going: bool = Fals
     return schedule
 
 
+def ray_needs(step: Step) -> tuple[float, float]:
+    """(CPUs, GPUs) a step asks Ray for: its resources, and at least one CPU per training process of a
+    multi-process train step on CPUs."""
+    from sftlab.experiment.steps import train_processes
+
+    cpus = float(step.resources.get("cpus") or 0)
+    gpus = float(step.resources.get("gpus") or 0)
+    if step.kind in ("sft", "grpo") and not gpus:
+        cpus = max(cpus, float(train_processes(step.resources)))
+    return cpus, gpus
+
+
 def run_ray(plan: Plan, todo: list[str], exp: Path, *, keep_going: bool = False, address: str | None = None,
             num_cpus: int | None = None,
             on_event: Callable[[str, Step, dict | None], None] | None = None) -> _Schedule:
@@ -112,8 +129,7 @@ def run_ray(plan: Plan, todo: list[str], exp: Path, *, keep_going: bool = False,
         in_flight = {}
         while True:
             for step in schedule.ready():
-                cpus = float(step.resources.get("cpus") or 0)
-                gpus = float(step.resources.get("gpus") or 0)
+                cpus, gpus = ray_needs(step)
                 if cpus > total.get("CPU", 0) or gpus > total.get("GPU", 0):
                     result = {"id": step.id, "status": "failed",
                               "error": f"needs {cpus:g} CPUs and {gpus:g} GPUs; the Ray cluster has "
@@ -124,7 +140,7 @@ def run_ray(plan: Plan, todo: list[str], exp: Path, *, keep_going: bool = False,
                     continue
                 if on_event:
                     on_event("start", step, None)
-                ref = remote.options(num_cpus=cpus, num_gpus=gpus, max_retries=0).remote(
+                ref = remote.options(num_cpus=cpus, num_gpus=gpus, max_retries=RAY_RETRIES).remote(
                     step.as_dict(), str(Path(exp).resolve()), plan_json)
                 in_flight[ref] = step
             if not in_flight:

@@ -1,8 +1,10 @@
-"""Entry point of one training process under `accelerate launch` (multi-GPU train steps).
+"""Multi-process train steps: the `accelerate launch` command, and the entry point each launched process runs.
 
-`python -m accelerate.commands.launch --num_processes N -m sftlab.experiment.launch EXP STEP_ID` runs the step's
-SftConfig / GrpoConfig in every process; the trainer (TRL + accelerate) does the distribution. The calling step
-records the outcome, so this module writes no state of its own.
+`accelerate_command(...)` builds `python -m accelerate.commands.launch --num_processes N ... -m
+sftlab.experiment.launch EXP STEP_ID`; every process then runs `main`, which trains the step's SftConfig /
+GrpoConfig (TRL + accelerate do the distribution; rank 0 alone writes the run folder). The calling step records
+the outcome, so this module writes no state of its own. The command line itself is built in
+sftlab.experiment.launch_command (which the step runner imports without importing this entry point).
 """
 
 from __future__ import annotations
@@ -10,19 +12,26 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from sftlab.experiment.launch_command import accelerate_command, free_port  # noqa: F401  (re-exported)
+
 
 def main(argv: list[str]) -> int:
+    from sftlab.errors import SftlabError
     from sftlab.experiment.steps import StepContext, load_plan, train_config
 
     exp, step_id = Path(argv[0]), argv[1]
     plan = load_plan(exp)
     step = plan[step_id]
-    config = train_config(step, StepContext(exp=exp, plan=plan))
-    if step.kind == "sft":
-        from sftlab.train.sft import train_sft as train
-    else:
-        from sftlab.train.grpo import train_grpo as train
-    train(config, progress=True)
+    try:
+        config = train_config(step, StepContext(exp=exp, plan=plan))
+        if step.kind == "sft":
+            from sftlab.train.sft import train_sft as train
+        else:
+            from sftlab.train.grpo import train_grpo as train
+        train(config, progress=True)
+    except SftlabError as exc:
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        return 2
     return 0
 
 

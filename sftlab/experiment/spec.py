@@ -62,8 +62,12 @@ class Resources:
 
     cpus: float = 1
     gpus: float = 0
-    # Multi-GPU training: with gpus > 1 the step runs `accelerate launch --num_processes <gpus>` (with this
-    # accelerate config file when given, e.g. configs/accelerate/fsdp.yaml).
+    # Training processes of a train step. With more than one, the step runs `accelerate launch --num_processes
+    # <processes>` of its own config: one process per GPU, or gloo CPU processes on a machine without GPUs.
+    # None: one process, or one per GPU when gpus > 1.
+    processes: int | None = None
+    # The accelerate config file of that launch (e.g. configs/accelerate/fsdp.yaml; relative to where `sftlab
+    # run` is started). None: plain data parallel.
     accelerate_config: str | None = None
 
 
@@ -223,7 +227,7 @@ _TOP_KEYS = ("name", "description", "hardware", "measured", "task", "task_module
              "train", "eval", "report")
 _CONDITION_KEYS = ("name", "method", "prompts", "demo", "preset", "data", "train")
 _DATA_KEYS = ("n", "seed", "teacher", "paper_seeds", "allow_overlap", "options")
-_RESOURCE_KEYS = ("cpus", "gpus", "accelerate_config")
+_RESOURCE_KEYS = ("cpus", "gpus", "processes", "accelerate_config")
 # The plan's own eval keys; every other key is an EvalConfig setting declared spec=True (sftlab.settings), so a new
 # evaluator setting is a spec key without an edit here.
 _PLAN_EVAL_KEYS = ("suites", "splits", "checkpoints", "baselines", "backend", "resources", "episodes")
@@ -362,10 +366,16 @@ def _parse_resources(ctx: _Ctx, value: Any, path: str, base: Resources) -> Resou
     for key in ("cpus", "gpus"):
         if key in res:
             kwargs[key] = ctx.number(res[key], _join(path, key))
+    if "processes" in res:
+        kwargs["processes"] = ctx.integer(res["processes"], _join(path, "processes"), minimum=1, optional=True)
     if "accelerate_config" in res:
         kwargs["accelerate_config"] = ctx.text(res["accelerate_config"], _join(path, "accelerate_config"),
                                                optional=True)
-    return dataclasses.replace(base, **kwargs)
+    out = dataclasses.replace(base, **kwargs)
+    if out.processes and out.processes > 1 and 0 < out.gpus < out.processes:
+        raise ctx.fail(_join(path, "processes"), f"{out.processes} processes need {out.processes} GPUs (one per "
+                                                 f"process), got gpus {out.gpus:g}")
+    return out
 
 
 def _config_class(method: str):
@@ -562,6 +572,8 @@ def _parse_eval(ctx: _Ctx, value: Any, task: str) -> EvalSettings:
         else:
             raise ctx.fail(where, f"expected a string, got {_kind(raw)}")
     resources = _parse_resources(ctx, ev.get("resources"), "eval.resources", Resources())
+    if resources.processes is not None:
+        raise ctx.fail("eval.resources.processes", "only training runs several processes; remove it")
     fields = _config_fields("eval")
     if fields is not None:  # settings this version's evaluator does not take fail now, not mid-run
         wanted = [k for k in options if k not in fields]

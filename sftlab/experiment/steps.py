@@ -15,7 +15,9 @@ import dataclasses
 import json
 import logging
 import os
+import re
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -23,7 +25,7 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from sftlab.errors import ConfigError, SftlabError
+from sftlab.errors import ConfigError, SftlabError, environment_error
 from sftlab.experiment.plan import Plan, Step, log_path, output_path, read_state, state_path
 from sftlab.io import atomic_write_json
 from sftlab.store import ResultsStore
@@ -57,7 +59,17 @@ def register(kind: str) -> Callable[[Runner], Runner]:
 
 
 def _write_state(exp: Path, step: Step, **fields) -> None:
-    atomic_write_json(state_path(exp, step), {"id": step.id, "kind": step.kind, "hash": step.hash, **fields})
+    atomic_write_json(state_path(exp, step), {"id": step.id, "kind": step.kind, "hash": step.hash,
+                                              "node": _node(), **fields})
+
+
+def _node() -> dict:
+    """Where this step runs: the host, and the Ray node id inside a Ray task (to tell cluster nodes apart)."""
+    node = {"host": socket.gethostname()}
+    ray = sys.modules.get("ray")
+    if ray is not None and ray.is_initialized():
+        node["ray_node_id"] = ray.get_runtime_context().get_node_id()
+    return node
 
 
 class _Tee:
@@ -85,10 +97,40 @@ class _Tee:
         return getattr(self._stream, name)
 
 
+class _Log:
+    """The step's log file; once a write fails (a full disk) it stops logging instead of failing the step."""
+
+    def __init__(self, fh):
+        self._fh, self.closed = fh, False
+
+    def _do(self, method, *args):
+        if self.closed:
+            return None
+        try:
+            return getattr(self._fh, method)(*args)
+        except OSError:
+            self.close()
+            return None
+
+    def write(self, text):
+        self._do("write", text)
+        return len(text)
+
+    def flush(self):
+        self._do("flush")
+
+    def close(self):
+        if not self.closed:
+            self.closed = True
+            with contextlib.suppress(OSError):
+                self._fh.close()
+
+
 @contextlib.contextmanager
 def _logging_to(path: Path):
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a", encoding="utf-8") as log:
+    log = _Log(path.open("a", encoding="utf-8"))
+    with contextlib.closing(log):
         handler = logging.StreamHandler(log)
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         root = logging.getLogger()
@@ -150,7 +192,8 @@ def execute_step(step_json: dict, exp: str, plan_json: dict) -> dict:
             error = str(exc)
             log.write(traceback.format_exc())
         except Exception as exc:  # a stage crashed: record it, keep the other steps going
-            error = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
+            mapped = environment_error(exc)  # a full disk: say so in one line, as the CLI would
+            error = str(mapped) if mapped else f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
             log.write(traceback.format_exc())
         seconds = time.time() - started
         log.write(f"=== {step.id} {'failed: ' + error if error else 'done'} after {seconds:.1f} s\n")
@@ -160,8 +203,28 @@ def execute_step(step_json: dict, exp: str, plan_json: dict) -> dict:
         _write_state(exp, step, status="done", started=started, seconds=seconds, outputs=outputs,
                      partial=bool(step.soft_deps and missing), missing=missing, attempt=attempt)
         return {"id": step.id, "status": "done", "error": None, "seconds": seconds}
-    _write_state(exp, step, status="failed", started=started, seconds=seconds, error=error, attempt=attempt)
+    _record_failure(exp, step, started=started, seconds=seconds, error=error, attempt=attempt)
     return {"id": step.id, "status": "failed", "error": error, "seconds": seconds}
+
+
+def _record_failure(exp: Path, step: Step, **fields) -> None:
+    """Mark the step failed, even on a full disk (where the atomic write of a new file is refused).
+
+    The state file already exists (it says "running"): rewriting it in place needs no new disk blocks. If even
+    that fails, the one-line disk error is raised and the dead pid makes the next run see it as interrupted.
+    """
+    try:
+        _write_state(exp, step, status="failed", **fields)
+        return
+    except OSError as exc:
+        first = exc
+    text = json.dumps({"id": step.id, "kind": step.kind, "hash": step.hash, "status": "failed", **fields})
+    try:
+        with open(state_path(exp, step), "r+", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.truncate()
+    except OSError:
+        raise environment_error(first) or first from None
 
 
 # --- the stage runners ------------------------------------------------------------------------------------------
@@ -200,16 +263,18 @@ def train_config(step: Step, ctx: StepContext):
     return Config(**_config_kwargs(Config, values, f"{step.kind} training"))
 
 
+def train_processes(resources: dict) -> int:
+    """How many training processes a train step runs: `processes`, else one per GPU when gpus > 1, else 1."""
+    if resources.get("processes"):
+        return int(resources["processes"])
+    gpus = int(resources.get("gpus") or 0)
+    return gpus if gpus > 1 else 1
+
+
 def _train(step: Step, ctx: StepContext) -> dict:
-    gpus = int(step.resources.get("gpus") or 0)
-    if gpus > 1:
-        # Multi-GPU: one process per GPU through accelerate, each running this same step's config.
-        cmd = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", str(gpus)]
-        if step.resources.get("accelerate_config"):
-            cmd += ["--config_file", str(step.resources["accelerate_config"])]
-        cmd += ["-m", "sftlab.experiment.launch", str(ctx.exp), step.id]
-        subprocess.run(cmd, check=True)
-        return {"run": str(output_path(ctx.exp, step)), "launcher": "accelerate", "processes": gpus}
+    processes = train_processes(step.resources)
+    if processes > 1:
+        return _launch_train(step, ctx, processes)
     config = train_config(step, ctx)
     if step.kind == "sft":
         from sftlab.train.sft import train_sft as train
@@ -217,6 +282,57 @@ def _train(step: Step, ctx: StepContext) -> dict:
         from sftlab.train.grpo import train_grpo as train
     run = train(config, progress=True)
     return {"run": str(run)}
+
+
+def _launch_train(step: Step, ctx: StepContext, processes: int) -> dict:
+    """Train through `accelerate launch` with `processes` processes, streaming their output into this step's log;
+    a failed launch is a TrainLaunchError carrying the processes' own error line."""
+    from sftlab.experiment.launch_command import accelerate_command
+
+    config_file = step.resources.get("accelerate_config")
+    if config_file and not Path(config_file).is_file():
+        raise ConfigError(f"accelerate_config {config_file} not found (a relative path is read from {Path.cwd()})")
+    gpus = float(step.resources.get("gpus") or 0)
+    cmd = accelerate_command(["sftlab.experiment.launch", str(Path(ctx.exp).resolve()), step.id],
+                             processes=processes, gpu=gpus > 0, config_file=config_file)
+    print("$ " + " ".join(cmd), flush=True)
+    tail: list[str] = []
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
+                          preexec_fn=_die_with_parent if sys.platform == "linux" else None) as proc:
+        for line in proc.stdout:
+            sys.stdout.write(line)
+            tail = (tail + [line.rstrip()])[-200:]
+    sys.stdout.flush()
+    if proc.returncode != 0:
+        raise TrainLaunchError(f"accelerate launch of {processes} processes failed: {_launch_error(tail)}")
+    return {"run": str(output_path(ctx.exp, step)), "launcher": "accelerate", "processes": processes}
+
+
+def _die_with_parent() -> None:
+    """In the launcher child (Linux): get SIGTERM when this step's process dies (a killed Ray worker), which
+    torchrun passes on to the ranks, so a retried step never trains beside the orphans of the first attempt."""
+    import ctypes
+    import signal
+
+    ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def _launch_error(lines: list[str]) -> str:
+    """The processes' own reason from a failed launch's output: an `error: ...` line of sftlab, else the first
+    exception line of a rank (torchrun prefixes rank output with `[rankN]:`), else the last line."""
+    lines = [re.sub(r"^\[(?:default)?rank\d+\]:\s?", "", t) for t in lines]
+    for line in reversed(lines):
+        if line.startswith("error: "):
+            return line[len("error: "):]
+    for line in lines:
+        head = line.split(":", 1)[0]
+        if head and not line[0].isspace() and head.endswith(("Error", "Exception")) and "ChildFailed" not in head:
+            return line[:500]
+    return next((t for t in reversed(lines) if t.strip()), "no output")[:500]
+
+
+class TrainLaunchError(SftlabError):
+    """A multi-process training launch ended with an error (its message is the processes' own error line)."""
 
 
 register("sft")(_train)

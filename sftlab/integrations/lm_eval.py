@@ -15,6 +15,7 @@ Defaults follow the paper's protocol: zero-shot, the model's chat template, temp
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -34,6 +35,21 @@ def require_lm_eval():
         raise SftlabError("lm-evaluation-harness is not installed; install it with: pip install 'sftlab[lm-eval]'"
                           ) from None
     return lm_eval
+
+
+@contextlib.contextmanager
+def _missing_task_package(tasks: Sequence[str]):
+    """Turn a task's missing optional package (ifeval needs langdetect, ...) into a one-line error naming it."""
+    try:
+        yield
+    except ModuleNotFoundError as exc:
+        if not exc.name or exc.name.split(".")[0] == "sftlab":
+            raise
+        package = exc.name.split(".")[0]
+        raise SftlabError(
+            f"lm-eval task {', '.join(tasks)} needs the Python package {package!r}, which is not installed; "
+            f"install it with: pip install {package} (or the task's extra, e.g. pip install 'lm_eval[ifeval]')"
+        ) from None
 
 
 def harness_metrics(output: dict) -> list[Metric]:
@@ -79,6 +95,9 @@ def run_harness(model: str, tasks: Sequence[str], out: str | Path = "eval", *, c
     if unknown:
         raise ConfigError(f"lm-eval knows no task {unknown[0]!r} (see `lm_eval --tasks list`, or give --include-path)")
     from sftlab.evaluate.runner import EvalConfig, FingerprintCache, eval_key, plan_targets
+    from sftlab.models.resolve import pick_device
+
+    device = pick_device(device)  # checked; lm-eval itself would pick cuda even where there is none
 
     # plan_targets only reads the model, checkpoints and run name; the suite is a placeholder.
     config = EvalConfig(model=model, suite="countdown-eval", checkpoints=checkpoints, out=str(out),
@@ -95,11 +114,12 @@ def run_harness(model: str, tasks: Sequence[str], out: str | Path = "eval", *, c
                 continue
             from sftlab.models import resolve
 
-            output = lm_eval.simple_evaluate(
-                model="hf", model_args={"pretrained": resolve(target.location), **({"device": device} if device else {})},
-                tasks=list(tasks), num_fewshot=0, batch_size=batch_size, limit=limit, gen_kwargs=gen_kwargs,
-                apply_chat_template=True, task_manager=task_manager,
-            )
+            with _missing_task_package(tasks):
+                output = lm_eval.simple_evaluate(
+                    model="hf", model_args={"pretrained": resolve(target.location), "device": device},
+                    tasks=list(tasks), num_fewshot=0, batch_size=batch_size, limit=limit, gen_kwargs=gen_kwargs,
+                    apply_chat_template=True, task_manager=task_manager,
+                )
             metrics = harness_metrics(output or {})
             store.record(key, run=target.run, checkpoint=target.checkpoint, step=target.step, suite=SUITE,
                          metrics=metrics, settings=settings)

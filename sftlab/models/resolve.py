@@ -138,13 +138,32 @@ def _file_lock(path: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+# The attention kernels transformers accepts by name (`--attn-implementation`).
+ATTN_IMPLEMENTATIONS = ("sdpa", "eager", "flash_attention_2", "flash_attention_3", "flex_attention")
+_DEVICE = re.compile(r"^(cpu|mps|cuda)(:\d+)?$")
+
+
 def pick_device(device=None) -> str:
-    """`device` as given, else `cuda` when available, else `cpu`."""
-    if device is not None:
-        return str(device)
+    """`device` as given (checked: cpu, cuda[:N] or mps, and present here), else `cuda` when available, else `cpu`."""
     import torch
 
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    if device is None:
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    text = str(device).strip()
+    match = _DEVICE.match(text)
+    if not match or (match.group(1) == "cpu" and match.group(2)):
+        raise ModelError(f"unknown device {text!r}; use cpu, cuda, cuda:N or mps")
+    kind, index = match.group(1), match.group(2)
+    if kind == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise ModelError(f"device {text!r} asked for, but this machine has no CUDA GPU that torch can use; "
+                             "use --device cpu")
+        if index and int(index[1:]) >= count:
+            raise ModelError(f"device {text!r} asked for, but this machine has {count} CUDA GPU(s) (cuda:0..)")
+    if kind == "mps" and not torch.backends.mps.is_available():
+        raise ModelError(f"device {text!r} asked for, but Apple's MPS is not available here; use --device cpu")
+    return text
 
 
 def pick_dtype(dtype, device: str):
@@ -176,6 +195,50 @@ def prepare_tokenizer(tokenizer, *, for_training: bool):
     return tokenizer
 
 
+def check_checkpoint_files(folder: str | os.PathLike) -> None:
+    """Raise ModelError naming the first weights or state file in `folder` that is truncated or damaged.
+
+    Reads headers only: a safetensors file must be as long as its header says, and a torch zip file (optimizer.pt,
+    scheduler.pt, rng_state.pth, training_args.bin) must end with its zip directory.
+    """
+    import zipfile
+
+    for path in sorted(Path(folder).iterdir()):
+        why = None
+        if path.suffix == ".safetensors":
+            why = _safetensors_problem(path)
+        elif path.suffix in (".pt", ".pth", ".bin") and path.is_file():
+            with open(path, "rb") as fh:
+                is_zip = fh.read(2) == b"PK"
+            if is_zip and not zipfile.is_zipfile(path):
+                why = "its zip directory is missing"
+        if why:
+            raise ModelError(f"{path} is truncated or damaged ({why}); restore it from a copy, or remove that "
+                             "checkpoint folder")
+
+
+def _safetensors_problem(path: Path) -> str | None:
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+        if len(head) < 8:
+            return f"{size} bytes, shorter than a safetensors header"
+        length = int.from_bytes(head, "little")
+        if length > size - 8:
+            return f"its header says {length} header bytes, the file has {size}"
+        try:
+            header = json.loads(fh.read(length))
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return "its header is not valid JSON"
+    if not isinstance(header, dict):
+        return "its header is not a mapping"
+    ends = [v["data_offsets"][1] for k, v in header.items()
+            if k != "__metadata__" and isinstance(v, dict) and isinstance(v.get("data_offsets"), list)]
+    if 8 + length + max(ends, default=0) > size:
+        return f"its tensors need {8 + length + max(ends)} bytes, the file has {size}"
+    return None
+
+
 def load(name, *, device=None, dtype=None, for_training: bool = False):
     """Load `(model, tokenizer)` for a name, folder or hub id.
 
@@ -193,6 +256,8 @@ def load(name, *, device=None, dtype=None, for_training: bool = False):
         local = Path(location).is_dir()
         if not local:
             _check_hub(location)
+        else:
+            check_checkpoint_files(location)
         if local and is_adapter_dir(location):
             model, tok_source = _load_adapter(location, torch_dtype, for_training)
         else:

@@ -15,6 +15,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
+from sftlab.errors import SEED_LIMIT
 from sftlab.tasks.expr import Verdict  # noqa: F401  (re-exported: what judge() returns)
 
 # Longer responses are scored as failures without parsing: 4096 tokens are ~16k characters, so this bound is
@@ -178,9 +179,10 @@ class Task:
         rows = self.suite_rows(suite, 1, default.default_seed, False, None, None)
         return tuple(dict.fromkeys(r["split"] for r in rows))
 
-    def max_build_seed(self, preset: Preset, n: int | None) -> int | None:
-        """The largest build seed this task can use for `preset` with `n` items (None: no limit)."""
-        return None
+    def seed_limit(self, kind: str, n: int) -> int:
+        """The exclusive upper bound of a build seed for rows of `kind` (sft | rl | eval) with `n` items: the
+        instance seeds derived from it must stay in range (default: numpy's 2**32)."""
+        return SEED_LIMIT
 
     def eval_settings(self, config) -> dict:
         """Task-specific entries of an evaluation's settings (part of its key), from the EvalConfig."""

@@ -12,7 +12,7 @@ import random
 import re
 from typing import Any
 
-from sftlab.errors import DataError
+from sftlab.errors import SEED_LIMIT, DataError
 from sftlab.task_adapters import sokoban_rows
 from sftlab.task_adapters.base import MAX_RESPONSE_CHARS, Preset, RewardResult, Suite, Task
 from sftlab.task_adapters.rows import TRAIN_SEED_BASE
@@ -59,21 +59,6 @@ def sokoban_score(response: str, answer: Any, labels: Any, prefill: str = "") ->
     if direction != answer:
         return RewardResult(0.0, "wrong action")
     return RewardResult(1.0, "correct")
-
-
-_SOKOBAN_SEED_LIMIT = 2**32 - 1  # numpy's legacy seeding, which the Sokoban generator follows
-
-
-def sokoban_max_seed(preset: Preset, n: int | None) -> int:
-    """The largest build seed of a Sokoban preset whose puzzle seeds stay within numpy's 2**32 - 1.
-
-    Training builds draw candidates from TRAIN_SEED_BASE * (seed + 1) on (fewer than TRAIN_SEED_BASE of them);
-    the eval suite's 8 tags use base + max(n, 100) * tag + episode (sokoban_rows.eval_seed_list).
-    """
-    if preset.kind == "eval":
-        n = n or preset.default_n
-        return _SOKOBAN_SEED_LIMIT - max(n, 100) * 7 - n
-    return _SOKOBAN_SEED_LIMIT // TRAIN_SEED_BASE - 2
 
 
 class SokobanTask(Task):
@@ -129,8 +114,12 @@ class SokobanTask(Task):
     def play_options(self, config) -> dict:
         return {"prompt_protocol": config.prompt_protocol}
 
-    def max_build_seed(self, preset: Preset, n: int | None) -> int | None:
-        return sokoban_max_seed(preset, n)
+    def seed_limit(self, kind: str, n: int) -> int:
+        # numpy's legacy seeding: training puzzles use TRAIN_SEED_BASE * (seed + 1) + i, eval episodes
+        # seed + stride * tag + episode (8 tags, stride max(n, 100))
+        if kind == "eval":
+            return SEED_LIMIT - 8 * max(n, 100)
+        return SEED_LIMIT // TRAIN_SEED_BASE - 1
 
     def train_rows(self, config, keys, progress, skip_keys):
         return sokoban_rows.train_rows(config, keys, progress, skip_keys)

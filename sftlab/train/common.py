@@ -17,8 +17,8 @@ from pathlib import Path
 from transformers import TrainerCallback
 
 from sftlab import __version__
-from sftlab.errors import ConfigError, DataError
-from sftlab.io import atomic_write_json
+from sftlab.errors import ConfigError, DataError, disk_full_message
+from sftlab.io import acquire_output, atomic_write_json, release_output
 from sftlab.train.runs import (
     CHECKPOINTS,
     COMPLETE,
@@ -30,7 +30,7 @@ from sftlab.train.runs import (
 )
 
 # Files in a checkpoint that only serve resuming; they are dropped from every checkpoint but the newest.
-_RESUME_STATE_PREFIXES = ("optimizer", "scheduler", "scaler", "rng_state", "global_step")
+_RESUME_STATE_PREFIXES = ("optimizer", "scheduler", "scaler", "rng_state", "global_step", "sftlab_counters")
 
 
 def world_size() -> int:
@@ -41,6 +41,50 @@ def world_size() -> int:
 def is_main_process() -> bool:
     """True on the global rank-0 process (or when not distributed)."""
     return int(os.environ.get("RANK", "0")) == 0
+
+
+def on_main_process(fn, *args, **kwargs):
+    """`fn(*args, **kwargs)` run by the global rank-0 process alone; every process returns its result (or raises
+    its exception). This is the one place where the ranks of a launch agree on a run folder: rank 0 decides (new,
+    resume from which checkpoint, complete, refused) and writes; the others never race it for the folder.
+    """
+    if world_size() == 1:
+        return fn(*args, **kwargs)
+    import torch.distributed as dist
+    from accelerate import PartialState
+
+    PartialState()  # joins the launch's process group (gloo on CPU, nccl on GPU) before the Trainer would
+    box = [None]
+    if is_main_process():
+        try:
+            box[0] = (True, fn(*args, **kwargs))
+        except Exception as exc:  # the other ranks raise it too instead of waiting forever
+            box[0] = (False, exc)
+    dist.broadcast_object_list(box, src=0)
+    ok, value = box[0]
+    if not ok:
+        raise value
+    return value
+
+
+def wait_for_all_processes() -> None:
+    """A barrier across the launch's processes (nothing when not distributed)."""
+    import torch.distributed as dist
+
+    if world_size() > 1 and dist.is_available() and dist.is_initialized():
+        dist.barrier()
+
+
+def distribution(trainer) -> str:
+    """How accelerate distributes this run: NO (one process), MULTI_CPU, MULTI_GPU, FSDP, DEEPSPEED, ...
+
+    accelerate runs an FSDP launch config as plain data parallel on CPU processes (it shards only on GPUs); the
+    main process says so, so a CPU rehearsal of an FSDP run is not mistaken for a sharded one.
+    """
+    kind = str(getattr(trainer.accelerator.distributed_type, "value", trainer.accelerator.distributed_type))
+    if os.environ.get("ACCELERATE_USE_FSDP", "").lower() == "true" and kind != "FSDP" and is_main_process():
+        print(f"note: accelerate runs this FSDP launch as {kind} (no sharding on CPU processes)", flush=True)
+    return kind
 
 
 def batch_plan(global_batch: int, per_device_batch: int | None, n_processes: int) -> tuple[int, int]:
@@ -66,16 +110,37 @@ def batch_plan(global_batch: int, per_device_batch: int | None, n_processes: int
 def prepare_run(
     out: str | os.PathLike, *, kind: str, base_model: str, data: str, config: dict, force: bool, resume: bool
 ) -> tuple[Path, Path | None, bool]:
-    """Create or reopen a run folder.
+    """Create or reopen a run folder, and lock it against a second concurrent training.
 
     Returns `(run_dir, checkpoint_to_resume_from_or_None, already_complete)`. An existing run with the same
     config is resumed from its newest complete checkpoint (or reported complete); one with a different config, or
-    any non-empty folder that is not a run, is a DataError unless `force`, which empties it first.
+    any non-empty folder that is not a run, is a DataError unless `force`, which empties it first. A run that never
+    trained a step (no checkpoint, no log line) holds nothing worth keeping: it is replaced without `force`.
+    Another process training into the same folder is a DataError. Unless the run is complete, the lock stays held
+    until `train_to_end` or `mark_failed` (rank 0 of a distributed launch holds it for all ranks).
     """
+    locked = acquire_output(out, leader_only=True)
+    try:
+        prepared = _prepare_run(out, kind=kind, base_model=base_model, data=data, config=config, force=force,
+                                resume=resume)
+    except BaseException:
+        if locked:
+            release_output(out)
+        raise
+    if prepared[2] and locked:
+        release_output(out)
+    return prepared
+
+
+def _prepare_run(
+    out: str | os.PathLike, *, kind: str, base_model: str, data: str, config: dict, force: bool, resume: bool
+) -> tuple[Path, Path | None, bool]:
     run = Path(out)
     if run.exists() and not run.is_dir():
         raise DataError(f"{run} exists and is not a folder")
     has_content = run.is_dir() and any(run.iterdir())
+    if has_content and not force and _never_trained(run):
+        force = True  # e.g. a run that failed before its first step: rerunning with a fixed config just works
     if has_content and force:
         if is_main_process():
             shutil.rmtree(run)
@@ -110,15 +175,28 @@ def prepare_run(
     return run, None, False
 
 
+def _never_trained(run: Path) -> bool:
+    """A run folder (run.json present) that is not complete and has no checkpoint and no logged step."""
+    if not (run / RUN_JSON).is_file():
+        return False
+    try:
+        status = read_run(run).get("status")
+    except DataError:
+        return False
+    log = run / LOGS / LOG_HISTORY
+    logged = log.is_file() and log.stat().st_size > 0
+    return status != "complete" and not complete_checkpoints(run) and not logged
+
+
 def open_run(config, *, kind: str, manifest: dict | None, progress: bool) -> tuple[Path, Path | None, bool]:
     """`prepare_run` for an SftConfig/GrpoConfig, plus what both trainers do next: say when the run is already
     complete, keep the data manifest next to the run, and send TensorBoard logs into the run's logs/ folder."""
-    run, resume_from, complete = prepare_run(
-        config.out, kind=kind, base_model=config.model, data=config.data, config=config.training_fields(),
-        force=config.force, resume=config.resume,
+    run, resume_from, complete = on_main_process(
+        prepare_run, config.out, kind=kind, base_model=config.model, data=config.data,
+        config=config.training_fields(), force=config.force, resume=config.resume,
     )
     if complete:
-        if progress:
+        if progress and is_main_process():
             print(f"{run} is already complete; pass --force to train again")
         return run, None, True
     if manifest is not None and is_main_process():
@@ -129,23 +207,39 @@ def open_run(config, *, kind: str, manifest: dict | None, progress: bool) -> tup
 
 
 def mark_failed(run: Path, exc: BaseException) -> None:
-    """Record in run.json that the run failed, and why (one line)."""
-    update_run_json(run, status="failed", error=f"{type(exc).__name__}: {str(exc)[:300]}")
+    """Record in run.json that the run failed, and why (one line), and release the run's lock."""
+    try:
+        update_run_json(run, status="failed", error=f"{type(exc).__name__}: {str(exc)[:300]}")
+    finally:
+        release_output(run)
 
 
 def train_to_end(trainer, run: Path, resume_from: Path | None) -> Path:
-    """Train (resuming from `resume_from` when given) and mark the run complete; a full disk is a DataError."""
+    """Train (resuming from `resume_from` when given) and mark the run complete; a full disk is a DataError.
+
+    A resumed run continues the trainer's running totals (tokens, summed loss) from the checkpoint, so its log
+    equals an uninterrupted run's (see `ResumeCounters`). The run's lock is released at the end, whatever happens.
+    """
+    # first in the list: its on_save must run before CheckpointSchedule writes COMPLETE, its on_log before JsonlLog
+    trainer.callback_handler.callbacks.insert(0, ResumeCounters(trainer, resume_from))
     try:
-        trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
-    except OSError as exc:
-        update_run_json(run, status="failed", error=str(exc)[:300])
-        raise save_error(exc, run) from None
-    except Exception as exc:
-        mark_failed(run, exc)
-        if "No space left on device" in str(exc):  # torch/safetensors wrap ENOSPC in their own errors
-            raise save_error(OSError(28, "No space left on device"), run) from None
-        raise
-    update_run_json(run, status="complete", final_step=trainer.state.global_step)
+        try:
+            if resume_from:
+                from sftlab.models.resolve import check_checkpoint_files
+
+                check_checkpoint_files(resume_from)  # a damaged optimizer.pt is a one-line error, not torch's traceback
+            trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
+        except OSError as exc:
+            update_run_json(run, status="failed", error=str(exc)[:300])
+            raise save_error(exc, run) from None
+        except Exception as exc:
+            mark_failed(run, exc)
+            if "No space left on device" in str(exc):  # torch/safetensors wrap ENOSPC in their own errors
+                raise save_error(OSError(28, "No space left on device"), run) from None
+            raise
+        update_run_json(run, status="complete", final_step=trainer.state.global_step)
+    finally:
+        release_output(run)
     return run
 
 
@@ -177,12 +271,21 @@ def update_run_json(run: Path, **fields) -> None:
 
 
 def truncate_log(run: Path, last_step: int) -> None:
-    """Drop log lines after `last_step`, so a resumed run does not log the replayed steps twice."""
+    """Drop log lines after `last_step` and the end-of-training summary, so a resumed run logs nothing twice.
+
+    A torn last line (the process was killed while appending it) is dropped too.
+    """
     path = run / LOGS / LOG_HISTORY
     if not path.is_file():
         return
-    kept = [line for line in path.read_text(encoding="utf-8").splitlines()
-            if line.strip() and json.loads(line).get("step", 0) <= last_step]
+    kept = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(record, dict) and record.get("step", 0) <= last_step and "train_runtime" not in record:
+            kept.append(line)
     from sftlab.io import atomic_write_text
 
     atomic_write_text(path, "".join(line + "\n" for line in kept))
@@ -191,10 +294,7 @@ def truncate_log(run: Path, last_step: int) -> None:
 def save_error(exc: OSError, run: Path) -> DataError:
     """A one-line DataError for a failed write during training (out of disk gets its own advice)."""
     if exc.errno == errno.ENOSPC:
-        return DataError(
-            f"out of disk space while writing into {run}; free some space and re-run the same command to resume "
-            "from the last complete checkpoint"
-        )
+        return DataError(disk_full_message(run))
     return DataError(f"could not write into {run}: {exc.strerror or exc}")
 
 
@@ -214,6 +314,7 @@ class CheckpointSchedule(TrainerCallback):
         return control
 
     def on_save(self, args, state, control, **kwargs):
+        wait_for_all_processes()  # every rank has written its part (its rng_state_N.pth) before COMPLETE
         if not state.is_world_process_zero:
             return control
         folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
@@ -246,6 +347,73 @@ def _strip_resume_state(folder: Path) -> None:
                 shutil.rmtree(child, ignore_errors=True)
             else:
                 child.unlink(missing_ok=True)
+
+
+class ResumeCounters(TrainerCallback):
+    """Keeps the Trainer's in-memory running totals across a kill and resume, so the resumed log is exact.
+
+    transformers and TRL keep some totals only in memory: TRL's `num_tokens` counter, the summed loss behind the
+    final `train_loss`, the loss accumulated since the last log (when a checkpoint falls between two logs), and
+    TRL's per-step metrics since the last log. Each checkpoint gets them in `sftlab_counters_<rank>.json` (written
+    before COMPLETE); a resumed run puts them back when training begins. The final `train_loss` is the summed loss
+    over all `global_step` steps (the Trainer divides by the steps of this call only, which is 0.0 after a resume
+    at the last checkpoint). A run resumed at its last step trains nothing more (transformers would train one
+    step past `max_steps` when that step is mid-epoch) and only logs the end-of-training summary.
+    """
+
+    def __init__(self, trainer, resume_from: Path | None):
+        self.trainer = trainer
+        self.resume_from = Path(resume_from) if resume_from else None
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        if state.global_step >= state.max_steps and hasattr(self.trainer, "_run_epoch"):
+            # resumed at the last step: nothing is left to train, but transformers checks the step limit only after
+            # a step, so mid-epoch it would train one step too many; it still logs the end-of-training summary
+            self.trainer._run_epoch = lambda *args, **kwargs: None
+        if self.resume_from is None:
+            return control
+        path = self.resume_from / f"sftlab_counters_{args.process_index}.json"
+        if not path.is_file():
+            path = self.resume_from / "sftlab_counters_0.json"
+        if not path.is_file():  # a checkpoint from an older sftlab: the totals restart (as they used to)
+            return control
+        saved = json.loads(path.read_text(encoding="utf-8"))
+        trainer = self.trainer
+        if "num_tokens" in saved and hasattr(trainer, "_total_train_tokens"):
+            trainer._total_train_tokens = saved["num_tokens"]
+        if hasattr(trainer, "_total_loss_scalar"):
+            trainer._total_loss_scalar = saved["total_loss"]
+            trainer._tr_loss += saved["pending_loss"]  # in place: the training loop holds this very tensor
+            trainer._globalstep_last_logged = saved["last_logged_step"]
+        metrics = getattr(trainer, "_metrics", None)
+        if isinstance(metrics, dict) and "train" in metrics:
+            for key, values in saved.get("pending_metrics", {}).items():
+                metrics["train"][key] = list(values)
+        return control
+
+    def on_save(self, args, state, control, **kwargs):
+        trainer = self.trainer
+        if not hasattr(trainer, "_total_loss_scalar"):
+            return control
+        saved = {
+            "step": state.global_step,
+            "total_loss": trainer._total_loss_scalar,
+            "pending_loss": trainer._tr_loss.item(),
+            "last_logged_step": trainer._globalstep_last_logged,
+        }
+        if hasattr(trainer, "_total_train_tokens"):
+            saved["num_tokens"] = trainer._total_train_tokens
+        metrics = getattr(trainer, "_metrics", None)
+        if isinstance(metrics, dict) and "train" in metrics:
+            saved["pending_metrics"] = {k: list(v) for k, v in metrics["train"].items()}
+        folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+        atomic_write_json(folder / f"sftlab_counters_{args.process_index}.json", saved)
+        return control
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if logs and "train_loss" in logs and "train_runtime" in logs and hasattr(self.trainer, "_total_loss_scalar"):
+            logs["train_loss"] = self.trainer._total_loss_scalar / max(state.global_step, 0.001)
+        return control
 
 
 class JsonlLog(TrainerCallback):

@@ -139,8 +139,9 @@ class GrpoConfig:
             raise ConfigError(f"countdown_format_score must be in [0, 1), got {self.countdown_format_score}")
         if not 0 < self.vllm_gpu_memory_utilization <= 1:
             raise ConfigError(f"vllm_gpu_memory_utilization must be in (0, 1], got {self.vllm_gpu_memory_utilization}")
-        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
-            raise ConfigError(f"seed must be a non-negative integer, got {self.seed!r}")
+        from sftlab.errors import check_seed
+
+        check_seed("seed", self.seed)
         check_choice("loss_type", self.loss_type, LOSS_TYPES)
         check_choice("scale_rewards", self.scale_rewards, SCALE_REWARDS)
         check_choice("lr_scheduler", self.lr_scheduler, LR_SCHEDULERS)
@@ -302,6 +303,7 @@ def train_grpo(config: GrpoConfig, progress: bool = True, reward_funcs=None) -> 
             "completions_per_step": config.completions_per_step, "per_device_batch": per_device,
             "grad_accum": accum, "world_size": n_procs, "max_completion_length": max_completion,
             "use_vllm": use_vllm, "checkpoint_steps": steps}
+    plan["distributed"] = common.distribution(trainer)  # e.g. NO, MULTI_CPU, MULTI_GPU, FSDP
     common.update_run_json(run, plan=plan, status="running")
     if progress and common.is_main_process():
         print(_summary(config, plan) + (f"; resuming from {resume_from.name}" if resume_from else ""), flush=True)

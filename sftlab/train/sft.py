@@ -126,8 +126,12 @@ class SftConfig:
                 raise ConfigError(f"{name} must be in [0, 1), got {getattr(self, name)}")
         if self.weight_decay < 0 or self.max_grad_norm <= 0:
             raise ConfigError("weight_decay must be >= 0 and max_grad_norm > 0")
-        if not isinstance(self.seed, int) or self.seed < 0:
-            raise ConfigError(f"seed must be a non-negative integer, got {self.seed!r}")
+        from sftlab.errors import check_seed
+        from sftlab.models.resolve import ATTN_IMPLEMENTATIONS
+
+        check_seed("seed", self.seed)
+        if self.attn_implementation is not None:
+            check_choice("attn_implementation", self.attn_implementation, ATTN_IMPLEMENTATIONS)
         check_choice("lr_scheduler", self.lr_scheduler, LR_SCHEDULERS)
         check_choice("report_to", self.report_to, REPORT_TO)
         given = [k for k in LORA_DEFAULTS if getattr(self, k) is not None]
@@ -211,6 +215,9 @@ def train_sft(config: SftConfig, progress: bool = True) -> Path:
         return run
     try:
         trainer = _build_trainer(config, run, rows, per_device, accum, device_is_gpu, progress)
+        if len(trainer.train_dataset) == 0:  # TRL drops rows whose prompt alone fills max_length
+            raise DataError(f"max_length {config.max_length} leaves no completion token in any of the {len(rows)} "
+                            f"training rows of {config.data} (each prompt alone fills it); raise --max-length")
         spe = common.steps_per_epoch(trainer)
         total = config.max_steps or math.ceil(config.num_epochs * spe)
         from sftlab.train.schedule import checkpoint_steps
@@ -224,6 +231,7 @@ def train_sft(config: SftConfig, progress: bool = True) -> Path:
     plan = {"rows": len(rows), "train_sequences": len(trainer.train_dataset), "total_steps": total,
             "steps_per_epoch": spe, "per_device_batch": per_device, "grad_accum": accum, "world_size": n_procs,
             "effective_batch": per_device * accum * n_procs, "checkpoint_steps": steps}
+    plan["distributed"] = common.distribution(trainer)  # e.g. NO, MULTI_CPU, MULTI_GPU, FSDP
     common.update_run_json(run, plan=plan, status="running")
     if progress and common.is_main_process():
         print(_summary(config, plan) + (f"; resuming from {resume_from.name}" if resume_from else ""), flush=True)

@@ -8,10 +8,11 @@ import pytest
 import yaml
 
 from sftlab.cli import main
-from sftlab.data.presets import PRESETS, BuildConfig, sokoban_max_seed
+from sftlab.data.presets import PRESETS, BuildConfig
 from sftlab.errors import ConfigError
 from sftlab.experiment import parse_spec
 from sftlab.experiment.spec import SpecError
+from sftlab.task_adapters import build_seed_limit
 
 ROOT = Path(__file__).resolve().parents[2]
 QUICK = yaml.safe_load((ROOT / "experiments" / "quickstart.yaml").read_text())
@@ -64,9 +65,9 @@ def test_hub_ids_and_known_names_still_pass():
 
 
 def test_out_of_range_data_seed_fails_the_dry_run(tmp_path, capsys):
-    limit = sokoban_max_seed(PRESETS["sokoban-answer-only"], 40)
+    limit = build_seed_limit("sokoban", PRESETS["sokoban-answer-only"].kind, 40) - 1
     err = dry_run_error(tmp_path, capsys, lambda raw: raw["data"].update(seed=limit + 1))
-    assert f"seed {limit + 1} is too large" in err and f"between 0 and {limit}" in err
+    assert f"seed must be a non-negative integer up to {limit}" in err and f"got {limit + 1}" in err
     raw = copy.deepcopy(QUICK)
     raw["data"]["seed"] = limit
     parse_spec(raw)
@@ -77,12 +78,12 @@ def test_sokoban_seed_limit_matches_the_generator():
     from sftlab.data.suites import suite_rows
 
     preset = PRESETS["sokoban-eval"]
-    top = sokoban_max_seed(preset, 2)
+    top = build_seed_limit("sokoban", preset.kind, 2) - 1
     rows = suite_rows("sokoban-eval", n=2, seed=top)
     assert max(r["seed"] for r in rows) <= 2**32 - 1
-    with pytest.raises(ConfigError, match="too large"):
+    with pytest.raises(ConfigError, match="numpy"):
         BuildConfig("sokoban-eval", seed=top + 1, n=2)
-    with pytest.raises(ConfigError, match="between 0 and 4292"):
+    with pytest.raises(ConfigError, match="up to 4292"):
         BuildConfig("sokoban-rl", seed=5000)
     BuildConfig("gp-answer-only", seed=5000)  # other tasks seed through SeedSequence: no such limit
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sftlab.errors import ConfigError
+from sftlab.errors import ConfigError, check_seed
 from sftlab.tasks.sokoban.solve import DIRECTIONS, PaddedGrid, _search
 from sftlab.tasks.sokoban.xsb import board_rows
 
@@ -83,8 +83,7 @@ def check_params(dim, num_boxes, seed, search_depth) -> tuple[int, int]:
         raise ConfigError(
             f"num_boxes must be an integer from 1 to {max_boxes((h, w))} for a {h}x{w} room, got {num_boxes!r}"
         )
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
+    check_seed("seed", seed)
     if isinstance(search_depth, bool) or not isinstance(search_depth, int) or search_depth < 1:
         raise ConfigError(f"search_depth must be a positive integer, got {search_depth!r}")
     return h, w
