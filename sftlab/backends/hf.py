@@ -4,10 +4,17 @@ Sampling is done by our own logits processor rather than by `generate(do_sample=
 from its own `torch.Generator` (inverse-CDF with one uniform per step), and greedy decoding then takes that
 token. A row's samples therefore depend only on its seed, not on its neighbours in the batch or on the batch
 size (up to floating-point differences of batched matrix products, which flip a token only in near-ties).
+
+Prefix reuse: prompts of one evaluation share long token prefixes (the chat template, the task instructions of a
+tag). When that saves enough work, a batch computes the KV cache of each shared prefix once (on token ids) and
+prefills only the suffixes; see `plan_prefixes` and `HFBackend._prefix_inputs`. The generated text is the same as
+without it (tested; up to the same floating-point near-ties as above). Turn it off with `reuse_prefix=False` or,
+for any command, the environment variable `SFTLAB_PREFIX_REUSE=0`.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 
 from sftlab.backends.base import Backend, Generation, Messages, SamplingParams, sample_seeds
@@ -29,11 +36,14 @@ class HFBackend(Backend):
 
     batch_size: prompts (times n) per forward batch; prompts are sorted by length first to limit padding.
     device/dtype: as in `sftlab.models.load` (default cuda if available, bf16 on capable GPUs, else CPU fp32).
+    reuse_prefix: compute the KV cache of prompt prefixes shared within a batch once (see the module doc); default
+    on unless the environment sets SFTLAB_PREFIX_REUSE=0.
     """
 
     name = "hf"
 
-    def __init__(self, model, *, batch_size: int = 32, device=None, dtype=None, progress: bool = False):
+    def __init__(self, model, *, batch_size: int = 32, device=None, dtype=None, progress: bool = False,
+                 reuse_prefix: bool | None = None):
         if model is None:
             raise ConfigError("the hf backend needs a model name, folder or hub id")
         if not isinstance(batch_size, int) or batch_size < 1:
@@ -43,6 +53,10 @@ class HFBackend(Backend):
         self.model_name = str(model)
         self.batch_size = batch_size
         self.progress = progress
+        if reuse_prefix is None:
+            reuse_prefix = os.environ.get("SFTLAB_PREFIX_REUSE", "1").strip().lower() not in ("0", "false", "no", "off")
+        self.reuse_prefix = bool(reuse_prefix)
+        self.reused_tokens = 0  # prompt tokens taken from a shared prefix cache instead of being prefilled
         self.model, self.tokenizer = load(model, device=device, dtype=dtype, for_training=False)
         self.tokenizer.padding_side = "left"
         self.device = next(self.model.parameters()).device
@@ -71,25 +85,27 @@ class HFBackend(Backend):
             from tqdm.auto import tqdm
 
             iterator = tqdm(batches, desc="generate", unit="batch", leave=False)
+        prefixes: dict = {}  # prefix tokens -> KV, shared by this call's batches
         for batch in iterator:
-            gens = self._generate_batch([encoded[i] for i, _, _ in batch], [s for _, _, s in batch], params)
+            gens = self._generate_batch([encoded[i] for i, _, _ in batch], [s for _, _, s in batch], params,
+                                        prefixes)
             for (i, j, _), g in zip(batch, gens, strict=True):
                 out[i][j] = g
         return out  # type: ignore[return-value]
 
-    def _generate_batch(self, ids: list[list[int]], seeds: list[int], params: SamplingParams) -> list[Generation]:
+    def _generate_batch(self, ids: list[list[int]], seeds: list[int], params: SamplingParams,
+                        prefixes: dict | None = None) -> list[Generation]:
+        """One forward batch. `prefixes` (token tuple -> per-layer KV) is shared by the batches of one call."""
         import torch
         from transformers import GenerationConfig, LogitsProcessorList
 
-        width = max(len(x) for x in ids)
+        longest = max(len(x) for x in ids)
         pad = self.tokenizer.pad_token_id
-        input_ids = torch.tensor([[pad] * (width - len(x)) + x for x in ids], device=self.device)
-        attention = torch.tensor([[0] * (width - len(x)) + [1] * len(x) for x in ids], device=self.device)
         max_new = params.max_new_tokens
         if self.max_positions:
-            max_new = min(max_new, self.max_positions - width)
+            max_new = min(max_new, self.max_positions - longest)
             if max_new < 1:
-                raise ModelError(f"a prompt of {width} tokens leaves no room in {self.model_name}'s context of "
+                raise ModelError(f"a prompt of {longest} tokens leaves no room in {self.model_name}'s context of "
                                  f"{self.max_positions} tokens")
         config = GenerationConfig(
             do_sample=False, max_new_tokens=max_new, eos_token_id=self.eos_ids, pad_token_id=pad,
@@ -99,10 +115,16 @@ class HFBackend(Backend):
         if not params.greedy:
             processors.append(SeededSampler(seeds, params, self.device))
         with torch.inference_mode():
-            sequences = self.model.generate(
-                input_ids=input_ids, attention_mask=attention, generation_config=config,
-                logits_processor=processors,
-            )
+            plan = plan_prefixes(ids) if self.reuse_prefix and self._cache_kwarg() else None
+            inputs = self._prefix_inputs(ids, plan, {} if prefixes is None else prefixes) if plan else None
+            if inputs is None:
+                inputs = {
+                    "input_ids": torch.tensor([[pad] * (longest - len(x)) + x for x in ids], device=self.device),
+                    "attention_mask": torch.tensor([[0] * (longest - len(x)) + [1] * len(x) for x in ids],
+                                                   device=self.device),
+                }
+            width = inputs["input_ids"].shape[1]
+            sequences = self.model.generate(**inputs, generation_config=config, logits_processor=processors)
         new = sequences[:, width:].tolist()
         eos = set(self.eos_ids)
         results = []
@@ -111,6 +133,92 @@ class HFBackend(Backend):
             text = self.tokenizer.decode(tokens[:count], skip_special_tokens=True)
             results.append(Generation(text=text, num_tokens=count))
         return results
+
+    def _cache_kwarg(self) -> str | None:
+        """The name under which this model's forward takes a KV cache ("cache" from transformers 5, before that
+        "past_key_values"), or None when prefix reuse cannot be exact for it (layers other than plain full
+        attention, e.g. sliding windows or recurrent state)."""
+        if not hasattr(self, "_cache_arg"):
+            import inspect
+
+            from transformers import DynamicCache
+
+            params = inspect.signature(self.model.forward).parameters
+            name = next((n for n in ("cache", "past_key_values") if n in params), None)
+            self._keep_logits = "logits_to_keep" in params
+            try:
+                layers = DynamicCache(config=self.model.config).layers
+                plain = bool(layers) and all(type(layer).__name__ == "DynamicLayer" for layer in layers)
+            except Exception:  # an unusual config: stay on the plain path
+                plain = False
+            self._cache_arg = name if plain else None
+        return self._cache_arg
+
+    def _kv(self, tokens: list[list[int]], past: list | None = None) -> list:
+        """Per layer, the (keys, values) of `tokens` (rows of one length) continuing the per-layer `past` (batch 1,
+        broadcast to the rows; None: from position 0): shape rows x heads x (past + len) x dim."""
+        import torch
+        from transformers import DynamicCache
+
+        kwargs = {"use_cache": True}
+        if self._keep_logits:
+            kwargs["logits_to_keep"] = 1  # only the keys and values are used
+        if past is not None:
+            cache = DynamicCache(config=self.model.config)
+            for layer, (k, v) in enumerate(past):
+                cache.update(k.expand(len(tokens), -1, -1, -1).contiguous(),
+                             v.expand(len(tokens), -1, -1, -1).contiguous(), layer)
+            kwargs[self._cache_kwarg()] = cache
+        out = self.model(input_ids=torch.tensor(tokens, device=self.device), **kwargs)
+        cache = getattr(out, "cache", None) or getattr(out, "past_key_values", None)
+        return [(layer.keys, layer.values) for layer in cache.layers]
+
+    def _prefix_inputs(self, ids: list[list[int]], plan: list[int], prefixes: dict) -> dict | None:
+        """generate() inputs for the usual left-padded batch plus a KV cache of every row's prompt but its last
+        token, so generate prefills one token per row. The cache is computed without padding: each distinct
+        prefix once (`prefixes`, shared by a call's batches), then the rest of the distinct prompts, batched by
+        (prefix, length) on top of their prefix's cache. Each row's keys/values are right-aligned under its
+        tokens, so positions and the attention mask are exactly those of the plain batch."""
+        import torch
+        from transformers import DynamicCache
+
+        width = max(len(x) for x in ids)
+        pad = self.tokenizer.pad_token_id
+        for x, p in zip(ids, plan, strict=True):
+            if p and tuple(x[:p]) not in prefixes:
+                prefixes[tuple(x[:p])] = self._kv([x[:p]])
+                self.reused_tokens -= p
+        self.reused_tokens += sum(plan)
+        groups: dict[tuple[tuple[int, ...], int], dict[tuple[int, ...], list[int]]] = {}
+        for r, (x, p) in enumerate(zip(ids, plan, strict=True)):
+            groups.setdefault((tuple(x[:p]), len(x) - 1 - p), {}).setdefault(tuple(x), []).append(r)
+        keys = values = None
+        for (prefix, rest), prompts in groups.items():
+            kv = prefixes[prefix] if prefix else None
+            if rest:  # else the prefix is the whole prompt but its last token (or the prompt is one token)
+                kv = self._kv([list(x[len(prefix):-1]) for x in prompts], kv)
+            if kv is None:
+                continue
+            if keys is None:
+                keys = [k.new_zeros((len(ids), k.shape[1], width - 1, k.shape[3])) for k, _ in kv]
+                values = [v.new_zeros((len(ids), v.shape[1], width - 1, v.shape[3])) for _, v in kv]
+            length = len(prefix) + rest
+            for j, rows in enumerate(prompts.values()):
+                for layer, (k, v) in enumerate(kv):
+                    src = 0 if k.shape[0] == 1 else j
+                    keys[layer][rows, :, width - 1 - length:] = k[src]
+                    values[layer][rows, :, width - 1 - length:] = v[src]
+        if keys is None:
+            return None
+        cache = DynamicCache(config=self.model.config)
+        for layer, (k, v) in enumerate(zip(keys, values, strict=True)):
+            cache.update(k, v, layer)
+        return {
+            "input_ids": torch.tensor([[pad] * (width - len(x)) + x for x in ids], device=self.device),
+            "attention_mask": torch.tensor([[0] * (width - len(x)) + [1] * len(x) for x in ids],
+                                           device=self.device),
+            self._cache_kwarg(): cache,
+        }
 
     def close(self) -> None:
         self.model = None
@@ -121,6 +229,59 @@ class HFBackend(Backend):
                 torch.cuda.empty_cache()
         except ImportError:  # pragma: no cover
             pass
+
+
+def plan_prefixes(ids: Sequence[Sequence[int]], *, min_saving: float = 0.2) -> list[int] | None:
+    """Per row, how many leading tokens it takes from a KV cache computed once per distinct prefix (0: none), or
+    None when nothing is shared or the tokens to prefill (each distinct prefix once, then each distinct prompt's
+    rest, no padding) would not be at least `min_saving` fewer than in the padded batch. Each row keeps at least
+    one token after its prefix.
+
+    Rows are grouped into runs of the token-sorted prompts (a trie's subtrees are contiguous in that order); a
+    dynamic programme picks the runs that save the most, a run of m rows sharing P tokens saving (m - 1) x P.
+    """
+    count: dict[tuple[int, ...], int] = {}
+    for x in ids:
+        count[tuple(x)] = count.get(tuple(x), 0) + 1
+    unique = sorted(count)
+    common = [_common_length(a, b) for a, b in zip(unique, unique[1:], strict=False)]
+    best = [0] * (len(unique) + 1)  # best[j]: the most saved over unique[:j]
+    choice: list[tuple[int, int]] = [(0, 0)] * (len(unique) + 1)  # (start of the last run, its shared length)
+    for j in range(1, len(unique) + 1):
+        best[j], choice[j] = best[j - 1], (j - 1, 0)
+        rows, shared, shortest = 0, None, None
+        for i in range(j - 1, -1, -1):  # the run unique[i:j]
+            rows += count[unique[i]]
+            shortest = len(unique[i]) if shortest is None else min(shortest, len(unique[i]))
+            if i < j - 1:
+                shared = common[i] if shared is None else min(shared, common[i])
+            length = min(shortest - 1, shared if shared is not None else shortest)
+            if length <= 0:
+                break
+            if best[i] + (rows - 1) * length > best[j]:
+                best[j], choice[j] = best[i] + (rows - 1) * length, (i, length)
+    prefix: dict[tuple[int, ...], int] = {}
+    j = len(unique)
+    while j > 0:
+        i, length = choice[j]
+        for key in unique[i:j]:
+            prefix[key] = length
+        j = i
+    if not any(prefix.values()):
+        return None
+    cost = sum(len(key) for key in {key[:p] for key, p in prefix.items() if p})
+    cost += sum(len(key) - prefix[key] for key in unique)
+    plain = len(ids) * max(len(x) for x in ids)
+    return [prefix[tuple(x)] for x in ids] if cost <= (1 - min_saving) * plain else None
+
+
+def _common_length(a: Sequence[int], b: Sequence[int]) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
 
 
 def _eos_ids(model, tokenizer) -> list[int]:
