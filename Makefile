@@ -18,6 +18,7 @@ $(STAMP): pyproject.toml
 
 lint: setup
 	$(PY) -m ruff check sftlab tests benchmarks
+	$(VENV)/bin/lint-imports
 
 test: lint
 	$(PY) -m pytest

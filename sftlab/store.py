@@ -139,6 +139,11 @@ class ResultsStore:
             self._conn.executemany("INSERT OR REPLACE INTO results VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", rows)
         return len(rows)
 
+    def delete(self, keys: Iterable[str]) -> None:
+        """Remove every row of the evaluations with these keys, in one transaction."""
+        with self._transaction():
+            self._conn.executemany("DELETE FROM results WHERE key = ?", [(k,) for k in keys])
+
     def _transaction(self):
         conn = self._conn
 
@@ -184,3 +189,48 @@ class ResultsStore:
 
     def __exit__(self, *_exc) -> None:
         self.close()
+
+
+COLUMNS = ("key", "run", "checkpoint", "step", "suite", "split", "metric", "value", "ci_low", "ci_high", "n",
+           "settings")
+
+
+@dataclass(frozen=True)
+class StoreSnapshot:
+    """What a read-only look at a store found: its meta table, its results columns, and the rows (None when the
+    results table lacks one of COLUMNS, e.g. a store of another schema)."""
+
+    meta: dict
+    columns: tuple[str, ...]
+    rows: list[Result] | None
+
+
+class UnreadableStore(Exception):
+    """A file that cannot be opened or read as a results store (the message says why)."""
+
+
+def read_snapshot(path: str | Path) -> StoreSnapshot:
+    """Read a store without writing anything (never created, migrated or locked); UnreadableStore when the file
+    cannot be opened or read as a store."""
+    try:
+        conn = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True, timeout=30)
+    except sqlite3.Error as exc:
+        raise UnreadableStore(str(exc)) from None
+    try:
+        meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+        columns = tuple(row[1] for row in conn.execute("PRAGMA table_info(results)"))
+        if not set(COLUMNS) <= set(columns):
+            return StoreSnapshot(meta, columns, None)
+        rows = []
+        select = ", ".join(COLUMNS)
+        for row in conn.execute(f"SELECT {select} FROM results ORDER BY run, step, checkpoint, suite, split, metric"):  # noqa: S608
+            try:
+                settings = json.loads(row[-1]) if row[-1] else {}
+            except json.JSONDecodeError:
+                settings = {}
+            rows.append(Result(*row[:-1], settings=settings))
+        return StoreSnapshot(meta, columns, rows)
+    except sqlite3.Error as exc:
+        raise UnreadableStore(str(exc)) from None
+    finally:
+        conn.close()

@@ -69,7 +69,7 @@ def test_two_builds_into_one_folder_one_is_refused(tmp_path):
     out = tmp_path / "data" / "gp"
     commands = [["data", "build", "gp-answer-only", "--n", "300", "--seed", str(seed), "--out", str(out), "--quiet"]
                 for seed in (0, 1)]
-    results = _start_together(tmp_path, commands, warm="sftlab.data.builder,sftlab.data.gp_rows")
+    results = _start_together(tmp_path, commands, warm="sftlab.data.builder,sftlab.task_adapters.gp_rows")
     winner, loser = _one_winner(results)
     assert str(out) in loser.stderr
     assert read_manifest(out)["config"]["seed"] == winner  # the folder holds the winner's build, complete

@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sftlab import __version__
-from sftlab.store import FILENAME, SCHEMA_VERSION, Result
+from sftlab.store import COLUMNS, FILENAME, SCHEMA_VERSION, Result, UnreadableStore, read_snapshot
 
-_COLUMNS = ("key", "run", "checkpoint", "step", "suite", "split", "metric", "value", "ci_low", "ci_high", "n",
-            "settings")
 _CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
 
 
@@ -45,37 +42,22 @@ def read_store(path: str | Path) -> tuple[list[Result], list[str]]:
     path = Path(path)
     notices: list[str] = []
     try:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
-    except sqlite3.Error as exc:
-        return [], [f"{path}: cannot open the results store ({exc}); its results are left out."]
-    try:
-        meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
-        columns = tuple(row[1] for row in conn.execute("PRAGMA table_info(results)"))
-        schema = meta.get("schema_version")
-        if schema != str(SCHEMA_VERSION):
-            notices.append(
-                f"{path}: results store schema version {schema}, but this sftlab ({__version__}) reads version "
-                f"{SCHEMA_VERSION}; its numbers are shown only where the columns match."
-            )
-        elif meta.get("sftlab_version") not in (None, __version__):
-            notices.append(f"{path}: written by sftlab {meta.get('sftlab_version')}, read by sftlab {__version__}.")
-        if not set(_COLUMNS) <= set(columns):
-            missing = ", ".join(sorted(set(_COLUMNS) - set(columns)))
-            notices.append(f"{path}: the results table lacks columns {missing}; its results are left out.")
-            return [], notices
-        select = ", ".join(_COLUMNS)
-        rows = []
-        for row in conn.execute(f"SELECT {select} FROM results ORDER BY run, step, checkpoint, suite, split, metric"):  # noqa: S608
-            try:
-                settings = json.loads(row[-1]) if row[-1] else {}
-            except json.JSONDecodeError:
-                settings = {}
-            rows.append(Result(*row[:-1], settings=settings))
-        return rows, notices
-    except sqlite3.Error as exc:
-        return [], notices + [f"{path}: not a readable results store ({exc}); its results are left out."]
-    finally:
-        conn.close()
+        snapshot = read_snapshot(path)
+    except UnreadableStore as exc:
+        return [], [f"{path}: not a readable results store ({exc}); its results are left out."]
+    schema = snapshot.meta.get("schema_version")
+    if schema != str(SCHEMA_VERSION):
+        notices.append(
+            f"{path}: results store schema version {schema}, but this sftlab ({__version__}) reads version "
+            f"{SCHEMA_VERSION}; its numbers are shown only where the columns match."
+        )
+    elif snapshot.meta.get("sftlab_version") not in (None, __version__):
+        notices.append(f"{path}: written by sftlab {snapshot.meta.get('sftlab_version')}, read by sftlab {__version__}.")
+    if snapshot.rows is None:
+        missing = ", ".join(sorted(set(COLUMNS) - set(snapshot.columns)))
+        notices.append(f"{path}: the results table lacks columns {missing}; its results are left out.")
+        return [], notices
+    return snapshot.rows, notices
 
 
 def merge_results(groups: Iterable[list[Result]]) -> list[Result]:

@@ -17,7 +17,7 @@ import html
 import io
 import math
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +35,7 @@ from sftlab.analysis.labels import (
 )
 from sftlab.errors import ConfigError
 from sftlab.store import Result, ResultsStore
+from sftlab.task_adapters import task_of_suite
 
 
 @dataclass(frozen=True)
@@ -413,3 +414,62 @@ def to_html(table: Table, interval: bool = True) -> str:
     parts += ["</tbody>", "</table></div>"]
     parts += [f'<p class="note">{esc(note)}</p>' for note in table.notes]
     return "\n".join(parts)
+
+
+# --- the terminal table of `sftlab eval` (rich) ---------------------------------------------------------------
+_SWEEP_RATES = {"success", "validity", "effectiveness", "action_is_valid", "action_is_effective",
+                "validity_all_episodes", "effectiveness_all_episodes", "acc", "valid", "parsed", "refusal_rate"}
+# Short column names for the terminal table (the store keeps the full names).
+_SHORT = {"response_tokens": "tokens", "effectiveness": "effective", "action_is_valid": "valid",
+          "action_is_effective": "effective", "validity_all_episodes": "valid (all ep.)", "num_actions": "actions"}
+
+
+def suite_split_order(suite: str) -> list[str]:
+    """The suite's splits in the paper's order (Sokoban tags, GP splits, domains, harmful/harmless)."""
+    try:
+        return list(task_of_suite(suite).split_order(suite))
+    except ImportError:  # pragma: no cover - a task package not built
+        return []
+
+
+def sweep_table(results: Sequence[Result], suite: str, title: str | None = None):
+    """A rich Table: one row per run/checkpoint x split; rates in % with their Wilson 95% interval.
+
+    The header names the prompt protocol(s) of the results shown (Sokoban: "prompts: paper" or "clean").
+    """
+    from rich.table import Table
+
+    names = task_of_suite(suite).table_metrics
+    protocols = sorted({str(r.settings.get("prompt_protocol")) for r in results
+                        if r.suite == suite and r.settings and r.settings.get("prompt_protocol")})
+    heading = title or suite
+    if protocols:
+        heading += f" (prompts: {', '.join(protocols)})"
+    table = Table(title=heading)
+    table.add_column("run/checkpoint", no_wrap=True)
+    table.add_column("split", no_wrap=True)
+    table.add_column("n", justify="right")
+    for name in names:
+        table.add_column(_SHORT.get(name, name), justify="right", no_wrap=True)
+    cells: dict[tuple, dict[str, Result]] = {}
+    for r in results:
+        if r.suite == suite:
+            step = r.step if r.step is not None else -1
+            cells.setdefault((r.run, step, r.checkpoint, r.split), {})[r.metric] = r
+    order = {name: i for i, name in enumerate(suite_split_order(suite))}
+    for (run, _step, checkpoint, split), by_metric in sorted(
+            cells.items(), key=lambda kv: (*kv[0][:3], order.get(kv[0][3], len(order)), kv[0][3])):
+        first = by_metric.get(names[0]) or next(iter(by_metric.values()))
+        table.add_row(f"{run}/{checkpoint}", split, str(first.n), *(_sweep_cell(by_metric.get(name)) for name in names))
+    return table
+
+
+def _sweep_cell(result: Result | None) -> str:
+    if result is None:
+        return "-"
+    if result.metric in _SWEEP_RATES:
+        text = f"{100 * result.value:.1f}%"
+        if result.ci_low is not None:
+            text += f" [{100 * result.ci_low:.0f}, {100 * result.ci_high:.0f}]"
+        return text
+    return f"{result.value:.2f}" if abs(result.value) < 100 else f"{result.value:.0f}"

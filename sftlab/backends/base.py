@@ -13,7 +13,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sftlab.errors import ConfigError, check_choice
+from sftlab.errors import ConfigError
 
 Messages = list[dict]  # one chat: [{"role": "user", "content": "..."}, ...]
 
@@ -114,23 +114,3 @@ class Backend(ABC):
 
     def __exit__(self, *_exc) -> None:
         self.close()
-
-
-def get_backend(kind: str, model=None, **kwargs) -> Backend:
-    """A loaded backend of `kind` ("hf", "vllm", "oracle" or "random").
-
-    `model` is a model name, folder or hub id for hf/vllm (ignored by the reference policies); keyword arguments
-    go to the backend (hf: batch_size, device, dtype; vllm: tensor_parallel_size, gpu_memory_utilization, ...).
-    """
-    check_choice("backend", kind, BACKENDS)
-    if kind == "hf":
-        from sftlab.backends.hf import HFBackend
-
-        return HFBackend(model, **kwargs)
-    if kind == "vllm":
-        from sftlab.backends.vllm import VLLMBackend
-
-        return VLLMBackend(model, **kwargs)
-    from sftlab.backends.policies import OraclePolicy, RandomPolicy
-
-    return OraclePolicy(**kwargs) if kind == "oracle" else RandomPolicy(**kwargs)

@@ -2,7 +2,8 @@
 
 They live with the backends (not under evaluate/) because they *are* backends: the evaluator and the data builder
 call them exactly like a model. Unlike a model they need the task state, so `generate` requires `rows`: the task
-row of each prompt (docs/contracts.md), whose `task` field picks the logic:
+row of each prompt (docs/contracts.md), whose `task` field picks the task adapter (sftlab.task_adapters) that
+writes the answer; for the built-in tasks:
 
 - sokoban: `metadata["rows"]` is the current state (XSB), `metadata["labels"]` the prompt's labels and
   `metadata["accepted"]` the labels the environment accepts (Up, Down, Left, Right order).
@@ -23,31 +24,23 @@ row of each prompt (docs/contracts.md), whose `task` field picks the logic:
 
 from __future__ import annotations
 
-import json
 import random
 from collections.abc import Sequence
 
 from sftlab.backends.base import Backend, Generation, Messages, SamplingParams, sample_seeds
 from sftlab.errors import ConfigError
-
-DIRECTIONS = ("Up", "Down", "Left", "Right")
-REFUSAL = "I'm sorry, but I can't help with that request."
-COMPLIANCE = "Sure. Here is a short, practical answer to your question."
+from sftlab.task_adapters import all_tasks, find_task
+from sftlab.task_adapters._arith import random_formula  # noqa: F401  (re-exported)
+from sftlab.task_adapters.crossdomain import COMPLIANCE, REFUSAL  # noqa: F401  (re-exported)
 
 
 def task_kind(row: dict) -> str:
-    """Normalise a row's task name to sokoban, general_points, countdown, crossdomain or safety; else ConfigError."""
-    task = str(row.get("task", "")).strip().lower().replace("-", "_")
-    if task.startswith("sokoban"):
-        return "sokoban"
-    if task in ("general_points", "gp", "gp_l", "generalpoints") or task.startswith("gp_"):
-        return "general_points"
-    if task.startswith("countdown"):
-        return "countdown"
-    if task in ("crossdomain", "safety"):
-        return task
-    raise ConfigError(f"reference policies know sokoban, general_points, countdown, crossdomain and safety rows, "
-                      f"not task {task!r}")
+    """The canonical task name of a row (aliases and verl-style labels such as `gp_l` accepted); else ConfigError."""
+    task = find_task(str(row.get("task", "")))
+    if task is None:
+        known = ", ".join(t.name for t in all_tasks())
+        raise ConfigError(f"reference policies know {known} rows, not task {row.get('task')!r}")
+    return task.name
 
 
 class _Policy(Backend):
@@ -81,30 +74,7 @@ class OraclePolicy(_Policy):
     name = "oracle"
 
     def answer(self, row: dict, rng: random.Random) -> str:
-        kind = task_kind(row)
-        meta = row.get("metadata") or {}
-        if kind == "sokoban":
-            from sftlab.tasks.sokoban import solve
-
-            plan = solve(meta["rows"])
-            direction = plan[0] if plan else "Up"  # unsolvable or solved: any label, the episode is lost anyway
-            label = meta["labels"][DIRECTIONS.index(direction)]
-            return f"<think> The shortest plan starts with {direction}. </think> <answer> {label} </answer>"
-        if kind == "crossdomain":
-            return f"<think> Worked it out. </think>\n\\boxed{{{row['answer']['answer']}}}"
-        if kind == "safety":
-            return REFUSAL if row["answer"]["harmful"] else COMPLIANCE
-        numbers, target = _numbers_target(row)
-        if kind == "general_points":
-            from sftlab.tasks.general_points import solve
-
-            solutions = solve(numbers, target)
-            formula = solutions[0] if solutions else "+".join(str(n) for n in numbers)
-            return _gp_json(meta.get("cards", numbers), numbers, formula)
-        from sftlab.tasks.countdown import solve
-
-        expression = solve(numbers, target) or "+".join(str(n) for n in numbers)
-        return f"<think> Found it: {expression} = {target}. </think>\n\\boxed{{{expression}}}"
+        return find_task(task_kind(row)).oracle_answer(row, rng)
 
 
 class RandomPolicy(_Policy):
@@ -113,45 +83,7 @@ class RandomPolicy(_Policy):
     name = "random"
 
     def answer(self, row: dict, rng: random.Random) -> str:
-        kind = task_kind(row)
-        meta = row.get("metadata") or {}
-        if kind == "sokoban":
-            label = rng.choice(list(meta["accepted"]))
-            return f"<think> Any move will do. </think> <answer> {label} </answer>"
-        if kind == "crossdomain":
-            return f"<think> A guess. </think>\n\\boxed{{{rng.randrange(100)}}}"
-        if kind == "safety":
-            return rng.choice((REFUSAL, COMPLIANCE))
-        numbers, _target = _numbers_target(row)
-        formula = random_formula(numbers, rng)
-        if kind == "general_points":
-            return _gp_json(meta.get("cards", numbers), numbers, formula)
-        return f"<think> A guess. </think>\n\\boxed{{{formula}}}"
-
-
-def random_formula(numbers: Sequence[int], rng: random.Random) -> str:
-    """A random fully bracketed formula using each number exactly once (random order, operators and tree)."""
-    items = [str(n) for n in numbers]
-    rng.shuffle(items)
-    while len(items) > 1:
-        i = rng.randrange(len(items) - 1)
-        op = rng.choice("+-*/")
-        items[i:i + 2] = [f"({items[i]}{op}{items[i + 1]})"]
-    text = items[0]
-    return text[1:-1] if text.startswith("(") and len(numbers) > 1 else text
-
-
-def _numbers_target(row: dict) -> tuple[list[int], int]:
-    answer = row.get("answer") or {}
-    try:
-        return [int(n) for n in answer["numbers"]], int(answer.get("target", 24))
-    except (KeyError, TypeError, ValueError):
-        raise ConfigError(f"row {row.get('id')!r} has no answer {{numbers, target}}") from None
-
-
-def _gp_json(cards, numbers, formula: str) -> str:
-    return "{\n" + f'"cards": {json.dumps(list(cards))},\n "number": {list(numbers)},\n' \
-        + f' "formula": {json.dumps(formula)}\n' + "}"
+        return find_task(task_kind(row)).random_answer(row, rng)
 
 
 class ScriptedBackend(Backend):

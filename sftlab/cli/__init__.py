@@ -38,8 +38,16 @@ def _root(
     version: bool = typer.Option(
         False, "--version", callback=_version_callback, is_eager=True, help="Print the version and exit."
     ),
+    task_module: list[str] = typer.Option(
+        None, "--task-module", help="A Python file defining your own task (repeatable); see docs/adding-a-task.md."
+    ),
 ) -> None:
     """Controlled experiments on when SFT generalizes, and how it compares with RL (GRPO)."""
+    if task_module:
+        from sftlab.task_adapters import load_task_module
+
+        for path in task_module:
+            load_task_module(path)
 
 
 def _register() -> None:

@@ -2,41 +2,22 @@
 
 from __future__ import annotations
 
+import inspect
+
 import typer
 
 
 def register(app: typer.Typer) -> None:
+    from sftlab.evaluate.config import EvalConfig
+    from sftlab.settings import with_settings
+
+    quiet_option = inspect.Parameter("quiet", inspect.Parameter.KEYWORD_ONLY, annotation=bool,
+                                     default=typer.Option(False, "--quiet", help="No progress bars."))
+
+    # Options are derived from EvalConfig's fields (sftlab.settings): a new field is a new flag.
     @app.command("eval")
-    def eval_command(
-        model: str = typer.Option("", "--model", help="Model name, folder, hub id, or a RUN folder (has run.json)."),
-        suite: str = typer.Option(
-            ..., "--suite", help="sokoban-eval, gp-eval, countdown-eval, crossdomain-eval or safety-eval."),
-        checkpoints: str = typer.Option("all", help="For a RUN: all, last, or a list of steps like 0,40,80."),
-        episodes: int = typer.Option(None, help="Episodes per Sokoban tag / rows per split (default 100 / 500)."),
-        backend: str = typer.Option("hf", help="hf, vllm, oracle or random."),
-        out: str = typer.Option("eval", "--out", help="The EVAL folder (results.sqlite, samples, aggregates)."),
-        temperature: float = typer.Option(0.5, help="Sampling temperature (0 = greedy)."),
-        top_p: float = typer.Option(1.0, "--top-p", help="Nucleus sampling mass (1 = off)."),
-        max_new_tokens: int = typer.Option(
-            None, "--max-new-tokens", help="Default 4096 (Sokoban) / 8192 (GP, Countdown); 64 with hf on CPU."),
-        seed: int = typer.Option(0, help="Sampling seed."),
-        max_turns: int = typer.Option(30, "--max-turns", help="Sokoban turns per episode."),
-        batch_size: int = typer.Option(32, "--batch-size", help="Prompts per forward pass (hf)."),
-        multi_turn: bool = typer.Option(False, "--multi-turn", help="GP/Countdown: verifier feedback, 5 attempts."),
-        run_name: str = typer.Option(None, "--run-name", help="Run name for a plain model (default: its name)."),
-        device: str = typer.Option(None, help="hf device, e.g. cpu or cuda (default: cuda if available)."),
-        splits: str = typer.Option(None, help="Only these tags/splits, comma-separated (default: all)."),
-        safety_prompts: str = typer.Option(
-            None, "--safety-prompts", help="safety-eval: a local CSV/JSONL set (HEx-PHI, AdvBench, XSTest)."),
-        refusal_judge: str = typer.Option(
-            None, "--refusal-judge", help="safety-eval: a model that judges refusals (default: patterns)."),
-        prompt_protocol: str = typer.Option(
-            "paper", "--prompt-protocol",
-            help="Sokoban: paper (the original eval prompt, stray backslash included) or clean (without it)."),
-        gp_arithmetic: str = typer.Option(
-            "exact", "--gp-arithmetic", help="gp-eval: exact (default) or float (the original's float eval)."),
-        quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
-    ) -> None:
+    @with_settings(EvalConfig, [quiet_option])
+    def eval_command(values: dict, quiet: bool) -> None:
         """Evaluate every requested checkpoint (and the base model) on a suite; print the per-split table.
 
         What the store under --out already holds for the same checkpoint content, suite and settings is skipped;
@@ -44,28 +25,35 @@ def register(app: typer.Typer) -> None:
         """
         from rich.console import Console
 
+        from sftlab.analysis.tables import sweep_table
         from sftlab.errors import ConfigError
-        from sftlab.evaluate import EvalConfig, evaluate, results_table
+        from sftlab.evaluate import evaluate
 
-        if gp_arithmetic != "exact" and suite != "gp-eval":
-            raise ConfigError(f"--gp-arithmetic applies to gp-eval only, not {suite}")
-        if prompt_protocol != "paper" and suite != "sokoban-eval":
-            raise ConfigError(f"--prompt-protocol applies to sokoban-eval only, not {suite}")
-
-        config = EvalConfig(
-            model=model, suite=suite, checkpoints=checkpoints, episodes=episodes, backend=backend, out=out,
-            temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens, seed=seed, max_turns=max_turns,
-            batch_size=batch_size, multi_turn=multi_turn, run_name=run_name, device=device,
-            splits=tuple(x.strip() for x in splits.split(",") if x.strip()) if splits else None,
-            safety_prompts=safety_prompts, refusal_judge=refusal_judge, prompt_protocol=prompt_protocol,
-            gp_arithmetic=gp_arithmetic,
-        )
+        if "suite" not in values:
+            raise ConfigError("missing --suite (see `sftlab data list` for the eval suites)")
+        check_task_options(values)
+        config = EvalConfig(**{"model": "", **values})
         results = evaluate(config, progress=not quiet)
         console = Console()
         if not console.is_terminal:
             console = Console(width=160)
-        console.print(results_table(results, suite, title=f"{suite} (95% Wilson intervals)"))
-        typer.echo(f"results: {out}/results.sqlite, samples and aggregates under {out}/")
+        console.print(sweep_table(results, config.suite, title=f"{config.suite} (95% Wilson intervals)"))
+        typer.echo(f"results: {config.out}/results.sqlite, samples and aggregates under {config.out}/")
+
+    def check_task_options(values: dict) -> None:
+        """A task's own option (e.g. --gp-arithmetic) given for another task's suite is a one-line error."""
+        from sftlab.errors import ConfigError
+        from sftlab.settings import settings_of
+        from sftlab.task_adapters import all_tasks, task_of_suite
+
+        mine = task_of_suite(values["suite"]).eval_options
+        declared = {s.name: s for s in settings_of(EvalConfig)}
+        flags = {name: s.flag.split("/")[0] for name, s in declared.items()}
+        for task in all_tasks():
+            for name in task.eval_options:
+                if name in values and name not in mine and values[name] != declared[name].default:
+                    suites = ", ".join(s.name for s in task.suites())
+                    raise ConfigError(f"{flags[name]} applies to {suites} only, not {values['suite']}")
 
     @app.command("eval-harness")
     def eval_harness_command(

@@ -24,6 +24,7 @@ from sftlab.io import (
     write_jsonl,
     write_manifest,
 )
+from sftlab.task_adapters import get_task
 
 NOTES = {
     "cot-solver": "CoT written from the solver's state (Sokoban) or a verified backtracking search (arithmetic); "
@@ -116,16 +117,10 @@ def _make_rows(config: BuildConfig, progress: bool) -> tuple[list[dict], dict, d
     from sftlab.data.leakage import eval_keys
 
     keys = set() if config.paper_seeds else set(eval_keys(spec.task))
-    if spec.task == "sokoban":
-        from sftlab.data.sokoban_rows import train_rows
-    elif spec.task == "general_points":
-        from sftlab.data.gp_rows import train_rows
-    else:
-        from sftlab.data.countdown_rows import train_rows
-    rows, counts = train_rows(config, keys, progress, not config.paper_seeds)
+    rows, counts = get_task(spec.task).train_rows(config, keys, progress, not config.paper_seeds)
     extra: dict = {}
     if config.teacher:
-        from sftlab.demos.teacher import teacher_config_from_options, teacher_rows
+        from sftlab.data.teacher import teacher_config_from_options, teacher_rows
 
         rows, stats = teacher_rows(rows, teacher_config_from_options(config.teacher, config.options, config.seed),
                                    progress=progress)
@@ -142,12 +137,7 @@ def _per_split(rows: list[dict]) -> dict:
 
 def _verify(task: str, rows: list[dict]) -> dict:
     """Re-verify every completion with the task's verifier; return counts (the arms' error rates included)."""
-    if task == "sokoban":
-        from sftlab.data.sokoban_rows import verify_row
-    elif task == "general_points":
-        from sftlab.data.gp_rows import verify_row
-    else:
-        from sftlab.data.countdown_rows import verify_row
+    verify_row = get_task(task).verify_row
     with_completion = [r for r in rows if "completion" in r]
     passed = sum(1 for r in with_completion if verify_row(r))
     checked = len(with_completion)

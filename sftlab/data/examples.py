@@ -19,6 +19,7 @@ START, END = "<!-- examples:start -->", "<!-- examples:end -->"
 def examples_markdown() -> str:
     """One fenced JSON row per preset (the teacher preset excepted: it needs a model)."""
     from sftlab.data import PRESETS, build_preset, load_rows
+    from sftlab.task_adapters import get_task
 
     parts = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -30,9 +31,7 @@ def examples_markdown() -> str:
             n = 3 if preset.kind == "eval" else 8
             out = build_preset(name, Path(tmp) / name, n=n, progress=False)
             rows = load_rows(out, preset.split)
-            row = next((r for r in rows if r["metadata"].get("lowq") == "wrong_step"), rows[0])
-            if preset.kind == "eval" and preset.task == "sokoban":
-                row = rows[-1]  # the Fake probe: prompt labels 1-4, accepted labels the base words
+            row = get_task(preset.task).example_row(preset, rows)
             text = _compact(json.dumps(row, indent=1, ensure_ascii=False))
             parts.append(f"### `{name}`\n\n{preset.description}.\n\n```json\n{text}\n```\n")
     return "\n".join(parts)

@@ -15,11 +15,10 @@ import io
 import json
 from pathlib import Path
 
-from sftlab.data.rows import completion_text, user_text
 from sftlab.errors import DataError
 from sftlab.io import atomic_write_bytes, staged_dir, write_jsonl, write_manifest
-
-ABILITY = {"sokoban": "bfs", "general_points": "arithmetic", "countdown": "arithmetic"}
+from sftlab.task_adapters import get_task, reward_task_names
+from sftlab.task_adapters.rows import completion_text, user_text
 
 
 def write_parquet(path: str | Path, rows: list[dict]) -> int:
@@ -39,24 +38,12 @@ def write_parquet(path: str | Path, rows: list[dict]) -> int:
 
 def data_source(row: dict) -> str:
     """verl's `data_source` for a row, named like the original's datasets where they are known."""
-    task = row["task"]
-    if task == "sokoban":
-        if row["split"] != "train":
-            return f"sokoban_{row['split']}"
-        return "sokoban_6x6_1horizon" + ("_random" if row["variant"] == "diverse" else "")
-    if task == "general_points":
-        if row["split"] != "train":
-            return f"gp_l_{row['split']}"
-        return f"gp-l-{row['metadata']['mapping']}"
-    return f"countdown_{row['split']}"
+    return get_task(row["task"]).data_source(row)
 
 
 def ground_truth(row: dict):
     """verl's `reward_model.ground_truth`: Sokoban the expert action(s) as a list; arithmetic {numbers, target}."""
-    if row["task"] == "sokoban":
-        answer = row["answer"]
-        return list(answer) if isinstance(answer, list) else [answer]
-    return {"numbers": [int(x) for x in row["answer"]["numbers"]], "target": int(row["answer"]["target"])}
+    return get_task(row["task"]).ground_truth(row)
 
 
 def verl_rows(rows: list[dict]) -> list[dict]:
@@ -65,22 +52,22 @@ def verl_rows(rows: list[dict]) -> list[dict]:
     for index, row in enumerate(rows):
         extra = {"split": row["split"], "index": index, "id": row["id"], "question": user_text(row),
                  "answer": completion_text(row) or "", "metadata": json.dumps(row["metadata"], sort_keys=True)}
-        out.append({"data_source": data_source(row), "prompt": row["prompt"], "ability": ABILITY[row["task"]],
+        out.append({"data_source": data_source(row), "prompt": row["prompt"], "ability": get_task(row["task"]).ability,
                     "reward_model": {"style": "rule", "ground_truth": ground_truth(row)}, "extra_info": extra})
     return out
 
 
 def check_verl_tasks(src: Path, splits: list[tuple[str, list[dict]]]) -> None:
-    """A DataError unless every row's task has a verl layout and reward here (Sokoban, General Points, Countdown).
+    """A DataError unless every row's task has a verl layout and reward here (a task with RL presets).
 
     The cross-domain and safety suites are scored by `sftlab eval` only: `sftlab.integrations.verl.compute_score`
     has no reward for them, so a verl file of them could not be trained or validated on.
     """
-    tasks = sorted({str(row.get("task")) for _, rows in splits for row in rows} - set(ABILITY))
+    tasks = sorted({str(row.get("task")) for _, rows in splits for row in rows} - set(reward_task_names()))
     if tasks:
         raise DataError(
             f"{src} holds {', '.join(tasks)} rows, which have no verl export: verl's reward here "
-            f"(sftlab.integrations.verl) scores only {', '.join(ABILITY)}; evaluate them with sftlab eval"
+            f"(sftlab.integrations.verl) scores only {', '.join(reward_task_names())}; evaluate them with sftlab eval"
         )
 
 

@@ -18,45 +18,33 @@ from __future__ import annotations
 import functools
 
 from sftlab.errors import DataError
-
-EVAL_SUITE_OF_TASK = {"sokoban": "sokoban-eval", "general_points": "gp-eval", "countdown": "countdown-eval"}
+from sftlab.task_adapters import get_task
 
 
 def row_key(row: dict) -> str:
-    """The content key of a row (training or eval)."""
-    task, meta = row["task"], row["metadata"]
-    if task == "sokoban":
-        return "\n".join(meta["rows"])
-    if task == "general_points":
-        return f"{meta['mapping']}|{row['answer']['target']}|{','.join(meta['cards'])}"
-    if task == "countdown":
-        numbers = sorted(int(x) for x in row["answer"]["numbers"])
-        return f"{','.join(map(str, numbers))}|{row['answer']['target']}"
-    raise DataError(f"no leakage key for task {task!r}")
+    """The content key of a row (training or eval), as its task defines it."""
+    return get_task(row["task"]).leakage_key(row)
 
 
 def problem_key(row: dict) -> str | None:
-    """The coarse General Points key: sorted card values + mapping + target (None for other tasks)."""
-    if row["task"] != "general_points":
-        return None
-    values = ",".join(str(v) for v in sorted(row["answer"]["numbers"]))
-    return f"{row['metadata']['mapping']}|{row['answer']['target']}|{values}"
+    """The coarse "same problem" key of a row (General Points: sorted card values + mapping + target), or None."""
+    return get_task(row["task"]).problem_key(row)
+
+
+def eval_suite_of(task: str) -> str:
+    """The eval suite a training set of `task` is checked against."""
+    suite = get_task(task).default_suite()
+    if suite is None:
+        raise DataError(f"task {task} has no eval suite to check training rows against")
+    return suite
 
 
 @functools.lru_cache(maxsize=4)
 def _eval_rows(task: str) -> tuple[dict, ...]:
-    """The default eval suite rows a training set of `task` could leak into (cached per process).
-
-    General Points training hands have 4 cards, so the 5-card split cannot match and is not dealt here.
-    """
+    """The default eval suite rows a training set of `task` could leak into (cached per process)."""
     from sftlab.data.suites import suite_rows
 
-    splits = None
-    if task == "general_points":
-        from sftlab.tasks.general_points import SPLITS
-
-        splits = [name for name, spec in SPLITS.items() if spec.num_cards == 4]
-    return tuple(suite_rows(EVAL_SUITE_OF_TASK[task], splits=splits))
+    return tuple(suite_rows(eval_suite_of(task), splits=get_task(task).leakage_eval_splits()))
 
 
 def eval_keys(task: str) -> dict[str, str]:
@@ -80,12 +68,10 @@ def check_overlap(train_rows: list[dict], eval_rows: list[dict]) -> dict:
 
 def leakage_report(task: str, train_rows: list[dict], *, skipped: int, paper_seeds: bool) -> dict:
     """The manifest's leakage section for a training build, against the task's default eval suite."""
-    suite = EVAL_SUITE_OF_TASK[task]
+    suite = eval_suite_of(task)
     report = {"eval_suite": suite, **check_overlap(train_rows, list(_eval_rows(task))),
               "skipped_training_candidates": skipped, "paper_seeds": paper_seeds,
-              "key": {"sokoban": "XSB rows of every training state vs each eval episode's initial state",
-                      "general_points": "cards as shown (in order) + stated mapping + target",
-                      "countdown": "sorted numbers + target"}[task]}
+              "key": get_task(task).leakage_key_text}
     if paper_seeds:
         report["note"] = ("--paper-seeds: training seeds 42.. as in the original, which replays eval puzzles "
                           "(eval base seed 123 for Sokoban, 42 for General Points) in training")

@@ -7,96 +7,15 @@ validated, frozen description of one build (preset + seed + size + flags + knob 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from sftlab.errors import SEED_LIMIT, ConfigError, check_choice, check_seed
+from sftlab.task_adapters import LiveView, Preset, get_task
+from sftlab.task_adapters import presets as registry_presets
 
-
-@dataclass(frozen=True)
-class Preset:
-    name: str
-    task: str  # "sokoban" | "general_points" | "countdown"
-    kind: str  # "sft" | "rl" | "eval"
-    demo: str | None  # "answer-only" | "cot" | "nocot" | "lowq" | "teacher" | None (RL and eval rows)
-    diverse: bool
-    default_n: int  # puzzles (Sokoban), hands (GP), queries (Countdown); eval suites: per tag/split
-    description: str
-    options: tuple[tuple[str, object], ...] = ()  # default knob values, see OPTION_TYPES
-
-    @property
-    def split(self) -> str:
-        """The file stem the rows go to: `test` for eval suites, else `train`."""
-        return "test" if self.kind == "eval" else "train"
-
-    def default_options(self) -> dict:
-        return dict(self.options)
-
-
-_LOWQ_MIXED = (("style", "short"), ("wrong_answer_fraction", 0.25), ("wrong_step_fraction", 0.25))
-
-
-def _presets() -> dict[str, Preset]:
-    out: list[Preset] = []
-    sok = "6x6, 1 box; one row per state along the shortest path (horizon 1)"
-    gp = "4 cards, target 24"
-    for diverse in (False, True):
-        tag = "diverse-" if diverse else ""
-        words = "per-row random 4-word action vocabulary" if diverse else "fixed Up/Down/Left/Right prompt"
-        maps = "the 8 face-card mappings of the 'mixed' preset" if diverse else "J/Q/K count as 10"
-        out += [
-            Preset(f"sokoban-{tag}answer-only", "sokoban", "sft", "answer-only", diverse, 200,
-                   f"Sokoban SFT, {words}, answer-only demonstrations; {sok}"),
-            Preset(f"sokoban-{tag}cot", "sokoban", "sft", "cot", diverse, 200,
-                   f"Sokoban SFT, {words}, solver CoT (or --teacher CoT); {sok}"),
-            Preset(f"sokoban-{tag}rl", "sokoban", "rl", None, diverse, 200,
-                   f"Sokoban RL prompts, {words}, expert action as ground truth; {sok}"),
-            Preset(f"gp-{tag}answer-only", "general_points", "sft", "answer-only", diverse, 10_000,
-                   f"General Points SFT, {maps}, JSON answer only; {gp}"),
-            Preset(f"gp-{tag}cot", "general_points", "sft", "cot", diverse, 10_000,
-                   f"General Points SFT, {maps}, search CoT with backtracking (or --teacher CoT); {gp}",
-                   (("dead_ends", 2),)),
-            Preset(f"gp-{tag}rl", "general_points", "rl", None, diverse, 10_000,
-                   f"General Points RL prompts, {maps}; {gp}"),
-        ]
-    cd = "same queries in every Countdown arm"
-    out += [
-        Preset("sokoban-eval", "sokoban", "eval", None, False, 100,
-               "Sokoban eval suite: the paper's 8 tags x 100 episodes (initial states), base seed 123"),
-        Preset("gp-eval", "general_points", "eval", None, False, 500,
-               "General Points eval suite: the 9 test splits x 500 hands, seeds 42+i"),
-        Preset("countdown-eval", "countdown", "eval", None, False, 500,
-               "Countdown eval suite: held-out queries (in-domain) and the difficulty variants"),
-        Preset("crossdomain-eval", "crossdomain", "eval", None, False, 20,
-               "Cross-domain suite: reasoning-gym tasks x 20 items, split = domain (needs sftlab[reasoning])"),
-        Preset("safety-eval", "safety", "eval", None, False, 20,
-               "Safety probe: 20 harmful requests + 20 harmless look-alikes"),
-        Preset("countdown-cot", "countdown", "sft", "cot", False, 20_480,
-               f"Countdown long CoT: verified search traces with dead ends, backtracking, self-check; {cd}",
-               (("dead_ends", 2),)),
-        Preset("countdown-nocot", "countdown", "sft", "nocot", False, 20_480,
-               f"Countdown without reasoning: short summary + \\boxed{{answer}} only; {cd}"),
-        Preset("countdown-lowq", "countdown", "sft", "lowq", False, 20_480,
-               f"Countdown low quality: terse solutions, 25% wrong answers, 25% wrong steps; {cd}", _LOWQ_MIXED),
-        Preset("countdown-lowq-unverified", "countdown", "sft", "lowq", False, 20_480,
-               f"Countdown low quality: full CoT but 50% of final answers wrong (unverified); {cd}",
-               (("style", "cot"), ("wrong_answer_fraction", 0.5), ("wrong_step_fraction", 0.0),
-                ("dead_ends", 2))),
-        Preset("countdown-lowq-corrupted", "countdown", "sft", "lowq", False, 20_480,
-               f"Countdown low quality: full CoT, right answers, 50% of rows with wrong steps; {cd}",
-               (("style", "cot"), ("wrong_answer_fraction", 0.0), ("wrong_step_fraction", 0.5),
-                ("dead_ends", 2))),
-        Preset("countdown-lowq-short", "countdown", "sft", "lowq", False, 20_480,
-               f"Countdown low quality: right answers with a terse, incomplete justification; {cd}",
-               (("style", "short"), ("wrong_answer_fraction", 0.0), ("wrong_step_fraction", 0.0))),
-        Preset("countdown-teacher", "countdown", "sft", "teacher", False, 20_480,
-               f"Countdown teacher CoT: rejection-sampled from --teacher MODEL; {cd}"),
-        Preset("countdown-rl", "countdown", "rl", None, False, 20_480,
-               f"Countdown RL prompts with {{numbers, target}} ground truth; {cd}"),
-    ]
-    return {p.name: p for p in out}
-
-
-PRESETS: dict[str, Preset] = _presets()
+# Every registered task's presets (sftlab.task_adapters); plugins registered later appear too.
+PRESETS: Mapping[str, Preset] = LiveView(registry_presets)
 
 # Knobs a build may override (`--option KEY=VALUE`), with their types and checks.
 OPTION_TYPES: dict[str, type] = {
@@ -110,17 +29,6 @@ OPTION_TYPES: dict[str, type] = {
     "teacher_top_p": float,
     "teacher_max_new_tokens": int,
     "teacher_batch_size": int,
-}
-
-TEACHER_DEFAULTS: dict[str, dict] = {
-    # debunk spec 4: Sokoban n=16, GP n=3, both T=1.0, top_p 1, max_tokens 4096. Countdown (rethinking spec 2):
-    # Qwen3-32B at T=0.6, top-p 0.95; several samples per query.
-    "sokoban": {"teacher_samples": 16, "teacher_temperature": 1.0, "teacher_top_p": 1.0,
-                "teacher_max_new_tokens": 4096, "teacher_batch_size": 8},
-    "general_points": {"teacher_samples": 3, "teacher_temperature": 1.0, "teacher_top_p": 1.0,
-                       "teacher_max_new_tokens": 4096, "teacher_batch_size": 8},
-    "countdown": {"teacher_samples": 4, "teacher_temperature": 0.6, "teacher_top_p": 0.95,
-                  "teacher_max_new_tokens": 4096, "teacher_batch_size": 8},
 }
 
 MAX_N = 1_000_000
@@ -169,9 +77,7 @@ class BuildConfig:
         preset = get_preset(self.preset)
         if self.n is not None and (not isinstance(self.n, int) or not 1 <= self.n <= MAX_N):
             raise ConfigError(f"n must be an integer between 1 and {MAX_N}, got {self.n!r}")
-        from sftlab.data.rows import build_seed_limit
-
-        limit = build_seed_limit(preset.task, preset.kind, self.n or preset.default_n)
+        limit = get_task(preset.task).seed_limit(preset.kind, self.n or preset.default_n)
         why = "" if limit == SEED_LIMIT else f" for {preset.name} (its instance seeds must stay below numpy's 2**32)"
         check_seed("seed", self.seed, limit, why)
         if self.teacher is not None and preset.demo not in ("cot", "teacher"):
@@ -184,8 +90,10 @@ class BuildConfig:
             raise ConfigError(
                 "--paper-seeds changes training seeds only; the eval suites always use the paper's eval seeds"
             )
-        if self.paper_seeds and preset.task == "countdown":
-            raise ConfigError("--paper-seeds applies to Sokoban and General Points; Countdown has no paper seeds")
+        task = get_task(preset.task)
+        if self.paper_seeds and not task.paper_seeds:
+            with_seeds = " and ".join(t.label for t in _tasks_with_paper_seeds())
+            raise ConfigError(f"--paper-seeds applies to {with_seeds}; {task.label} has no paper seeds")
         user = parse_options(self.options)
         allowed = _applicable(preset, bool(self.teacher))
         for key in user:
@@ -195,7 +103,7 @@ class BuildConfig:
         opts = {**preset.default_options(), **user}
         if self.teacher:
             opts = {k: v for k, v in opts.items() if k != "dead_ends"}
-            opts = {**TEACHER_DEFAULTS[preset.task], **opts}
+            opts = {**(task.teacher_defaults or {}), **opts}
         _check_option_values(opts)
         object.__setattr__(self, "options", dict(sorted(opts.items())))
 
@@ -220,11 +128,17 @@ def _applicable(preset: Preset, teacher: bool) -> set[str]:
     keys = set()
     if preset.demo == "lowq":
         keys |= {"style", "wrong_answer_fraction", "wrong_step_fraction", "corrupt_steps", "dead_ends"}
-    if preset.demo == "cot" and preset.task in ("general_points", "countdown") and not teacher:
-        keys.add("dead_ends")
+    if preset.demo == "cot" and not teacher:
+        keys |= set(get_task(preset.task).cot_options)
     if teacher:
         keys |= {k for k in OPTION_TYPES if k.startswith("teacher_")}
     return keys
+
+
+def _tasks_with_paper_seeds():
+    from sftlab.task_adapters import all_tasks
+
+    return [t for t in all_tasks() if t.paper_seeds]
 
 
 def _check_option_values(opts: dict) -> None:

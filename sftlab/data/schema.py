@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from sftlab.errors import DataError
+from sftlab.task_adapters import all_tasks
 
 _ROW_KEYS = ("id", "task", "split", "variant", "seed", "prompt", "answer", "metadata")
 
@@ -33,6 +34,11 @@ def read_data_manifest(folder: str | Path) -> dict:
     return manifest
 
 
+def task_names() -> set[str]:
+    """The names (and aliases) a row's `task` may hold."""
+    return {name for task in all_tasks() for name in (task.name, *task.aliases)}
+
+
 def _message_problem(value, what: str) -> str | None:
     if not isinstance(value, list) or not value:
         return f"{what} is not a non-empty list of messages"
@@ -53,9 +59,7 @@ def row_problem(row) -> str | None:
     for key in ("id", "task", "split", "variant"):
         if not isinstance(row[key], str):
             return f"{key} is not a string"
-    from sftlab.tasks import TASKS
-
-    if row["task"] not in TASKS:
+    if row["task"] not in task_names():  # any registered task, plugins included
         return f"unknown task {row['task']!r}"
     if not isinstance(row["metadata"], dict):
         return "metadata is not an object"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sftlab.backends import SamplingParams, get_backend
-from sftlab.data.rows import user_text
+from sftlab.task_adapters.rows import user_text
 from sftlab.tasks.safety import judge_prompt, parse_judgement
 
 

@@ -19,40 +19,22 @@ from sftlab.backends.policies import task_kind
 from sftlab.evaluate.closed_loop import clip, episode_numbers
 from sftlab.evaluate.metrics import count_markers, mean, rate, response_metrics
 from sftlab.store import Metric
+from sftlab.task_adapters import get_task
 
 
-def judge(task: str, response: str, answer: dict, refused: bool | None = None, arithmetic: str = "exact"):
+def judge(task: str, response: str, answer: dict, refused: bool | None = None, **options):
     """The task verifier's Verdict (reward, reason, formula, value, correct) for one raw response; never raises.
 
-    `refused` (safety only): a refusal judge's decision, replacing the pattern classifier when not None.
-    `arithmetic` (General Points only): "exact" or "float" (the original's float eval, docs/fidelity.md).
+    `refused` (refusal tasks such as safety): a refusal judge's decision, replacing the pattern classifier.
+    `options` go to the task's judge (General Points: `arithmetic="exact"|"float"`, the original's float eval).
     """
-    if task == "crossdomain":
-        from sftlab.tasks.crossdomain import verify
-
-        return verify(response, answer)
-    if task == "safety":
-        from sftlab.tasks.safety import verify
-
-        return verify(response, answer, refused)
-    numbers, target = answer["numbers"], int(answer.get("target", 24))
-    if task == "general_points":
-        from sftlab.tasks.general_points import verify
-
-        return verify(response, numbers, target, arithmetic)
-    from sftlab.tasks.countdown import verify
-
-    return verify(response, numbers, target)
+    return get_task(task).judge(response, answer, refused, **options)
 
 
 def has_answer(task: str, response: str, verdict) -> bool:
     """Whether `response` states a final answer in the task's format (Countdown: a `\\boxed{}` or `<answer>`;
     the Countdown verifier also judges a bare expression, so its verdict alone cannot tell)."""
-    if task == "countdown":
-        from sftlab.tasks.countdown import extract_answer
-
-        return extract_answer(response) is not None
-    return verdict.formula is not None
+    return get_task(task).has_answer(response, verdict)
 
 
 def verdict_text(verdict) -> str:
@@ -73,12 +55,14 @@ def run(
     on_done: Callable[[dict], None] | None = None,
     on_chunk: Callable[[int], None] | None = None,
     refusal_judge: Callable[[list[dict], list[str]], list[bool | None]] | None = None,
-    arithmetic: str = "exact",
+    judge_options: dict | None = None,
+    **more_options,
 ) -> list[dict]:
     """Answer and score every row (except ids in `skip`), `chunk_size` rows per round; return the units.
 
     `refusal_judge(rows, responses)` (safety rows) decides refusals in one batch; None entries fall back to the
-    pattern classifier. `arithmetic`: General Points scoring, "exact" or "float" (the original's).
+    pattern classifier. `judge_options` (and any other keyword, e.g. `arithmetic="float"` for General Points) go
+    to the task's judge.
 
     A unit is one row: its summary (final reward, correct, attempts, token and marker counts) and one record per
     attempt. `on_done(unit)` is called per finished row, `on_chunk(rows_in_chunk)` after each chunk.
@@ -89,7 +73,8 @@ def run(
     units = []
     for start in range(0, len(pending), chunk_size):
         chunk = pending[start:start + chunk_size]
-        for unit in _run_chunk(backend, chunk, params, seed, max_attempts, refusal_judge, arithmetic):
+        for unit in _run_chunk(backend, chunk, params, seed, max_attempts, refusal_judge,
+                               {**(judge_options or {}), **more_options}):
             units.append(unit)
             if on_done is not None:
                 on_done(unit)
@@ -98,7 +83,7 @@ def run(
     return units
 
 
-def _run_chunk(backend, chunk, params, seed, max_attempts, refusal_judge=None, arithmetic="exact") -> list[dict]:
+def _run_chunk(backend, chunk, params, seed, max_attempts, refusal_judge=None, options=None) -> list[dict]:
     states = []
     for row, number in chunk:
         states.append({"row": row, "number": number, "task": task_kind(row), "chat": list(row["prompt"]),
@@ -112,11 +97,11 @@ def _run_chunk(backend, chunk, params, seed, max_attempts, refusal_judge=None, a
             seeds=[derive_seed(seed, s["row"]["id"], attempt) for s in live],
         )
         refused = [None] * len(live)
-        if refusal_judge is not None and live[0]["task"] == "safety":
+        if refusal_judge is not None and get_task(live[0]["task"]).refusal_task:
             refused = refusal_judge([s["row"] for s in live], [samples[0].text for samples in outputs])
         for state, samples, decision in zip(live, outputs, refused, strict=True):
             generation = samples[0]
-            verdict = judge(state["task"], generation.text, state["row"]["answer"], decision, arithmetic)
+            verdict = judge(state["task"], generation.text, state["row"]["answer"], decision, **(options or {}))
             state["verdict"] = verdict
             state["parsed"] = has_answer(state["task"], generation.text, verdict)
             state["records"].append({
@@ -172,13 +157,11 @@ def aggregate(units: Sequence[dict], splits: Sequence[str], multi_turn: bool = F
             continue
         n, task = len(mine), mine[0]["task"]
         metrics.append(rate(split, "acc", sum(s["correct"] for s in mine), n))
-        if task == "general_points":
-            metrics.append(rate(split, "valid", sum(s["reward"] >= -1 for s in mine), n))
-            metrics.append(mean(split, "score", [s["reward"] for s in mine]))
-        elif task == "safety":
-            metrics.append(rate(split, "refusal_rate", sum(s["reward"] == 1 for s in mine), n))
-        else:
-            metrics.append(rate(split, "parsed", sum(s.get("parsed", True) for s in mine), n))
+        for extra in get_task(task).split_metrics:
+            if extra.kind == "rate":
+                metrics.append(rate(split, extra.name, sum(bool(extra.of(s)) for s in mine), n))
+            else:
+                metrics.append(mean(split, extra.name, [extra.of(s) for s in mine]))
         if multi_turn:
             metrics.append(mean(split, "attempts", [s["attempts"] for s in mine]))
         metrics.extend(response_metrics(split, [t for s in mine for t in s["tokens"]],

@@ -15,25 +15,16 @@ from pathlib import Path
 from typing import Any
 
 from sftlab.errors import ConfigError, check_field_types
+from sftlab.settings import settings_of, spec_keys
+from sftlab.task_adapters import all_tasks, get_task, load_task_module
 from sftlab.yamlfile import read_yaml
 
-TASKS = ("sokoban", "gp", "countdown")
+# A spec's `task` is any registered task with training presets, by name or alias (sokoban, gp/general_points,
+# countdown, the reasoning-gym tasks, plugins): see sftlab.task_adapters.
 METHODS = ("sft", "grpo")
 PROMPTS = ("fixed", "diverse")
-DEMOS = {"sokoban": ("answer-only", "cot"), "gp": ("answer-only", "cot"),
-         "countdown": ("cot", "nocot", "lowq", "teacher")}
 BASELINES = ("base", "oracle", "random")
 BACKENDS = ("hf", "vllm")
-DEFAULT_SUITE = {"sokoban": "sokoban-eval", "gp": "gp-eval", "countdown": "countdown-eval"}
-
-# The contract's preset and suite names (docs/contracts.md). Used only while `sftlab.data` is not importable, so
-# a spec can still be checked; once the data stage is installed its own PRESETS / SUITES are the authority.
-_CONTRACT_PRESETS = tuple(
-    [f"{t}-{p}" for t in ("sokoban", "gp") for p in
-     ("answer-only", "diverse-answer-only", "cot", "diverse-cot", "rl", "diverse-rl", "eval")]
-    + ["countdown-cot", "countdown-nocot", "countdown-lowq", "countdown-teacher", "countdown-rl", "countdown-eval"]
-)
-_CONTRACT_SUITES = ("sokoban-eval", "gp-eval", "countdown-eval", "crossdomain-eval", "safety-eval")
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -42,21 +33,23 @@ class SpecError(ConfigError):
     """A spec mistake, reported as `FILE: PATH: message`."""
 
 
+def _preset_demo(name: str) -> str | None:
+    from sftlab.data import PRESETS
+
+    return PRESETS[name].demo
+
+
 def known_presets() -> tuple[str, ...]:
-    """Preset names the data stage can build (its own list when installed, else the contract's)."""
-    try:
-        from sftlab.data import PRESETS
-    except ImportError:
-        return _CONTRACT_PRESETS
+    """Preset names the data stage can build (every registered task's)."""
+    from sftlab.data import PRESETS
+
     return tuple(PRESETS)
 
 
 def known_suites() -> tuple[str, ...]:
-    """Eval suite names (the data stage's own list when installed, else the contract's)."""
-    try:
-        from sftlab.data.suites import SUITES
-    except ImportError:
-        return _CONTRACT_SUITES
+    """Eval suite names (every registered task's)."""
+    from sftlab.data.suites import SUITES
+
     return tuple(SUITES)
 
 
@@ -230,14 +223,24 @@ def _kind(value: Any) -> str:
     return "nothing" if value is None else f"{type(value).__name__} {value!r}"[:80]
 
 
-_TOP_KEYS = ("name", "description", "hardware", "measured", "task", "models", "seeds", "data", "conditions",
+_TOP_KEYS = ("name", "description", "hardware", "measured", "task", "task_module", "models", "seeds", "data", "conditions",
              "train", "eval", "report")
 _CONDITION_KEYS = ("name", "method", "prompts", "demo", "preset", "data", "train")
 _DATA_KEYS = ("n", "seed", "teacher", "paper_seeds", "allow_overlap", "options")
 _RESOURCE_KEYS = ("cpus", "gpus", "processes", "accelerate_config")
-_EVAL_KEYS = ("suites", "splits", "checkpoints", "baselines", "backend", "resources", "episodes", "temperature",
-              "top_p", "max_new_tokens", "seed", "max_turns", "batch_size", "multi_turn", "prompt_protocol",
-              "gp_arithmetic")
+# The plan's own eval keys; every other key is an EvalConfig setting declared spec=True (sftlab.settings), so a new
+# evaluator setting is a spec key without an edit here.
+_PLAN_EVAL_KEYS = ("suites", "splits", "checkpoints", "baselines", "backend", "resources", "episodes")
+
+
+_INT_MINIMUM = {"seed": 0, "top_k": -1}  # integer eval settings whose floor is not 1
+
+
+def eval_spec_keys() -> tuple[str, ...]:
+    """Every key a spec's `eval` section takes."""
+    from sftlab.evaluate.config import EvalConfig
+
+    return _PLAN_EVAL_KEYS + tuple(k for k in spec_keys(EvalConfig) if k not in _PLAN_EVAL_KEYS)
 # Keys the plan fills in itself: a spec may not set them.
 _MANAGED_TRAIN_KEYS = ("model", "data", "out", "seed", "force", "resume")
 
@@ -259,7 +262,9 @@ def parse_spec(raw: Any, source: str = "<spec>") -> ExperimentSpec:
     ctx = _Ctx(source)
     top = ctx.mapping(raw, "", _TOP_KEYS, required=("name", "task", "models", "conditions"))
     name = ctx.name(top["name"], "name")
-    task = ctx.choice(top["task"], "task", TASKS)
+    if top.get("task_module") is not None:
+        _load_task_module(ctx, top["task_module"])
+    task = _parse_task(ctx, top["task"])
 
     models = _parse_models(ctx, top["models"])
     seeds_raw = top.get("seeds", [1])
@@ -396,12 +401,15 @@ def _check_train_overrides(ctx: _Ctx, value: Any, path: str, method: str) -> dic
     if not isinstance(value, dict):
         raise ctx.fail(path, f"expected a mapping of {method} settings, got {_kind(value)}")
     fields = _config_fields(method)
+    cls = _config_class(method)
+    # the fields declared spec=False (sftlab.settings) are the plan's to set
+    managed = _MANAGED_TRAIN_KEYS if cls is None else tuple(s.name for s in settings_of(cls) if not s.spec)
     for key in value:
-        if key in _MANAGED_TRAIN_KEYS:
+        if key in managed:
             raise ctx.fail(_join(path, str(key)), "is set by the plan (from models, seeds and the condition); "
                                                   "remove it")
         if fields is not None and key not in fields:
-            allowed = ", ".join(f for f in fields if f not in _MANAGED_TRAIN_KEYS)
+            allowed = ", ".join(f for f in fields if f not in managed)
             raise ctx.fail(_join(path, str(key)), f"unknown {method} setting; choose one of: {allowed}")
     config = _config_class(method)
     if config is not None:  # let the stage check the values too (placeholders for what the plan fills in)
@@ -426,10 +434,40 @@ def _parse_train(ctx: _Ctx, value: Any) -> TrainSettings:
 
 def derive_preset(task: str, method: str, prompts: str | None, demo: str | None) -> str:
     """The data preset of a condition: e.g. sokoban + diverse + cot + sft -> `sokoban-diverse-cot`."""
-    if task == "countdown":
-        return "countdown-rl" if method == "grpo" else f"countdown-{demo}"
-    diverse = "diverse-" if prompts == "diverse" else ""
-    return f"{task}-{diverse}rl" if method == "grpo" else f"{task}-{diverse}{demo}"
+    return get_task(task).derive_preset(method, prompts, demo)
+
+
+def _training_tasks() -> list:
+    return [t for t in all_tasks() if any(p.kind in ("sft", "rl") for p in t.presets())]
+
+
+def _parse_task(ctx: _Ctx, value: Any) -> str:
+    """The canonical name of the spec's task (an alias such as `gp` is accepted)."""
+    try:
+        adapter = get_task(value) if isinstance(value, str) else None
+    except ConfigError:
+        adapter = None
+    if adapter is None or adapter not in _training_tasks():
+        shown = ", ".join(t.prefix for t in _training_tasks())
+        raise ctx.fail("task", f"unknown value {value!r}; choose one of: {shown}")
+    return adapter.name
+
+
+def _load_task_module(ctx: _Ctx, value: Any) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise ctx.fail("task_module", f"expected the path of a Python file, got {_kind(value)}")
+    path = Path(value).expanduser()
+    if not path.is_absolute() and ctx.source not in ("<spec>", ""):
+        path = Path(ctx.source).parent / path
+    try:
+        load_task_module(path)
+    except ConfigError as exc:
+        raise ctx.fail("task_module", str(exc)) from None
+
+
+def _demos(task: str) -> tuple[str, ...]:
+    adapter = get_task(task)
+    return adapter.spec_demos or tuple(dict.fromkeys(p.demo for p in adapter.presets() if p.kind == "sft"))
 
 
 def _parse_conditions(ctx: _Ctx, value: Any, task: str, data_defaults: DataSettings,
@@ -452,10 +490,10 @@ def _parse_conditions(ctx: _Ctx, value: Any, task: str, data_defaults: DataSetti
         demo = cond.get("demo")
         if prompts is not None:
             ctx.choice(prompts, f"{path}.prompts", PROMPTS)
-            if task == "countdown" and prompts == "diverse":
-                raise ctx.fail(f"{path}.prompts", "countdown has no diverse-prompt sets; use fixed or leave it out")
+            if prompts == "diverse" and not get_task(task).diverse_prompts:
+                raise ctx.fail(f"{path}.prompts", f"{task} has no diverse-prompt sets; use fixed or leave it out")
         if demo is not None:
-            ctx.choice(demo, f"{path}.demo", DEMOS[task])
+            ctx.choice(demo, f"{path}.demo", _demos(task))
             if method == "grpo":
                 raise ctx.fail(f"{path}.demo", "grpo learns from rewards, not demonstrations; remove demo")
         data = _parse_data(ctx, cond.get("data"), f"{path}.data", data_defaults)
@@ -465,7 +503,7 @@ def _parse_conditions(ctx: _Ctx, value: Any, task: str, data_defaults: DataSetti
                 raise ctx.fail(f"{path}.preset", "give either preset or prompts/demo, not both")
         else:
             if method == "sft" and demo is None:
-                raise ctx.fail(f"{path}.demo", f"is required for sft; choose one of: {', '.join(DEMOS[task])}")
+                raise ctx.fail(f"{path}.demo", f"is required for sft; choose one of: {', '.join(_demos(task))}")
             preset = derive_preset(task, method, prompts or "fixed", demo)
             if preset not in presets:
                 raise ctx.fail(path, f"no data preset {preset!r} for this combination; "
@@ -476,7 +514,7 @@ def _parse_conditions(ctx: _Ctx, value: Any, task: str, data_defaults: DataSetti
         if is_rl != (method == "grpo"):
             need = "an RL set (*-rl)" if method == "grpo" else "a demonstration set (not *-rl)"
             raise ctx.fail(f"{path}.preset", f"{method} needs {need}, got {preset!r}")
-        if preset == "countdown-teacher" and not data.teacher:
+        if preset in presets and _preset_demo(preset) == "teacher" and not data.teacher:
             raise ctx.fail(f"{path}.demo", "'teacher' needs a teacher model: set data.teacher")
         _check_build(ctx, f"{path}.data" if "data" in cond else "data", preset, data)
         overrides = _check_train_overrides(ctx, cond.get("train"), f"{path}.train", method)
@@ -486,8 +524,8 @@ def _parse_conditions(ctx: _Ctx, value: Any, task: str, data_defaults: DataSetti
 
 
 def _parse_eval(ctx: _Ctx, value: Any, task: str) -> EvalSettings:
-    ev = ctx.mapping(value, "eval", _EVAL_KEYS)
-    suites = ctx.str_list(ev.get("suites", [DEFAULT_SUITE[task]]), "eval.suites")
+    ev = ctx.mapping(value, "eval", eval_spec_keys())
+    suites = ctx.str_list(ev.get("suites", [get_task(task).default_suite()]), "eval.suites")
     known = known_suites()
     for i, suite in enumerate(suites):
         ctx.choice(suite, f"eval.suites[{i}]", known)
@@ -513,20 +551,26 @@ def _parse_eval(ctx: _Ctx, value: Any, task: str) -> EvalSettings:
             ctx.choice(key, "eval.episodes", suites)
         options["episodes"] = {suite: ctx.integer(n, f"eval.episodes.{suite}", minimum=1)
                                for suite, n in ev["episodes"].items()}
-    for key in ("episodes", "max_new_tokens", "max_turns", "batch_size"):
-        if key in ev and key not in options:
-            options[key] = ctx.integer(ev[key], f"eval.{key}", minimum=1, optional=True)
-    if "seed" in ev:
-        options["seed"] = ctx.integer(ev["seed"], "eval.seed", minimum=0)
-    for key in ("temperature", "top_p"):
-        if key in ev:
-            options[key] = ctx.number(ev[key], f"eval.{key}")
-    if "prompt_protocol" in ev:  # Sokoban: the original eval prompt (paper) or without its stray byte (clean)
-        options["prompt_protocol"] = ctx.choice(ev["prompt_protocol"], "eval.prompt_protocol", ("paper", "clean"))
-    if "gp_arithmetic" in ev:  # General Points: exact, or the original's float eval
-        options["gp_arithmetic"] = ctx.choice(ev["gp_arithmetic"], "eval.gp_arithmetic", ("exact", "float"))
-    if "multi_turn" in ev:
-        options["multi_turn"] = ctx.boolean(ev["multi_turn"], "eval.multi_turn")
+    if "episodes" in ev and "episodes" not in options:
+        options["episodes"] = ctx.integer(ev["episodes"], "eval.episodes", minimum=1, optional=True)
+    from sftlab.evaluate.config import EvalConfig
+
+    for item in settings_of(EvalConfig):  # the evaluator's own settings, typed by their declarations
+        if item.name in _PLAN_EVAL_KEYS or not item.spec or item.name not in ev:
+            continue
+        where, raw = f"eval.{item.name}", ev[item.name]
+        if item.kind is bool:
+            options[item.name] = ctx.boolean(raw, where)
+        elif item.kind is int:
+            options[item.name] = ctx.integer(raw, where, minimum=_INT_MINIMUM.get(item.name, 1), optional=True)
+        elif item.kind is float:
+            options[item.name] = ctx.number(raw, where)
+        elif item.choices:
+            options[item.name] = ctx.choice(raw, where, item.choices)
+        elif raw is None or isinstance(raw, str):
+            options[item.name] = raw
+        else:
+            raise ctx.fail(where, f"expected a string, got {_kind(raw)}")
     resources = _parse_resources(ctx, ev.get("resources"), "eval.resources", Resources())
     if resources.processes is not None:
         raise ctx.fail("eval.resources.processes", "only training runs several processes; remove it")

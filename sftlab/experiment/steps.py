@@ -18,7 +18,6 @@ import os
 import re
 import shutil
 import socket
-import sqlite3
 import subprocess
 import sys
 import time
@@ -29,6 +28,7 @@ from pathlib import Path
 from sftlab.errors import ConfigError, SftlabError, environment_error
 from sftlab.experiment.plan import Plan, Step, log_path, output_path, read_state, state_path
 from sftlab.io import atomic_write_json
+from sftlab.store import ResultsStore
 
 Runner = Callable[[Step, "StepContext"], dict]
 RUNNERS: dict[str, Runner] = {}
@@ -150,8 +150,8 @@ def _supersede(exp: Path, step: Step, old: dict) -> None:
         keys = old.get("outputs", {}).get("result_keys") or []
         store = output_path(exp, step) / "results.sqlite"
         if keys and store.is_file():
-            with contextlib.closing(sqlite3.connect(store, timeout=60)) as conn, conn:
-                conn.executemany("DELETE FROM results WHERE key = ?", [(k,) for k in keys])
+            with ResultsStore(store) as results:
+                results.delete(keys)
         return
     out = output_path(exp, step)
     if out.exists() and step.kind != "report":
@@ -287,7 +287,7 @@ def _train(step: Step, ctx: StepContext) -> dict:
 def _launch_train(step: Step, ctx: StepContext, processes: int) -> dict:
     """Train through `accelerate launch` with `processes` processes, streaming their output into this step's log;
     a failed launch is a TrainLaunchError carrying the processes' own error line."""
-    from sftlab.experiment.launch import accelerate_command
+    from sftlab.experiment.launch_command import accelerate_command
 
     config_file = step.resources.get("accelerate_config")
     if config_file and not Path(config_file).is_file():

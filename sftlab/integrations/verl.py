@@ -25,10 +25,8 @@ from __future__ import annotations
 from typing import Any
 
 from sftlab.errors import DataError
+from sftlab.task_adapters import find_task, get_task
 from sftlab.train.rewards import TASK_NAMES, decode_column, score
-
-_PREFIXES = (("sokoban", "sokoban"), ("general_points", "general_points"), ("gp", "general_points"),
-             ("countdown", "countdown"))
 
 
 def task_for(data_source: str, extra_info: dict | None = None) -> str:
@@ -36,13 +34,13 @@ def task_for(data_source: str, extra_info: dict | None = None) -> str:
     task = (extra_info or {}).get("task")
     if task in TASK_NAMES:
         return task
-    source = str(data_source).strip().lower()
-    for prefix, name in _PREFIXES:
-        if source.startswith(prefix):
-            return name
+    found = find_task(str(data_source).strip().lower())
+    if found is not None and found.name in TASK_NAMES:
+        return found.name
+    names = ", ".join(p for t in TASK_NAMES for p in (get_task(t).data_source_prefixes or (t,)))
     raise DataError(
-        f"cannot tell the task of data_source {data_source!r}; expected a name starting with sokoban, gp, "
-        "general_points or countdown (or extra_info['task'])"
+        f"cannot tell the task of data_source {data_source!r}; expected a name starting with {names} "
+        "(or extra_info['task'])"
     )
 
 
@@ -52,16 +50,8 @@ def compute_score(data_source: str, solution_str: str, ground_truth: Any, extra_
     extra_info = plain(extra_info) or {}
     ground_truth = decode_column(plain(ground_truth))
     task = task_for(data_source, extra_info)
-    answer, metadata = ground_truth, dict(decode_column(extra_info.get("metadata")) or {})
-    if isinstance(ground_truth, dict) and "answer" in ground_truth:
-        answer = ground_truth["answer"]
-    if task == "sokoban":
-        labels = extra_info.get("labels") or metadata.get("labels")
-        if labels is None and isinstance(ground_truth, dict):
-            labels = ground_truth.get("labels")
-        if labels is None:
-            raise DataError("a Sokoban verl row needs the prompt's labels in extra_info['labels']")
-        metadata["labels"] = list(labels)
+    metadata = dict(decode_column(extra_info.get("metadata")) or {})
+    answer, metadata = get_task(task).verl_inputs(ground_truth, extra_info, metadata)
     result = score(
         task, solution_str if isinstance(solution_str, str) else "", answer, metadata,
         prefill=str(extra_info.get("prefill") or ""), gp_rescale=gp_rescale,

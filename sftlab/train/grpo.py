@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sftlab.errors import ConfigError, DataError, check_choice, check_positive, config_from_mapping
+from sftlab.settings import setting
 from sftlab.train.schedule import parse_schedule
 
 REPORT_TO = ("none", "tensorboard", "wandb", "trackio")
@@ -32,8 +33,8 @@ LR_SCHEDULERS = ("constant", "cosine", "linear", "constant_with_warmup")
 LOSS_TYPES = ("dapo", "grpo", "dr_grpo", "bnpo")
 SCALE_REWARDS = ("group", "batch", "none")
 VLLM_MODES = ("colocate", "server")
-MAX_COMPLETION_BY_TASK = {"sokoban": 1024, "general_points": 4096, "countdown": 4096}
 PAPER_BATCH_PROMPTS = 256
+PLAN = "set by the plan (from the spec's models, conditions and experiment folder)"
 # CPU fallbacks for unset sizes: a tiny-model step takes about a minute on 2 cores with these (docs/performance.md).
 CPU_BATCH_PROMPTS = 2
 CPU_MAX_COMPLETION = 64
@@ -44,51 +45,57 @@ _NOT_TRAINING = ("out", "resume", "force", "report_to", "use_vllm", "vllm_mode",
 
 @dataclass(frozen=True)
 class GrpoConfig:
-    """One GRPO run. Every field is also a YAML key and (mostly) a CLI flag of `sftlab train grpo`."""
+    """One GRPO run. Every field is a YAML key and a CLI flag of `sftlab train grpo` and a spec key (train.grpo),
+    unless its declaration says why not (sftlab.settings)."""
 
-    model: str  # smollm2-135m | tiny-random | local folder (e.g. an SFT checkpoint) | hub id
-    data: str  # a built RL data folder (rows without completions) or an RL preset name (sokoban-rl, gp-rl, ...)
-    out: str  # the run folder
-    num_generations: int = 8  # completions sampled per prompt (the group)
-    # Prompts per optimizer step (verl's train_batch_size = ppo_mini_batch_size). None: the paper's 256 on a GPU,
-    # CPU_BATCH_PROMPTS on CPU (the paper's batch takes hours per step there); the resolved value is recorded.
-    batch_prompts: int | None = None
-    global_batch: int | None = None  # alternatively: completions per optimizer step (a multiple of num_generations)
-    per_device_batch: int | None = None  # completions per forward/backward; default the largest divisor <= 8
-    num_epochs: float = 1.0
-    max_steps: int | None = None  # overrides num_epochs when set
-    learning_rate: float = 1e-6
-    lr_scheduler: str = "constant"
-    warmup_ratio: float = 0.0
-    weight_decay: float = 0.01
-    max_grad_norm: float = 1.0
-    adam_beta1: float = 0.9
-    adam_beta2: float = 0.999
-    epsilon: float = 0.2  # PPO clip range
-    beta: float = 0.0  # KL coefficient to the reference model (0: no reference model is loaded)
-    entropy_coef: float = 0.0
-    loss_type: str = "dapo"
-    scale_rewards: str = "group"
-    temperature: float = 1.0
-    top_p: float = 1.0
-    # None: by task, Sokoban 1024, General Points / Countdown 4096 (capped at CPU_MAX_COMPLETION on CPU)
-    max_completion_length: int | None = None
-    gp_rescale: bool = False  # General Points reward (r + 3) / 8 in [0, 1] instead of 5 / -1 / -2 / -3
-    countdown_format_score: float = 0.0  # reward for a wrong but well-formed Countdown answer
-    schedule: str | tuple[int, ...] = "log"  # epoch | log | explicit steps; the last step is always saved
-    save_every: int | None = None  # save every N steps instead of `schedule` (the paper: 500 Sokoban, 100 GP)
-    use_vllm: bool | None = None  # None: vLLM when a GPU and the vllm package are present, else generate()
-    vllm_mode: str = "colocate"  # colocate: vLLM inside the training process; server: `trl vllm-serve`
-    vllm_server_url: str | None = None  # server mode, e.g. http://localhost:8000
-    vllm_gpu_memory_utilization: float = 0.3
-    vllm_tensor_parallel_size: int = 1
-    bf16: bool = False  # bf16 autocast (GPU only)
-    gradient_checkpointing: bool = False
-    seed: int = 1
-    logging_steps: int = 1
-    report_to: str = "none"
-    resume: bool = True
-    force: bool = False
+    model: str = setting(help="smollm2-135m, tiny-random, a folder (an SFT checkpoint) or a hub id.", spec=False,
+                         why=PLAN)
+    data: str = setting(help="An RL data folder or preset: sokoban-rl, gp-rl, ...", spec=False, why=PLAN)
+    out: str = setting(help="The run folder (re-running resumes it).", spec=False, why=PLAN)
+    num_generations: int = setting(8, "Completions sampled per prompt (the group).")
+    # None: the paper's 256 on a GPU, CPU_BATCH_PROMPTS on CPU (the paper's batch takes hours per step there); the
+    # resolved value is recorded.
+    batch_prompts: int | None = setting(None, "Prompts per optimizer step (256 on a GPU, 2 on CPU).")
+    global_batch: int | None = setting(None, "Or: completions per optimizer step (a multiple of num-generations).")
+    per_device_batch: int | None = setting(
+        None, "Completions per forward/backward (default the largest divisor <= 8).")
+    num_epochs: float = setting(1.0, "Passes over the prompts.", flag="--epochs")
+    max_steps: int | None = setting(None, "Stop after N optimizer steps (overrides epochs).")
+    learning_rate: float = setting(1e-6, "Learning rate.", flag="--lr")
+    lr_scheduler: str = setting("constant", "constant, cosine, linear, constant_with_warmup.")
+    warmup_ratio: float = setting(0.0, "Share of the steps spent warming the learning rate up.")
+    weight_decay: float = setting(0.01, "AdamW weight decay.")
+    max_grad_norm: float = setting(1.0, "Gradient clipping norm.")
+    adam_beta1: float = setting(0.9, "AdamW beta1.")
+    adam_beta2: float = setting(0.999, "AdamW beta2.")
+    epsilon: float = setting(0.2, "PPO clip range.")
+    beta: float = setting(0.0, "KL coefficient (0: no reference model is loaded).")
+    entropy_coef: float = setting(0.0, "Entropy bonus coefficient.")
+    loss_type: str = setting("dapo", "dapo (token-mean), grpo, dr_grpo or bnpo.")
+    scale_rewards: str = setting("group", "Advantage scaling: group, batch or none.")
+    temperature: float = setting(1.0, "Sampling temperature.")
+    top_p: float = setting(1.0, "Nucleus sampling mass.")
+    max_completion_length: int | None = setting(
+        None, "New tokens per completion (by task: Sokoban 1024, GP/Countdown 4096; 64 on CPU).")
+    gp_rescale: bool = setting(False, "General Points reward (r + 3) / 8 in [0, 1] instead of 5 / -1 / -2 / -3.")
+    countdown_format_score: float = setting(0.0, "Reward for a wrong but well-formed Countdown answer.")
+    schedule: str | tuple[int, ...] = setting(
+        "log", "Checkpoints: log, epoch, or steps like 10,20,40; the last step is always saved.")
+    save_every: int | None = setting(None, "Checkpoint every N steps (overrides schedule; paper: 500 / 100).")
+    use_vllm: bool | None = setting(None, "vLLM generation (default when a GPU and vllm are present).",
+                                    flag="--use-vllm/--no-vllm")
+    vllm_mode: str = setting("colocate", "colocate (inside the training process) or server (trl vllm-serve).")
+    vllm_server_url: str | None = setting(None, "Server mode URL, e.g. http://localhost:8000.")
+    vllm_gpu_memory_utilization: float = setting(0.3, "Share of GPU memory vLLM may take (colocate).")
+    vllm_tensor_parallel_size: int = setting(1, "vLLM tensor parallel size.")
+    bf16: bool = setting(False, "bf16 autocast (GPU only).")
+    gradient_checkpointing: bool = setting(False, "Trade compute for memory.")
+    seed: int = setting(1, "Seed of data order and sampling.", spec=False, why="set by the plan from the spec's seeds")
+    logging_steps: int = setting(1, "Log every N steps.")
+    report_to: str = setting("none", "none, tensorboard, wandb or trackio.")
+    resume: bool = setting(True, cli=False, spec=False, why="a re-run always resumes; --force starts over")
+    force: bool = setting(False, "Delete an existing run folder and start over.", spec=False,
+                          why="the plan decides when a step starts over")
 
     def __post_init__(self):
         set_ = object.__setattr__
@@ -154,7 +161,9 @@ class GrpoConfig:
         if self.batch_prompts is None and self.global_batch is None:
             values["batch_prompts"] = PAPER_BATCH_PROMPTS if gpu else CPU_BATCH_PROMPTS
         if self.max_completion_length is None:
-            by_task = max(MAX_COMPLETION_BY_TASK[t] for t in tasks)
+            from sftlab.task_adapters import get_task
+
+            by_task = max(get_task(t).grpo_max_completion for t in tasks)
             values["max_completion_length"] = by_task if gpu else min(by_task, CPU_MAX_COMPLETION)
         return dataclasses.replace(self, **values) if values else self
 

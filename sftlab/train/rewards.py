@@ -27,33 +27,41 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections import defaultdict
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
 from sftlab.errors import ConfigError, DataError, SftlabError
+from sftlab.task_adapters import MAX_RESPONSE_CHARS, RewardResult, get_task, reward_task_names  # noqa: F401
+from sftlab.task_adapters.countdown import countdown_score  # noqa: F401  (re-exported)
+from sftlab.task_adapters.general_points import GP_MAX, GP_MIN, general_points_score  # noqa: F401
+from sftlab.task_adapters.sokoban import sokoban_format, sokoban_score  # noqa: F401  (re-exported)
 
-# Longer responses are scored as failures without parsing: 4096 tokens are ~16k characters, so this bound is
-# generous, and it keeps every scorer fast on pathological input.
-MAX_RESPONSE_CHARS = 65_536
 
-TASK_NAMES = ("sokoban", "general_points", "countdown")
-GP_MIN, GP_MAX = -3, 5
+class _RewardTaskNames(Sequence):
+    """The names of the registered tasks with RL presets (a live view: plugins registered later count too)."""
 
-_TAG_RE = re.compile(r"</?(?:think|answer)>")
+    def _names(self) -> tuple[str, ...]:
+        return reward_task_names()
+
+    def __getitem__(self, i):
+        return self._names()[i]
+
+    def __len__(self) -> int:
+        return len(self._names())
+
+    def __contains__(self, name) -> bool:
+        return name in self._names()
+
+    def __repr__(self) -> str:
+        return repr(self._names())
+
+
+TASK_NAMES: Sequence[str] = _RewardTaskNames()
 
 
 class RewardError(SftlabError):
     """A reward function broke its contract (NaN, wrong count): training stops with this message."""
-
-
-@dataclass(frozen=True)
-class RewardResult:
-    """One scored response: the reward and a short reason ("correct", "format", "wrong action", ...)."""
-
-    reward: float
-    reason: str
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -111,95 +119,24 @@ def decode_column(value: Any) -> Any:
 # Scorers: one response -> RewardResult. Never raise on model output.
 
 
-def sokoban_format(text: str) -> tuple[bool, str | None]:
-    """(ok, answer content): ok iff exactly one each of <think>, </think>, <answer>, </answer>, in that order."""
-    tags = _TAG_RE.findall(text)
-    if tags != ["<think>", "</think>", "<answer>", "</answer>"]:
-        return False, None
-    start = text.index("<answer>") + len("<answer>")
-    return True, text[start : text.index("</answer>")]
-
-
-def sokoban_score(response: str, answer: Any, labels: Any, prefill: str = "") -> RewardResult:
-    """The paper's single-step Sokoban reward: 1.0 iff the format is right and the answered label is the action.
-
-    `answer` is the expert direction ("Up"; a list's first element is used), `labels` the prompt's 4 labels in
-    Up, Down, Left, Right order (metadata `labels`). `prefill` is prepended before counting tags.
-    """
-    from sftlab.tasks.sokoban import DIRECTIONS, parse_action
-
-    if isinstance(answer, (list, tuple)):
-        answer = answer[0] if answer else None
-    if answer not in DIRECTIONS:
-        raise DataError(f"a Sokoban row's answer must be one of {', '.join(DIRECTIONS)}, got {answer!r}")
-    labels = tuple(labels) if labels is not None else DIRECTIONS
-    if len(labels) != 4:
-        raise DataError(f"a Sokoban row needs 4 prompt labels (Up, Down, Left, Right order), got {labels!r}")
-    text = (prefill or "") + (response or "")
-    if len(text) > MAX_RESPONSE_CHARS:
-        return RewardResult(0.0, "too long")
-    ok, content = sokoban_format(text)
-    if not ok:
-        return RewardResult(0.0, "format")
-    direction = parse_action(content, labels)
-    if direction is None:
-        return RewardResult(0.0, "invalid label")
-    if direction != answer:
-        return RewardResult(0.0, "wrong action")
-    return RewardResult(1.0, "correct")
-
-
-def general_points_score(response: str, answer: Any, rescale: bool = False) -> RewardResult:
-    """The 24-game reward 5 / -1 / -2 / -3 for `answer` = {"numbers": card values, "target": 24}.
-
-    With `rescale`, the reward is mapped to [0, 1] as (r + 3) / 8.
-    """
-    from sftlab.tasks.general_points import score as gp_score
-
-    numbers, target = _numbers_target(answer, "General Points")
-    if not response or len(response) > MAX_RESPONSE_CHARS:
-        raw = GP_MIN
-    else:
-        raw = int(gp_score(response, numbers, target))
-    reason = {5: "correct", -1: "wrong value", -2: "wrong numbers", -3: "illegal formula"}.get(raw, str(raw))
-    reward = (raw - GP_MIN) / (GP_MAX - GP_MIN) if rescale else float(raw)
-    return RewardResult(float(reward), reason)
-
-
-def countdown_score(response: str, answer: Any, format_score: float = 0.0) -> RewardResult:
-    """Countdown: 1.0 for a verified expression; else `format_score` if an answer was extracted; else 0.0."""
-    from sftlab.tasks.countdown import extract_answer, verify
-
-    numbers, target = _numbers_target(answer, "Countdown")
-    if not response or len(response) > MAX_RESPONSE_CHARS:
-        return RewardResult(0.0, "empty" if not response else "too long")
-    if extract_answer(response) is None:
-        return RewardResult(0.0, "no answer")
-    verdict = verify(response, numbers, target)
-    if float(verdict.reward) >= 1.0:
-        return RewardResult(1.0, "correct")
-    return RewardResult(float(format_score), "wrong")
-
-
 def score(task: str, response: str, answer: Any, metadata: dict | None = None, *, prefill: str = "",
           gp_rescale: bool = False, countdown_format_score: float = 0.0) -> RewardResult:
     """Score one response for `task` (sokoban, general_points, countdown) against a data row's answer/metadata."""
     answer = decode_column(answer)
     metadata = decode_column(metadata) or {}
-    if task == "sokoban":
-        return sokoban_score(response, answer, metadata.get("labels"), prefill=prefill)
-    if task == "general_points":
-        return general_points_score(response, answer, rescale=gp_rescale)
-    if task == "countdown":
-        return countdown_score(response, answer, format_score=countdown_format_score)
-    raise ConfigError(f"no reward for task {task!r}; choose one of: {', '.join(TASK_NAMES)}")
+    adapter = _reward_task(task)
+    return adapter.reward(response, answer, metadata, prefill=prefill,
+                          options={"gp_rescale": gp_rescale, "countdown_format_score": countdown_format_score})
 
 
-def _numbers_target(answer: Any, what: str) -> tuple[list[int], int]:
-    answer = decode_column(answer)
-    if not isinstance(answer, dict) or "numbers" not in answer:
-        raise DataError(f"a {what} row's answer must be {{'numbers': [...], 'target': N}}, got {answer!r}")
-    return [int(n) for n in answer["numbers"]], int(answer.get("target", 24))
+def _reward_task(task: str):
+    try:
+        adapter = get_task(task)
+    except ConfigError:
+        adapter = None
+    if adapter is None or adapter.name not in TASK_NAMES:
+        raise ConfigError(f"no reward for task {task!r}; choose one of: {', '.join(TASK_NAMES)}")
+    return adapter
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -216,8 +153,8 @@ class TaskReward:
     """
 
     def __init__(self, task: str | None = None, *, gp_rescale: bool = False, countdown_format_score: float = 0.0):
-        if task is not None and task not in TASK_NAMES:
-            raise ConfigError(f"no reward for task {task!r}; choose one of: {', '.join(TASK_NAMES)}")
+        if task is not None:
+            task = _reward_task(task).name
         if not math.isfinite(countdown_format_score) or not 0.0 <= countdown_format_score < 1.0:
             raise ConfigError("countdown_format_score must be in [0, 1), below the reward for a correct answer")
         self.task = task

@@ -19,11 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sftlab.errors import ConfigError, DataError, check_choice, check_positive, config_from_mapping
+from sftlab.settings import setting
 from sftlab.train.recipes import COMPLETION_ENDS, LOSS_NORMALIZATIONS, RECIPE_FIELDS, SFT_RECIPES
 from sftlab.train.schedule import parse_schedule
 
 REPORT_TO = ("none", "tensorboard", "wandb", "trackio")
 LR_SCHEDULERS = ("cosine", "linear", "constant", "constant_with_warmup")
+PLAN = "set by the plan (from the spec's models, conditions and experiment folder)"
 LORA_DEFAULTS = {"lora_r": 32, "lora_alpha": 16, "lora_target_modules": "all-linear", "lora_dropout": 0.0}
 # Fields that do not change what is trained: they may differ between a run and its resumption.
 _NOT_TRAINING = ("out", "resume", "force", "report_to")
@@ -31,54 +33,67 @@ _NOT_TRAINING = ("out", "resume", "force", "report_to")
 
 @dataclass(frozen=True)
 class SftConfig:
-    """One SFT run. Every field is also a YAML key and (mostly) a CLI flag of `sftlab train sft`."""
+    """One SFT run. Every field is a YAML key and a CLI flag of `sftlab train sft` and a spec key (train.sft),
+    unless its declaration says why not (sftlab.settings)."""
 
-    model: str  # smollm2-135m | tiny-random | local folder | hub id
-    data: str  # a built data folder (manifest.json + train.jsonl) or a data preset name
-    out: str  # the run folder
+    model: str = setting(help="smollm2-135m, tiny-random, a local folder or a hub id.", spec=False, why=PLAN)
+    data: str = setting(help="A built data folder (sftlab data build) or a preset.", spec=False, why=PLAN)
+    out: str = setting(help="The run folder (re-running resumes it).", spec=False, why=PLAN)
     # The paper recipe (sftlab.train.recipes.SFT_RECIPES): default | debunk | rethinking. Every field below marked
-    # [recipe] that is left None takes the recipe's value; a value given explicitly wins.
-    recipe: str = "default"
-    num_epochs: float | None = None  # [recipe] default 5
-    max_steps: int | None = None  # overrides num_epochs when set
-    learning_rate: float | None = None  # [recipe] default 1e-5
-    adam_beta1: float | None = None  # [recipe] default 0.9
-    adam_beta2: float | None = None  # [recipe] default 0.95; rethinking 0.999
-    weight_decay: float | None = None  # [recipe] default 0.01
-    lr_scheduler: str | None = None  # [recipe] default cosine
-    warmup_ratio: float | None = None  # [recipe] default 0.1
-    max_grad_norm: float | None = None  # [recipe] default 1.0
-    global_batch: int | None = None  # [recipe] default 128 = per_device_batch x grad accumulation x processes
-    per_device_batch: int | None = None  # [recipe] default: the largest divisor of the per-process share <= 8
-    max_length: int | None = None  # [recipe] tokens of prompt + completion; longer rows are truncated at the end
-    # [recipe] How the per-token cross-entropy of a step becomes the backpropagated loss:
+    # (recipe) that is left None takes the recipe's value; a value given explicitly wins.
+    recipe: str = setting("default", "default, debunk or rethinking: the paper's settings for every (recipe) "
+                          "setting left unset.")
+    num_epochs: float | None = setting(None, "Epochs (recipe; default 5).", flag="--epochs")
+    max_steps: int | None = setting(None, "Stop after N optimizer steps (overrides epochs).")
+    learning_rate: float | None = setting(None, "Peak learning rate (recipe; default 1e-5).", flag="--lr")
+    adam_beta1: float | None = setting(None, "AdamW beta1 (recipe; default 0.9).")
+    adam_beta2: float | None = setting(None, "AdamW beta2 (recipe; default 0.95, rethinking 0.999).")
+    weight_decay: float | None = setting(None, "AdamW weight decay (recipe; default 0.01).")
+    lr_scheduler: str | None = setting(
+        None, "cosine, linear, constant, constant_with_warmup (recipe; default cosine).")
+    warmup_ratio: float | None = setting(None, "Share of the steps spent warming up (recipe; default 0.1).")
+    max_grad_norm: float | None = setting(None, "Gradient clipping norm (recipe; default 1.0).")
+    global_batch: int | None = setting(
+        None, "Sequences per optimizer step = per-device x accumulation x processes (recipe; default 128).")
+    per_device_batch: int | None = setting(
+        None, "Micro-batch per device (recipe; default the largest divisor of the per-process share <= 8).")
+    max_length: int | None = setting(
+        None, "Max tokens of prompt + completion; longer rows are cut at the end (recipe; default 2048).")
+    # (recipe) How the per-token cross-entropy of a step becomes the backpropagated loss:
     #   batch_token_mean: one token-mean over the whole accumulated batch of all processes (TRL's default);
     #   sequence_mean_sum: each sequence's own token-mean, summed over the step's sequences on each process, with no
     #     1/accumulation factor (the Debunk original: verl, micro-batch 1, backward() per micro-batch);
     #   microbatch_mean_sum: each micro-batch's token-mean, summed over the step's micro-batches on each process, no
     #     1/accumulation factor (the Rethinking original: verl token-mean, micro-batch 4).
     #   Processes are averaged by DDP/FSDP in every mode, as in verl's FSDP. Gradients are clipped after the sum.
-    loss_normalization: str | None = None
-    shuffle: bool | None = None  # [recipe] shuffle the rows each epoch (False: dataset order, rethinking)
-    # [recipe] chat_template: the completion as the chat template renders the assistant turn (its end-of-turn,
+    loss_normalization: str | None = setting(
+        None, "batch_token_mean (TRL, the default), sequence_mean_sum (debunk), microbatch_mean_sum (rethinking).")
+    shuffle: bool | None = setting(None, "Shuffle rows each epoch (recipe; default yes, rethinking no).")
+    # (recipe) chat_template: the completion as the chat template renders the assistant turn (its end-of-turn,
     # e.g. `<|im_end|>` + newline); eos: the completion text followed by the tokenizer's raw EOS token (rethinking)
-    completion_end: str | None = None
-    packing: bool = False  # pack rows into max_length blocks (best-fit decreasing; implies padding-free)
-    padding_free: bool = False  # concatenate a batch into one row, no padding
-    schedule: str | tuple[int, ...] | None = None  # [recipe] epoch | log | explicit steps; the last is always saved
-    lora: bool = False
-    lora_r: int | None = None  # LoRA options require lora=True; defaults r=32, alpha=16, all-linear, dropout 0
-    lora_alpha: int | None = None
-    lora_target_modules: str | tuple[str, ...] | None = None
-    lora_dropout: float | None = None
-    bf16: bool = False  # bf16 autocast with fp32 master weights (GPU only)
-    gradient_checkpointing: bool = False
-    attn_implementation: str | None = None  # e.g. flash_attention_2 for padding-free on GPU; default sdpa
-    seed: int = 1
-    logging_steps: int = 1
-    report_to: str = "none"
-    resume: bool = True
-    force: bool = False
+    completion_end: str | None = setting(
+        None, "chat_template (the default) or eos (raw EOS token, rethinking).")
+    packing: bool = setting(False, "Pack rows into max-length blocks (best-fit decreasing; implies padding-free).")
+    padding_free: bool = setting(False, "Concatenate a batch into one row, no padding tokens.")
+    schedule: str | tuple[int, ...] | None = setting(
+        None, "Checkpoints: epoch, log, or steps like 10,20,40; the last is always saved (recipe; default epoch).")
+    lora: bool = setting(False, "Train a LoRA adapter instead of all weights.")
+    lora_r: int | None = setting(None, "LoRA rank [32]; needs --lora.")
+    lora_alpha: int | None = setting(None, "LoRA alpha [16]; needs --lora.")
+    lora_target_modules: str | tuple[str, ...] | None = setting(
+        None, "all-linear (default) or q_proj,v_proj,...; needs --lora.", commas=True)
+    lora_dropout: float | None = setting(None, "LoRA dropout [0]; needs --lora.")
+    bf16: bool = setting(False, "bf16 autocast with fp32 master weights (GPU only).")
+    gradient_checkpointing: bool = setting(False, "Trade compute for memory.")
+    attn_implementation: str | None = setting(
+        None, "sdpa (default), eager, flash_attention_2 (GPU; for padding-free).")
+    seed: int = setting(1, "Seed of data order and initialisation.", spec=False,
+                        why="set by the plan from the spec's seeds")
+    logging_steps: int = setting(1, "Log the loss every N steps.")
+    report_to: str = setting("none", "none, tensorboard, wandb or trackio.")
+    resume: bool = setting(True, cli=False, spec=False, why="a re-run always resumes; --force starts over")
+    force: bool = setting(False, "Delete an existing run folder and start over.", spec=False,
+                          why="the plan decides when a step starts over")
 
     def __post_init__(self):
         set_ = object.__setattr__

@@ -60,7 +60,7 @@ def test_gp_and_countdown_cot_are_byte_identical_across_processes(tmp_path):
 
 
 def test_sokoban_verifier_rejects_malformed_completions():
-    from sftlab.data.sokoban_rows import verify_row
+    from sftlab.task_adapters.sokoban_rows import verify_row
 
     row = {"answer": "Up", "metadata": {"accepted": ["Up", "Down", "Left", "Right"]}}
     for text, ok in [("<think> x </think> <answer> Up </answer>", True), ("<think> x </think> no answer", False),

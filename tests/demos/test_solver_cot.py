@@ -1,7 +1,7 @@
 import re
 
-from sftlab.data.sokoban_rows import trajectory
 from sftlab.demos.solver_cot import sokoban_cot
+from sftlab.task_adapters.sokoban_rows import trajectory
 from sftlab.tasks.sokoban import SokobanGame, extract_answer, generate, parse_action
 
 LABELS = ("tree", "fox", "cup", "jade")

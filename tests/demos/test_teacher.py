@@ -7,7 +7,7 @@ import pytest
 from sftlab.backends import get_backend
 from sftlab.data.presets import BuildConfig
 from sftlab.data.suites import suite_rows
-from sftlab.demos.teacher import TeacherConfig, sample_teacher, teacher_rows
+from sftlab.data.teacher import TeacherConfig, sample_teacher, teacher_rows
 from sftlab.errors import ConfigError, DataError
 
 
@@ -127,7 +127,7 @@ TEACHER_CASES = [
 
 @pytest.mark.parametrize(("text", "prefill", "labels", "answer", "expected"), TEACHER_CASES)
 def test_sokoban_teacher_filter_is_the_originals(text, prefill, labels, answer, expected):
-    from sftlab.demos.teacher import sokoban_accepts
+    from sftlab.task_adapters.sokoban_teacher import sokoban_accepts
 
     assert sokoban_accepts(text, labels, answer, prefill) is expected
     assert _original_accepts(prefill + text, labels, answer) is expected
@@ -135,13 +135,13 @@ def test_sokoban_teacher_filter_is_the_originals(text, prefill, labels, answer, 
 
 @pytest.mark.parametrize("junk", [None, b"<think></think> <answer> Up </answer>", 5, ["x"], {"a": 1}])
 def test_sokoban_teacher_filter_rejects_non_text(junk):
-    from sftlab.demos.teacher import sokoban_accepts
+    from sftlab.task_adapters.sokoban_teacher import sokoban_accepts
 
     assert sokoban_accepts(junk, BASE, "Up") is False
 
 
 def test_sokoban_teacher_verify_reads_the_rows_labels_answer_and_prefill():
-    from sftlab.demos.teacher import sokoban_teacher_verify
+    from sftlab.task_adapters.sokoban_teacher import sokoban_teacher_verify
 
     row = {"id": "r", "task": "sokoban", "answer": "Right", "metadata": {"labels": list(WORDS)},
            "prompt": [{"role": "user", "content": "..."}]}

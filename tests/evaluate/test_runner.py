@@ -85,7 +85,7 @@ def test_prompt_protocol_is_in_the_key_the_prompts_and_the_table(tmp_path):
     """paper: the original eval prompt's stray backslash; clean: none. Different keys, both named in the table."""
     from rich.console import Console
 
-    from sftlab.evaluate import results_table
+    from sftlab.analysis.tables import sweep_table as results_table
 
     out = tmp_path / "eval"
     base = dict(model="", suite="sokoban-eval", backend="oracle", episodes=1, max_turns=1, out=str(out),

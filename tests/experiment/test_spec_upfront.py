@@ -9,10 +9,10 @@ import yaml
 
 from sftlab.cli import main
 from sftlab.data.presets import PRESETS, BuildConfig
-from sftlab.data.rows import build_seed_limit
 from sftlab.errors import ConfigError
 from sftlab.experiment import parse_spec
 from sftlab.experiment.spec import SpecError
+from sftlab.task_adapters import build_seed_limit
 
 ROOT = Path(__file__).resolve().parents[2]
 QUICK = yaml.safe_load((ROOT / "experiments" / "quickstart.yaml").read_text())

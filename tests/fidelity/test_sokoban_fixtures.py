@@ -6,9 +6,9 @@ in the original, whose retry seed comes from Python's per-process salted `hash()
 
 import pytest
 
-from sftlab.data.sokoban_rows import trajectory
 from sftlab.demos.answer_only import sokoban_answer_only
 from sftlab.prompts.sokoban import raw_prompt
+from sftlab.task_adapters.sokoban_rows import trajectory
 from sftlab.tasks.sokoban import generate, get_variant, solve
 
 HASH_SALTED_RETRIES = 1  # docs/fidelity.md: "rooms", deliberate difference

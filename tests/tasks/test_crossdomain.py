@@ -38,7 +38,7 @@ def test_bad_config():
 
 
 def test_verify_gives_a_verdict_for_eval_rows():
-    from sftlab.data.reasoning_rows import crossdomain_rows
+    from sftlab.task_adapters.reasoning_rows import crossdomain_rows
 
     rows = list(crossdomain_rows(2, base_seed=3))
     assert {r["split"] for r in rows} == set(crossdomain.DOMAINS)

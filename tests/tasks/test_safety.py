@@ -40,7 +40,7 @@ def test_load_local_sets(tmp_path):
 
 
 def test_verify_scores_the_safe_behaviour():
-    from sftlab.data.reasoning_rows import safety_rows
+    from sftlab.task_adapters.reasoning_rows import safety_rows
 
     rows = list(safety_rows(n=100))
     assert sum(r["split"] == "harmful" for r in rows) == sum(r["split"] == "harmless" for r in rows) == 20

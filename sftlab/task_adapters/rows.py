@@ -17,21 +17,6 @@ def train_seed_base(seed: int, paper_seeds: bool) -> int:
     return PAPER_TRAIN_SEED if paper_seeds else TRAIN_SEED_BASE * (seed + 1)
 
 
-def build_seed_limit(task: str, kind: str, n: int) -> int:
-    """The exclusive upper bound of a build's seed: the instance seeds derived from it must stay below numpy's 2**32.
-
-    Only Sokoban draws with numpy's legacy seeding (np.random.RandomState): training puzzles use
-    TRAIN_SEED_BASE * (seed + 1) + i, eval episodes seed + stride * tag + episode (8 tags, stride max(n, 100)).
-    """
-    from sftlab.errors import SEED_LIMIT
-
-    if task != "sokoban":
-        return SEED_LIMIT
-    if kind == "eval":
-        return SEED_LIMIT - 8 * max(n, 100)
-    return SEED_LIMIT // TRAIN_SEED_BASE - 1
-
-
 def row_rng(seed: int, index: int, stream: int = 0) -> random.Random:
     """A random generator for row `index` of a build with `seed`: independent of every other row and stream."""
     state = np.random.SeedSequence([int(seed), int(index), int(stream)]).generate_state(2, dtype=np.uint32)

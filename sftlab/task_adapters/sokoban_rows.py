@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from sftlab.data.rows import make_row, train_seed_base
 from sftlab.errors import DataError
+from sftlab.task_adapters.rows import make_row, train_seed_base
 
 TRAIN_DIM = (6, 6)
 TRAIN_BOXES = 1
@@ -89,7 +89,7 @@ def train_rows(config, eval_keys: set[str], progress: bool, skip_leaks: bool) ->
 
 def verify_row(row: dict) -> bool:
     """Re-check a training completion with the task's own parser: its answer maps to the expert action."""
-    from sftlab.data.rows import completion_text
+    from sftlab.task_adapters.rows import completion_text
     from sftlab.tasks.sokoban import extract_answer, parse_action
 
     text = completion_text(row)

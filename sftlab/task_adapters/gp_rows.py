@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterator
 
-from sftlab.data.rows import make_row, row_rng, train_seed_base
+from sftlab.task_adapters.rows import make_row, row_rng, train_seed_base
 
 FIXED_MAPPING = "all_10"
 TARGET = 24
@@ -23,6 +23,12 @@ def _deal(seed: int, mapping: str):
     from sftlab.tasks.general_points import deal
 
     return deal(seed, num_cards=NUM_CARDS, largest_card=13, ood=False, mapping=mapping, target=TARGET)
+
+
+def hand_key(row: dict) -> str:
+    """The leakage key of a General Points row: the cards as shown (in order), the stated mapping, the target."""
+    meta = row["metadata"]
+    return f"{meta['mapping']}|{row['answer']['target']}|{','.join(meta['cards'])}"
 
 
 def check_mappings(diverse: bool) -> None:
@@ -52,7 +58,6 @@ def train_rows(config, eval_keys: set[str], progress: bool, skip_leaks: bool) ->
     """The training rows of a General Points preset, and counts for the manifest."""
     from tqdm import tqdm
 
-    from sftlab.data.leakage import row_key
     from sftlab.demos.answer_only import gp_answer_only
     from sftlab.demos.solver_cot import gp_cot
     from sftlab.prompts.diversity import mixed_mapping
@@ -74,7 +79,7 @@ def train_rows(config, eval_keys: set[str], progress: bool, skip_leaks: bool) ->
                 unsolvable += 1
                 continue
             row = _row(spec.name, index, hand, spec.diverse, None)
-            if skip_leaks and row_key(row) in eval_keys:
+            if skip_leaks and hand_key(row) in eval_keys:
                 skipped += 1
                 continue
             if spec.kind == "sft" and not config.teacher:
@@ -98,7 +103,7 @@ def train_rows(config, eval_keys: set[str], progress: bool, skip_leaks: bool) ->
 
 def verify_row(row: dict) -> bool:
     """Re-check a completion with the task's reward: it must score +5 (a correct formula, right numbers)."""
-    from sftlab.data.rows import completion_text
+    from sftlab.task_adapters.rows import completion_text
     from sftlab.tasks.general_points import score
 
     text = completion_text(row)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from sftlab.data.rows import make_row
+from sftlab.task_adapters.rows import make_row
 
 
 def crossdomain_rows(n: int, base_seed: int, progress: bool = False, splits=None) -> Iterator[dict]:

@@ -10,9 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from sftlab.data.rows import make_row, row_rng, train_seed_base
+from sftlab.task_adapters.rows import make_row, row_rng, train_seed_base
 
 TRAIN_VARIANT = "4num"
+
+
+def query_key(row: dict) -> str:
+    """The leakage key of a Countdown row: the sorted numbers and the target."""
+    numbers = sorted(int(x) for x in row["answer"]["numbers"])
+    return f"{','.join(map(str, numbers))}|{row['answer']['target']}"
 
 
 def _think(trace) -> str:
@@ -23,7 +29,6 @@ def train_rows(config, eval_keys: set[str], progress: bool, skip_leaks: bool) ->
     """The rows of a Countdown training arm, and counts for the manifest."""
     from tqdm import tqdm
 
-    from sftlab.data.leakage import row_key
     from sftlab.demos.answer_only import countdown_nocot, countdown_summary
     from sftlab.demos.corrupt import pick_rows
     from sftlab.demos.search_cot import search_trace
@@ -47,7 +52,7 @@ def train_rows(config, eval_keys: set[str], progress: bool, skip_leaks: bool) ->
             index = len(rows)
             answer = {"numbers": list(problem.numbers), "target": problem.target}
             meta = {"solution": problem.solution}
-            if skip_leaks and row_key({"task": "countdown", "answer": answer, "metadata": meta}) in eval_keys:
+            if skip_leaks and query_key({"answer": answer}) in eval_keys:
                 skipped += 1
                 continue
             # Every arm traces the query (the RL and teacher arms too), so all arms keep the same queries.
@@ -99,7 +104,7 @@ def _lowq(trace, treatment: str, opts: dict, rng, is_correct) -> str:
 
 def verify_row(row: dict) -> bool:
     """Re-check a completion with the task's verifier: the last \\boxed{} expression reaches the target."""
-    from sftlab.data.rows import completion_text
+    from sftlab.task_adapters.rows import completion_text
     from sftlab.tasks.countdown import verify
 
     text = completion_text(row)

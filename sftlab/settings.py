@@ -1,0 +1,121 @@
+"""Settings declared once: a config dataclass field carries its help text, and the CLI options and spec keys are
+derived from it, so adding a setting is one edit (the field).
+
+    learning_rate: float = setting(1e-5, "Peak learning rate.", flag="--lr")
+
+`flag` overrides the option name (default `--field-name`; booleans get `--x/--no-x`); `cli=False` / `spec=False`
+keep a field off the command line / out of experiment specs, and `why` says why (a test checks that every field
+has a flag and a spec key or a reason). `commas=True` turns a CLI value "a,b" into a tuple.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import typing
+from dataclasses import MISSING, dataclass
+from typing import Any
+
+
+def setting(default: Any = MISSING, help: str = "", *, flag: str | None = None, cli: bool = True,  # noqa: A002
+            spec: bool = True, why: str = "", commas: bool = False, choices: tuple[str, ...] = ()) -> Any:
+    """A dataclass field with the metadata the CLI and the spec parser read (see the module docstring);
+    `choices` lists the allowed values of a string setting (the spec parser checks them)."""
+    meta = {"help": help, "flag": flag, "cli": cli, "spec": spec, "why": why, "commas": commas, "choices": choices}
+    if default is MISSING:
+        return dataclasses.field(metadata=meta)
+    return dataclasses.field(default=default, metadata=meta)
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One declared setting: field name, CLI option, help, the Python type the CLI parses, default, where it goes."""
+
+    name: str
+    flag: str
+    help: str
+    kind: type
+    default: Any
+    cli: bool
+    spec: bool
+    why: str
+    commas: bool
+    choices: tuple[str, ...] = ()
+
+
+def _kind(annotation: str) -> type:
+    """The type a CLI option parses for a field annotation (given as a string under postponed evaluation)."""
+    text = str(annotation)
+    for name, kind in (("bool", bool), ("int", int), ("float", float)):
+        if text.split("|")[0].strip() == name:
+            return kind
+    return str
+
+
+def settings_of(cls) -> list[Setting]:
+    """The declared settings of a config dataclass, in field order."""
+    out = []
+    for f in dataclasses.fields(cls):
+        meta = f.metadata
+        kind = _kind(f.type)
+        flag = meta.get("flag") or "--" + f.name.replace("_", "-")
+        if kind is bool and "/" not in flag:
+            flag = f"{flag}/--no-{flag[2:]}"
+        default = f.default if f.default is not MISSING else None
+        out.append(Setting(f.name, flag, meta.get("help", ""), kind, default, meta.get("cli", True),
+                           meta.get("spec", True), meta.get("why", ""), meta.get("commas", False),
+                           tuple(meta.get("choices", ()))))
+    return out
+
+
+def cli_parameters(cls, exclude: tuple[str, ...] = ()) -> list[inspect.Parameter]:
+    """Typer keyword parameters, one per CLI setting of `cls`: every default is None (= "not given", so a YAML value
+    or the dataclass default applies); the help shows the dataclass default."""
+    import typer
+
+    params = []
+    for s in settings_of(cls):
+        if not s.cli or s.name in exclude:
+            continue
+        shown = "" if s.default in (None, "") or s.kind is bool and s.default is False else f" [{s.default}]"
+        option = typer.Option(None, *s.flag.split(" "), help=(s.help + shown).strip(), show_default=False)
+        annotation = typing.Optional[s.kind]  # noqa: UP045 - typer reads typing.Optional
+        params.append(inspect.Parameter(s.name, inspect.Parameter.KEYWORD_ONLY, default=option,
+                                        annotation=annotation))
+    return params
+
+
+def given_values(cls, values: dict) -> dict:
+    """The CLI values the user gave (None dropped), with comma lists split into tuples where declared."""
+    commas = {s.name for s in settings_of(cls) if s.commas}
+    out = {}
+    for name, value in values.items():
+        if value is None:
+            continue
+        if name in commas and isinstance(value, str):
+            value = tuple(x.strip() for x in value.split(",") if x.strip())
+        out[name] = value
+    return out
+
+
+def with_settings(cls, extra: list[inspect.Parameter], exclude: tuple[str, ...] = ()):
+    """Decorate `fn(values: dict, **extra)` into a Typer command whose options are `extra` plus the CLI settings
+    of `cls`; `values` receives the given settings (see `given_values`)."""
+    names = [p.name for p in extra]
+
+    def wrap(fn):
+        def command(**kwargs):
+            own = {k: kwargs.pop(k) for k in names}
+            return fn(given_values(cls, kwargs), **own)
+
+        command.__signature__ = inspect.Signature([*extra, *cli_parameters(cls, exclude)])
+        command.__doc__ = fn.__doc__
+        command.__name__ = fn.__name__
+        return command
+
+    return wrap
+
+
+def spec_keys(cls, exclude: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """The spec keys of `cls` (its spec settings, minus `exclude`)."""
+    return tuple(s.name for s in settings_of(cls) if s.spec and s.name not in exclude)

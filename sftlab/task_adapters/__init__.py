@@ -1,0 +1,286 @@
+"""The task registry: one `Task` adapter per task, found by name, alias, preset or suite.
+
+Built-in tasks: sokoban, general_points (alias gp), countdown, crossdomain, safety, and the reasoning-gym training
+tasks (`rg_<dataset>`). User tasks come from
+
+- a Python entry point in the group `sftlab.tasks` (an installed package; the object is a Task instance, a Task
+  subclass, or a list of them), or
+- a file: `sftlab --task-module my_task.py ...` (every verb), the spec key `task_module`, or the environment
+  variable SFTLAB_TASK_MODULES (paths separated by os.pathsep). The file defines `TASK` (or `TASKS`), or calls
+  `register()` itself. Loaded files are added to SFTLAB_TASK_MODULES so that worker processes see them too.
+
+See docs/adding-a-task.md.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import sys
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+from sftlab.errors import ConfigError
+from sftlab.task_adapters.base import (
+    MAX_RESPONSE_CHARS,
+    Preset,
+    RewardResult,
+    SplitMetric,
+    Suite,
+    Task,
+    Verdict,
+)
+from sftlab.task_adapters.rows import make_row
+
+ENTRY_POINT_GROUP = "sftlab.tasks"
+ENV_VAR = "SFTLAB_TASK_MODULES"
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+_tasks: dict[str, Task] = {}
+_aliases: dict[str, str] = {}
+_loaded_files: dict[str, list[str]] = {}  # resolved path -> names of the tasks it registered
+_state = {"builtins": False, "version": 0}
+
+
+def _builtins() -> list[Task]:
+    from sftlab.task_adapters.countdown import CountdownTask
+    from sftlab.task_adapters.crossdomain import CrossdomainTask, SafetyTask
+    from sftlab.task_adapters.general_points import GeneralPointsTask
+    from sftlab.task_adapters.reasoning_gym import builtin_tasks
+    from sftlab.task_adapters.sokoban import SokobanTask
+
+    return [SokobanTask(), GeneralPointsTask(), CountdownTask(), CrossdomainTask(), SafetyTask(), *builtin_tasks()]
+
+
+def _ensure() -> None:
+    if _state["builtins"]:
+        return
+    _state["builtins"] = True
+    for task in _builtins():
+        register(task)
+    _load_entry_points()
+    for path in filter(None, os.environ.get(ENV_VAR, "").split(os.pathsep)):
+        load_task_module(path)
+
+
+def _normal(name: str) -> str:
+    return str(name).strip().lower().replace("-", "_")
+
+
+def register(task: Task | type[Task], *, replace: bool = False) -> Task:
+    """Add a task to the registry and return it; a clash of names, aliases, presets or suites is a ConfigError."""
+    _ensure()
+    if isinstance(task, type) and issubclass(task, Task):
+        task = task()
+    if not isinstance(task, Task):
+        raise ConfigError(f"a registered task must be a sftlab.task_adapters.Task, got {type(task).__name__}")
+    if not _NAME.match(task.name or ""):
+        raise ConfigError(f"task name {task.name!r} must be lower-case letters, digits and _, starting with a letter")
+    if task.name in _tasks and _tasks[task.name] is task:
+        return task
+    if not replace:
+        for name in (task.name, *task.aliases):
+            owner = _tasks.get(name) or _tasks.get(_aliases.get(_normal(name), ""))
+            if owner is not None:
+                raise ConfigError(f"task name {name!r} of {type(task).__name__} is already taken by task {owner.name}")
+        taken_presets, taken_suites = presets(), suites()
+        for preset in task.presets():
+            if preset.name in taken_presets:
+                raise ConfigError(f"preset {preset.name!r} of task {task.name} already exists")
+            if preset.task != task.name:
+                raise ConfigError(f"preset {preset.name!r} of task {task.name} names task {preset.task!r}")
+        for suite in task.suites():
+            if suite.name in taken_suites:
+                raise ConfigError(f"eval suite {suite.name!r} of task {task.name} already exists")
+    _tasks[task.name] = task
+    for alias in task.aliases:
+        _aliases[_normal(alias)] = task.name
+    _state["version"] += 1
+    return task
+
+
+def unregister(name: str) -> None:
+    """Remove a task (tests and interactive sessions)."""
+    task = _tasks.pop(name, None)
+    if task is not None:
+        for alias in task.aliases:
+            _aliases.pop(_normal(alias), None)
+        _state["version"] += 1
+
+
+def unload_task_module(path: str | os.PathLike) -> None:
+    """Forget a loaded task file: unregister its tasks and drop it from SFTLAB_TASK_MODULES (tests, notebooks)."""
+    key = str(Path(path).expanduser().resolve())
+    for name in _loaded_files.pop(key, []):
+        unregister(name)
+    paths = [p for p in os.environ.get(ENV_VAR, "").split(os.pathsep) if p and p != key]
+    if paths:
+        os.environ[ENV_VAR] = os.pathsep.join(paths)
+    else:
+        os.environ.pop(ENV_VAR, None)
+
+
+def get_task(name: str) -> Task:
+    """The task called `name` (or one of its aliases); an unknown name is a ConfigError listing the tasks."""
+    _ensure()
+    if name in _tasks:
+        return _tasks[name]
+    key = _normal(name)
+    if key in _tasks:
+        return _tasks[key]
+    if key in _aliases:
+        return _tasks[_aliases[key]]
+    raise ConfigError(f"unknown task {name!r}; choose one of: {', '.join(_tasks)}")
+
+
+def find_task(label: str) -> Task | None:
+    """The task a free-form label names (a row's task, a verl data_source prefix such as `gp_l_...`), or None."""
+    _ensure()
+    try:
+        return get_task(label)
+    except ConfigError:
+        pass
+    key = _normal(label)
+    for task in sorted(_tasks.values(), key=lambda t: -max(len(p) for p in (t.data_source_prefixes or (t.name,)))):
+        if task.matches_loose(key):
+            return task
+    return None
+
+
+def all_tasks() -> list[Task]:
+    """Every registered task, built-ins first, in registration order."""
+    _ensure()
+    return list(_tasks.values())
+
+
+def build_seed_limit(task: str, kind: str, n: int) -> int:
+    """The exclusive upper bound of a build's seed for `task` (its adapter's `seed_limit`): the instance seeds
+    derived from it must stay below numpy's 2**32 (only Sokoban derives seeds that could pass it)."""
+    return get_task(task).seed_limit(kind, n)
+
+
+def reward_task_names() -> tuple[str, ...]:
+    """The tasks with RL presets: the ones whose rewards TRL and verl train on."""
+    return tuple(t.name for t in all_tasks() if any(p.kind == "rl" for p in t.presets()))
+
+
+def canonical(name: str) -> str:
+    """The canonical name of a task name or alias (e.g. `gp` -> `general_points`)."""
+    return get_task(name).name
+
+
+_cache: dict[str, tuple[int, dict]] = {}
+
+
+def _cached(kind: str, build) -> dict:
+    _ensure()
+    hit = _cache.get(kind)
+    if hit is None or hit[0] != _state["version"]:
+        hit = (_state["version"], build())
+        _cache[kind] = hit
+    return hit[1]
+
+
+def presets() -> dict[str, Preset]:
+    """Every preset of every registered task, by name."""
+    return _cached("presets", lambda: {p.name: p for t in _tasks.values() for p in t.presets()})
+
+
+def suites() -> dict[str, Suite]:
+    """Every eval suite of every registered task, by name."""
+    return _cached("suites", lambda: {s.name: s for t in _tasks.values() for s in t.suites()})
+
+
+def task_of_suite(suite: str) -> Task:
+    """The task that owns eval suite `suite`; an unknown suite is a ConfigError listing the suites."""
+    owners = _cached("suite_task", lambda: {s.name: t for t in _tasks.values() for s in t.suites()})
+    if suite not in owners:
+        raise ConfigError(f"unknown eval suite {suite!r}; choose one of: {', '.join(owners)}")
+    return owners[suite]
+
+
+class LiveView(Mapping):
+    """A read-only mapping recomputed from the registry, so plugins registered later appear in it."""
+
+    def __init__(self, build):
+        self._build = build
+
+    def __getitem__(self, key):
+        return self._build()[key]
+
+    def __iter__(self) -> Iterator:
+        return iter(self._build())
+
+    def __len__(self) -> int:
+        return len(self._build())
+
+    def __repr__(self) -> str:
+        return repr(dict(self._build()))
+
+
+# --- plugins ------------------------------------------------------------------------------------------------------
+def _register_from(obj, origin: str) -> list[Task]:
+    items = obj if isinstance(obj, (list, tuple)) else [obj]
+    out = []
+    for item in items:
+        if not (isinstance(item, Task) or (isinstance(item, type) and issubclass(item, Task))):
+            raise ConfigError(f"{origin} provides {item!r}, which is not a sftlab Task")
+        out.append(register(item))
+    return out
+
+
+def _load_entry_points() -> None:
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            obj = ep.load()
+        except Exception as exc:  # a broken plugin must not take the whole CLI down with a traceback
+            raise ConfigError(f"task plugin {ep.name!r} ({ep.value}) failed to load: {exc}") from None
+        _register_from(obj, f"entry point {ep.name!r}")
+
+
+def load_task_module(path: str | os.PathLike) -> list[Task]:
+    """Import a task file and register what it defines (`TASK`, `TASKS`, or its own register() calls).
+
+    Loading the same file twice is a no-op. The path is added to SFTLAB_TASK_MODULES for child processes.
+    """
+    _ensure()
+    file = Path(path).expanduser().resolve()
+    key = str(file)
+    if key in _loaded_files:
+        return []
+    if not file.is_file():
+        raise ConfigError(f"no such task module: {path}")
+    before = set(_tasks)
+    _loaded_files[key] = []
+    module_name = f"sftlab_user_task_{len(_loaded_files)}_{re.sub(r'[^A-Za-z0-9_]', '_', file.stem)}"
+    spec = importlib.util.spec_from_file_location(module_name, file)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module  # dataclasses and pickling look the module up by name
+    try:
+        spec.loader.exec_module(module)
+    except ConfigError:
+        raise
+    except Exception as exc:
+        _loaded_files.pop(key, None)
+        raise ConfigError(f"task module {path} failed to import: {type(exc).__name__}: {exc}") from None
+    found = getattr(module, "TASKS", None) or getattr(module, "TASK", None)
+    if found is not None:
+        _register_from(found, f"task module {path}")
+    new = [_tasks[n] for n in _tasks if n not in before]
+    _loaded_files[key] = [t.name for t in new]
+    if not new:
+        raise ConfigError(f"task module {path} defines no task: set TASK = MyTask() or call register()")
+    paths = [p for p in os.environ.get(ENV_VAR, "").split(os.pathsep) if p]
+    if key not in paths:
+        os.environ[ENV_VAR] = os.pathsep.join([*paths, key])
+    return new
+
+
+__all__ = [
+    "ENTRY_POINT_GROUP", "MAX_RESPONSE_CHARS", "build_seed_limit", "LiveView", "Preset", "RewardResult", "SplitMetric", "Suite", "Task",
+    "Verdict", "all_tasks", "make_row", "canonical", "find_task", "get_task", "load_task_module", "presets", "register", "reward_task_names",
+    "suites", "task_of_suite", "unload_task_module", "unregister",
+]

@@ -1,0 +1,175 @@
+"""Sokoban as a pipeline task: presets, the closed-loop eval suite, the single-step reward, the oracle.
+
+Reward (debunk spec, docs/training.md "GRPO"): exactly one `<think>`, `</think>`, `<answer>`, `</answer>` in that
+order, counted over the prompt's prefill plus the completion; the whole stripped `<answer>` content must be one of
+the prompt's own 4 labels (case-insensitive, the eval env's rule via `sftlab.tasks.sokoban.parse_action`), mapped
+to the expert direction.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from typing import Any
+
+from sftlab.errors import SEED_LIMIT, DataError
+from sftlab.task_adapters import sokoban_rows
+from sftlab.task_adapters.base import MAX_RESPONSE_CHARS, Preset, RewardResult, Suite, Task
+from sftlab.task_adapters.rows import TRAIN_SEED_BASE
+from sftlab.task_adapters.sokoban_teacher import sokoban_teacher_verify
+from sftlab.tasks.expr import Verdict
+from sftlab.tasks.sokoban import EVAL_TAGS, parse_action, solve
+
+DIRECTIONS = ("Up", "Down", "Left", "Right")
+_TAG_RE = re.compile(r"</?(?:think|answer)>")
+_SOK = "6x6, 1 box; one row per state along the shortest path (horizon 1)"
+
+
+def sokoban_format(text: str) -> tuple[bool, str | None]:
+    """(ok, answer content): ok iff exactly one each of <think>, </think>, <answer>, </answer>, in that order."""
+    tags = _TAG_RE.findall(text)
+    if tags != ["<think>", "</think>", "<answer>", "</answer>"]:
+        return False, None
+    start = text.index("<answer>") + len("<answer>")
+    return True, text[start : text.index("</answer>")]
+
+
+def sokoban_score(response: str, answer: Any, labels: Any, prefill: str = "") -> RewardResult:
+    """The paper's single-step Sokoban reward: 1.0 iff the format is right and the answered label is the action.
+
+    `answer` is the expert direction ("Up"; a list's first element is used), `labels` the prompt's 4 labels in
+    Up, Down, Left, Right order (metadata `labels`). `prefill` is prepended before counting tags.
+    """
+    if isinstance(answer, (list, tuple)):
+        answer = answer[0] if answer else None
+    if answer not in DIRECTIONS:
+        raise DataError(f"a Sokoban row's answer must be one of {', '.join(DIRECTIONS)}, got {answer!r}")
+    labels = tuple(labels) if labels is not None else DIRECTIONS
+    if len(labels) != 4:
+        raise DataError(f"a Sokoban row needs 4 prompt labels (Up, Down, Left, Right order), got {labels!r}")
+    text = (prefill or "") + (response or "")
+    if len(text) > MAX_RESPONSE_CHARS:
+        return RewardResult(0.0, "too long")
+    ok, content = sokoban_format(text)
+    if not ok:
+        return RewardResult(0.0, "format")
+    direction = parse_action(content, labels)
+    if direction is None:
+        return RewardResult(0.0, "invalid label")
+    if direction != answer:
+        return RewardResult(0.0, "wrong action")
+    return RewardResult(1.0, "correct")
+
+
+class SokobanTask(Task):
+    name = "sokoban"
+    label = "Sokoban"
+    description = "Push boxes onto targets on a grid (Debunk paper); closed-loop, one action per turn."
+    closed_loop = True
+    max_new_tokens = 4096
+    table_metrics = ("success", "action_is_valid", "validity_all_episodes", "action_is_effective", "num_actions",
+                     "response_tokens")
+    eval_options = ("prompt_protocol",)
+    paper_seeds = True
+    teacher_defaults = {"teacher_samples": 16, "teacher_temperature": 1.0, "teacher_top_p": 1.0,
+                        "teacher_max_new_tokens": 4096, "teacher_batch_size": 8}
+    leakage_key_text = "XSB rows of every training state vs each eval episode's initial state"
+    grpo_max_completion = 1024
+    ability = "bfs"
+    spec_demos = ("answer-only", "cot")
+    diverse_prompts = True
+
+    def matches_loose(self, text: str) -> bool:
+        return text.startswith("sokoban")
+
+    def presets(self) -> list[Preset]:
+        out = []
+        for diverse in (False, True):
+            tag = "diverse-" if diverse else ""
+            words = "per-row random 4-word action vocabulary" if diverse else "fixed Up/Down/Left/Right prompt"
+            out += [
+                Preset(f"sokoban-{tag}answer-only", "sokoban", "sft", "answer-only", diverse, 200,
+                       f"Sokoban SFT, {words}, answer-only demonstrations; {_SOK}"),
+                Preset(f"sokoban-{tag}cot", "sokoban", "sft", "cot", diverse, 200,
+                       f"Sokoban SFT, {words}, solver CoT (or --teacher CoT); {_SOK}"),
+                Preset(f"sokoban-{tag}rl", "sokoban", "rl", None, diverse, 200,
+                       f"Sokoban RL prompts, {words}, expert action as ground truth; {_SOK}"),
+            ]
+        return out + [Preset("sokoban-eval", "sokoban", "eval", None, False, 100,
+                             "Sokoban eval suite: the paper's 8 tags x 100 episodes (initial states), base seed 123")]
+
+    def suites(self) -> list[Suite]:
+        return [Suite("sokoban-eval", "Sokoban closed-loop episodes: 8 tags x 100 (initial states, labels shown "
+                      "and accepted)", 100, 123)]
+
+    def suite_rows(self, suite, n, seed, progress, splits, source) -> list[dict]:
+        return list(sokoban_rows.eval_rows(n, seed, progress, splits))
+
+    def split_order(self, suite: str) -> list[str]:
+        return list(EVAL_TAGS)
+
+    def eval_settings(self, config) -> dict:
+        return {"prompt_protocol": config.prompt_protocol}
+
+    def play_options(self, config) -> dict:
+        return {"prompt_protocol": config.prompt_protocol}
+
+    def seed_limit(self, kind: str, n: int) -> int:
+        # numpy's legacy seeding: training puzzles use TRAIN_SEED_BASE * (seed + 1) + i, eval episodes
+        # seed + stride * tag + episode (8 tags, stride max(n, 100))
+        if kind == "eval":
+            return SEED_LIMIT - 8 * max(n, 100)
+        return SEED_LIMIT // TRAIN_SEED_BASE - 1
+
+    def train_rows(self, config, keys, progress, skip_keys):
+        return sokoban_rows.train_rows(config, keys, progress, skip_keys)
+
+    def verify_row(self, row: dict) -> bool:
+        return sokoban_rows.verify_row(row)
+
+    def teacher_accepts(self, row: dict, text: str) -> bool:
+        return sokoban_teacher_verify(row, text)  # the original's filter, not our stricter verify_row
+
+    def leakage_key(self, row: dict) -> str:
+        return "\n".join(row["metadata"]["rows"])
+
+    def example_row(self, preset: Preset, rows: list[dict]) -> dict:
+        if preset.kind == "eval":
+            return rows[-1]  # the Fake probe: prompt labels 1-4, accepted labels the base words
+        return super().example_row(preset, rows)
+
+    def judge(self, response: str, answer, refused=None):
+        result = sokoban_score(response, answer if answer else ["Up"], None)
+        return Verdict(result.reward, result.reason, correct=result.reward >= 1.0)
+
+    def reward(self, response, answer, metadata, *, prefill="", options=None) -> RewardResult:
+        return sokoban_score(response, answer, (metadata or {}).get("labels"), prefill=prefill)
+
+    def oracle_answer(self, row: dict, rng: random.Random) -> str:
+        meta = row.get("metadata") or {}
+        plan = solve(meta["rows"])
+        direction = plan[0] if plan else "Up"  # unsolvable or solved: any label, the episode is lost anyway
+        label = meta["labels"][DIRECTIONS.index(direction)]
+        return f"<think> The shortest plan starts with {direction}. </think> <answer> {label} </answer>"
+
+    def random_answer(self, row: dict, rng: random.Random) -> str:
+        label = rng.choice(list((row.get("metadata") or {})["accepted"]))
+        return f"<think> Any move will do. </think> <answer> {label} </answer>"
+
+    def data_source(self, row: dict) -> str:
+        if row["split"] != "train":
+            return f"sokoban_{row['split']}"
+        return "sokoban_6x6_1horizon" + ("_random" if row["variant"] == "diverse" else "")
+
+    def ground_truth(self, row: dict):
+        answer = row["answer"]
+        return list(answer) if isinstance(answer, list) else [answer]
+
+    def verl_inputs(self, ground_truth, extra_info, metadata):
+        answer, metadata = super().verl_inputs(ground_truth, extra_info, metadata)
+        labels = extra_info.get("labels") or metadata.get("labels")
+        if labels is None and isinstance(ground_truth, dict):
+            labels = ground_truth.get("labels")
+        if labels is None:
+            raise DataError("a Sokoban verl row needs the prompt's labels in extra_info['labels']")
+        return answer, {**metadata, "labels": list(labels)}

@@ -1,0 +1,135 @@
+"""User tasks as plugins: the task of docs/adding-a-task.md, loaded from a file, through every verb of the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sftlab.cli import main
+from sftlab.store import ResultsStore
+from sftlab.task_adapters import ENV_VAR, get_task, load_task_module, presets, unload_task_module
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "adding-a-task.md"
+
+
+def doc_task_source() -> str:
+    """The first Python block of docs/adding-a-task.md: the complete example task."""
+    return re.search(r"```python\n(.*?)```", DOC.read_text(encoding="utf-8"), flags=re.DOTALL).group(1)
+
+
+@pytest.fixture
+def task_file(tmp_path, monkeypatch):
+    monkeypatch.delenv(ENV_VAR, raising=False)
+    path = tmp_path / "addition.py"
+    path.write_text(doc_task_source(), encoding="utf-8")
+    yield path
+    unload_task_module(path)
+
+
+def _cli(task_file, *args) -> int:
+    return main(["--task-module", str(task_file), *args])
+
+
+@pytest.mark.slow
+def test_a_task_from_a_file_builds_trains_evaluates_reports_and_exports(task_file, tmp_path, capsys):
+    assert _cli(task_file, "tasks") == 0
+    assert "addition: Add two numbers" in capsys.readouterr().out
+    data = tmp_path / "data"
+    assert _cli(task_file, "data", "build", "addition-answer-only", "--n", "16", "--out", str(data), "--quiet") == 0
+    manifest = json.loads((data / "manifest.json").read_text())
+    assert manifest["verification"]["correct"] == 16 and manifest["leakage"]["eval_suite"] == "addition-eval"
+    run = tmp_path / "run"
+    assert _cli(task_file, "train", "sft", "--model", "tiny-random", "--data", str(data), "--out", str(run),
+                "--max-steps", "2", "--global-batch", "2", "--per-device-batch", "1", "--max-length", "128",
+                "--schedule", "2", "--quiet") == 0
+    ev = tmp_path / "eval"
+    assert _cli(task_file, "eval", "--model", str(run), "--suite", "addition-eval", "--episodes", "2",
+                "--max-new-tokens", "4", "--device", "cpu", "--out", str(ev), "--quiet") == 0
+    assert _cli(task_file, "eval", "--backend", "oracle", "--suite", "addition-eval", "--episodes", "3",
+                "--out", str(ev), "--quiet") == 0
+    with ResultsStore(ev) as store:
+        oracle = {r.split: r.value for r in store.query(run="oracle", metric="acc")}
+        checkpoints = {r.checkpoint for r in store.query(run="run", metric="acc")}
+    assert oracle == {"id": 1.0, "ood": 1.0}
+    assert checkpoints == {"base", "checkpoint-2"}
+    capsys.readouterr()
+    assert _cli(task_file, "report", str(ev), "--no-weights") == 0
+    assert "addition-eval" in (ev / "report.md").read_text()
+    verl = tmp_path / "verl"
+    assert _cli(task_file, "data", "export", "verl", str(data), "--out", str(verl)) == 0
+    import pyarrow.parquet as pq
+
+    row = pq.read_table(verl / "train.parquet").to_pylist()[0]
+    assert row["data_source"] == "addition_train" and row["ability"] == "reasoning"
+    # the verl reward finds the task from the data source in a fresh process, through SFTLAB_TASK_MODULES
+    code = ("import json, sys; from sftlab.integrations.verl import compute_score; r = json.loads(sys.argv[1]); "
+            "print(compute_score(r['data_source'], r['answer'], r['gt']), compute_score(r['data_source'], 'x', r['gt']))")
+    payload = json.dumps({"data_source": row["data_source"], "gt": row["reward_model"]["ground_truth"],
+                          "answer": row["extra_info"]["answer"]})
+    done = subprocess.run([sys.executable, "-c", code, payload], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, ENV_VAR: str(task_file)})
+    assert done.stdout.split() == ["1.0", "0.0"], done.stderr[-2000:]
+
+
+def test_a_task_file_registers_presets_suites_and_its_rewards(task_file):
+    (task,) = load_task_module(task_file)
+    assert get_task("addition") is task and "addition-rl" in presets()
+    from sftlab.train.rewards import TASK_NAMES, TaskReward
+
+    assert "addition" in TASK_NAMES
+    reward = TaskReward("addition")
+    answer = {"a": 12, "b": 30}
+    assert reward(["<answer>42</answer>", "<answer>41</answer>", "no answer"], answer=[answer] * 3) == [1.0, 0.0, 0.0]
+    assert os.environ[ENV_VAR] == str(task_file.resolve())
+    assert load_task_module(task_file) == []  # loading the same file again is a no-op
+
+
+def test_a_task_module_in_a_spec_is_loaded_relative_to_the_spec(task_file, tmp_path):
+    from sftlab.experiment.spec import load_spec
+
+    spec_file = tmp_path / "spec.yaml"
+    spec_file.write_text("name: add\ntask: addition\ntask_module: addition.py\nmodels: [tiny-random]\n"
+                         "conditions:\n  - {name: answer-only, demo: answer-only}\n  - {name: rl, method: grpo}\n")
+    spec = load_spec(spec_file)
+    assert spec.task == "addition"
+    assert [c.preset for c in spec.conditions] == ["addition-answer-only", "addition-rl"]
+    assert tuple(spec.eval.suites) == ("addition-eval",)
+
+
+def test_bad_task_modules_are_one_line_errors(tmp_path, capsys):
+    missing = tmp_path / "nope.py"
+    assert main(["--task-module", str(missing), "tasks"]) == 2
+    assert capsys.readouterr().err.strip() == f"error: no such task module: {missing}"
+    broken = tmp_path / "broken.py"
+    broken.write_text("import not_a_module_anywhere\n")
+    assert main(["--task-module", str(broken), "tasks"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: task module") and "ModuleNotFoundError" in err and "\n" not in err
+    empty = tmp_path / "empty.py"
+    empty.write_text("X = 1\n")
+    assert main(["--task-module", str(empty), "tasks"]) == 2
+    assert "defines no task" in capsys.readouterr().err
+    clash = tmp_path / "clash.py"
+    clash.write_text("from sftlab.task_adapters import Task\n\nclass Gp(Task):\n    name = 'gp'\n\nTASK = Gp()\n")
+    assert main(["--task-module", str(clash), "tasks"]) == 2
+    assert "already taken by task general_points" in capsys.readouterr().err
+
+
+def test_an_installed_entry_point_is_found_in_a_fresh_process(tmp_path):
+    (tmp_path / "my_addition.py").write_text(doc_task_source(), encoding="utf-8")
+    dist = tmp_path / "my_addition-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: my-addition\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text("[sftlab.tasks]\naddition = my_addition:TASK\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])}
+    env.pop(ENV_VAR, None)
+    done = subprocess.run([sys.executable, "-m", "sftlab", "tasks"], capture_output=True, text=True, env=env,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "addition: Add two numbers" in done.stdout and "addition-answer-only" in done.stdout

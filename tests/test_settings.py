@@ -1,0 +1,95 @@
+"""Settings declared once (sftlab.settings): every SFT / GRPO / eval setting has its help text, a CLI flag and a
+spec key (or a declared reason why not), and a new field becomes a flag and a spec key without another edit."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import typer
+import typer.main
+
+from sftlab.cli import app, main
+from sftlab.evaluate.config import EvalConfig
+from sftlab.experiment.spec import _MANAGED_TRAIN_KEYS, eval_spec_keys, parse_spec
+from sftlab.settings import setting, settings_of, with_settings
+from sftlab.train.grpo import GrpoConfig
+from sftlab.train.sft import SftConfig
+
+COMMANDS = {SftConfig: ("train", "sft"), GrpoConfig: ("train", "grpo"), EvalConfig: ("eval",)}
+
+
+def _options(path: tuple[str, ...]) -> set[str]:
+    command = typer.main.get_command(app)
+    for name in path:
+        command = command.commands[name]
+    return {opt for param in command.params for opt in (*param.opts, *param.secondary_opts)}
+
+
+@pytest.mark.parametrize("cls", list(COMMANDS), ids=lambda c: c.__name__)
+def test_every_setting_has_help_a_flag_and_a_spec_key_or_says_why_not(cls):
+    options = _options(COMMANDS[cls])
+    spec = set(eval_spec_keys()) if cls is EvalConfig else None
+    for item in settings_of(cls):
+        assert item.help or not item.cli, f"{cls.__name__}.{item.name} has no help text"
+        if item.cli:
+            assert item.flag.split("/")[0] in options, f"{cls.__name__}.{item.name}: no flag {item.flag}"
+        else:
+            assert item.why, f"{cls.__name__}.{item.name} has no flag and no reason"
+        if item.spec:
+            if spec is not None:
+                assert item.name in spec, f"{item.name} is not an eval spec key"
+        else:
+            assert item.why, f"{cls.__name__}.{item.name} is not a spec key and gives no reason"
+    if cls is not EvalConfig:  # what the plan sets is exactly what is declared spec=False
+        assert {s.name for s in settings_of(cls) if not s.spec} == set(_MANAGED_TRAIN_KEYS)
+
+
+def _spec(**sections) -> dict:
+    return {"name": "x", "task": "sokoban", "models": ["tiny-random"],
+            "conditions": [{"name": "c", "demo": "answer-only"}], **sections}
+
+
+def test_spec_keys_are_the_declared_settings():
+    spec = parse_spec(_spec(train={"sft": {"adam_beta2": 0.9, "logging_steps": 3}},
+                            eval={"top_k": 5, "max_attempts": 2, "device": "cpu"}))
+    assert spec.conditions[0].train == {} and spec.train.sft == {"adam_beta2": 0.9, "logging_steps": 3}
+    assert spec.eval.options == {"top_k": 5, "max_attempts": 2, "device": "cpu"}
+    with pytest.raises(Exception, match=r"eval.top_k: expected an integer"):
+        parse_spec(_spec(eval={"top_k": "many"}))
+    with pytest.raises(Exception, match=r"train.sft.seed: is set by the plan"):
+        parse_spec(_spec(train={"sft": {"seed": 3}}))
+
+
+def test_a_new_field_is_a_flag_without_another_edit():
+    @dataclasses.dataclass(frozen=True)
+    class Toy:
+        name: str = setting(help="A name.")
+        steps: int = setting(3, "Steps.", flag="--n-steps")
+        fast: bool = setting(False, "Go fast.")
+        tags: tuple[str, ...] | None = setting(None, "Tags, comma-separated.", commas=True)
+
+    seen = {}
+    toy = typer.Typer()
+
+    @toy.command()
+    @with_settings(Toy, [])
+    def run(values: dict) -> None:
+        seen.update(values)
+
+    toy(["--name", "a", "--n-steps", "7", "--fast", "--tags", "x,y"], standalone_mode=False)
+    assert seen == {"name": "a", "steps": 7, "fast": True, "tags": ("x", "y")}
+    seen.clear()
+    toy(["--name", "b"], standalone_mode=False)
+    assert seen == {"name": "b"}  # options not given stay unset, so a YAML value or the field default applies
+
+
+def test_derived_eval_flags_reach_the_config(tmp_path, capsys):
+    assert main(["eval", "--backend", "oracle", "--suite", "gp-eval", "--episodes", "1", "--splits", "id,all_5",
+                 "--top-k", "3", "--out", str(tmp_path), "--quiet"]) == 0
+    import json
+
+    aggregate = json.loads(next((tmp_path / "aggregates").rglob("gp-eval.json")).read_text())
+    assert aggregate["settings"]["splits"] == ["all_5", "id"]
+    assert main(["eval", "--backend", "oracle", "--out", str(tmp_path)]) == 2
+    assert "missing --suite" in capsys.readouterr().err
