@@ -13,7 +13,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sftlab.errors import ConfigError
+from sftlab.errors import ConfigError, check_positive
 
 Messages = list[dict]  # one chat: [{"role": "user", "content": "..."}, ...]
 
@@ -44,10 +44,8 @@ class SamplingParams:
             raise ConfigError(f"top_p must be in (0, 1], got {self.top_p!r}")
         if not _is_int(self.top_k) or (self.top_k != -1 and self.top_k < 1):
             raise ConfigError(f"top_k must be -1 (off) or a positive integer, got {self.top_k!r}")
-        if not _is_int(self.max_new_tokens) or self.max_new_tokens < 1:
-            raise ConfigError(f"max_new_tokens must be a positive integer, got {self.max_new_tokens!r}")
-        if not _is_int(self.n) or self.n < 1:
-            raise ConfigError(f"n (samples per prompt) must be a positive integer, got {self.n!r}")
+        check_positive("max_new_tokens", self.max_new_tokens, integer=True)
+        check_positive("n (samples per prompt)", self.n, integer=True)
         if not _is_int(self.seed) or self.seed < 0:
             raise ConfigError(f"seed must be a non-negative integer, got {self.seed!r}")
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sftlab.backends import BACKENDS, SamplingParams
-from sftlab.errors import ConfigError, DataError, check_choice
+from sftlab.errors import ConfigError, DataError, check_choice, check_positive
 from sftlab.settings import setting
 from sftlab.task_adapters import Task, all_tasks, task_of_suite
 
@@ -90,12 +90,8 @@ class EvalConfig:
             raise ConfigError(f"episodes must be an integer between 1 and {MAX_N}, got {self.episodes!r}")
         if not isinstance(self.out, (str, os.PathLike)) or not str(self.out).strip():
             raise ConfigError(f"out (the EVAL folder) must be a non-empty path, got {self.out!r}")
-        if not _is_int(self.max_turns) or self.max_turns < 1:
-            raise ConfigError(f"max_turns must be a positive integer, got {self.max_turns!r}")
-        if not _is_int(self.batch_size) or self.batch_size < 1:
-            raise ConfigError(f"batch_size must be a positive integer, got {self.batch_size!r}")
-        if not _is_int(self.max_attempts) or self.max_attempts < 1:
-            raise ConfigError(f"max_attempts must be a positive integer, got {self.max_attempts!r}")
+        for name in ("max_turns", "batch_size", "max_attempts"):
+            check_positive(name, getattr(self, name), integer=True)
         if self.multi_turn and not task_of_suite(self.suite).multi_turn:
             takes = ", ".join(s.name for t in all_tasks() if t.multi_turn for s in t.suites())
             raise ConfigError(f"multi_turn (verifier feedback) applies to {takes}, not {self.suite}")
