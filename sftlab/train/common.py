@@ -18,7 +18,7 @@ from transformers import TrainerCallback
 
 from sftlab import __version__
 from sftlab.errors import ConfigError, DataError, disk_full_message
-from sftlab.io import acquire_output, atomic_write_json, release_output
+from sftlab.io import acquire_output, atomic_write_json, process_rank, release_output
 from sftlab.train.runs import (
     CHECKPOINTS,
     COMPLETE,
@@ -39,8 +39,8 @@ def world_size() -> int:
 
 
 def is_main_process() -> bool:
-    """True on the global rank-0 process (or when not distributed)."""
-    return int(os.environ.get("RANK", "0")) == 0
+    """True on the global rank-0 process (or when not distributed): the one that also takes the output locks."""
+    return process_rank() == 0
 
 
 def on_main_process(fn, *args, **kwargs):
