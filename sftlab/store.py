@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ from sftlab.errors import DataError
 SCHEMA_VERSION = 1
 _DAMAGED = (sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT)  # not a database, or a truncated/garbled one
 FILENAME = "results.sqlite"
+_OPEN_PATIENCE_S = 60  # how long to retry the setup while other processes set up the same new store
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -86,13 +88,27 @@ class ResultsStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._conn = sqlite3.connect(path, timeout=60, isolation_level=None)
         try:
-            self._open()
+            self._open_with_retries()
         except sqlite3.DatabaseError as exc:
             self._conn.close()
             if getattr(exc, "sqlite_errorcode", None) not in _DAMAGED and "malformed" not in str(exc):
                 raise  # a full or read-only disk, a lock held too long: the CLI says so in one line
             raise DataError(f"{path} is not a readable results store ({exc}); move it aside or choose another "
                             "--out, then re-run") from None
+
+    def _open_with_retries(self) -> None:
+        """Run `_open`, retrying while another process sets up the same store: switching a new file to WAL
+        answers "database is locked" at once, without waiting on SQLite's busy timeout."""
+        deadline = time.monotonic() + _OPEN_PATIENCE_S
+        delay = 0.01
+        while True:
+            try:
+                return self._open()
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
 
     def _open(self) -> None:
         """Set up the connection and the schema; a damaged file fails here, before anything is evaluated."""

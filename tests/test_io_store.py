@@ -71,3 +71,31 @@ def test_results_store_roundtrip_and_replace(tmp_path):
     conn = sqlite3.connect(tmp_path / "results.sqlite")
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("SELECT COUNT(*) FROM results").fetchone()[0] == 2
+
+
+def _record_one(path, index, barrier):
+    barrier.wait()
+    try:
+        with ResultsStore(path) as store:
+            store.record(f"key-{index}", run="r", checkpoint="c", suite="s",
+                         metrics=[Metric(split="id", metric="success", value=1.0, n=1)])
+    except sqlite3.Error as exc:
+        return repr(exc)
+    return None
+
+
+def test_processes_creating_one_new_store_together_all_record(tmp_path):
+    """Several evaluations that open the same not-yet-existing store at once (as parallel study steps do) all
+    land: setting up a new file in WAL mode answers "database is locked" at once, which the store retries."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    for trial in range(8):
+        path = tmp_path / f"t{trial}" / "results.sqlite"
+        with ctx.Manager() as manager:
+            barrier = manager.Barrier(6)
+            with ctx.Pool(6) as pool:
+                errors = pool.starmap(_record_one, [(path, i, barrier) for i in range(6)])
+        assert errors == [None] * 6
+        with ResultsStore(path) as store:
+            assert len(store) == 6
