@@ -65,11 +65,16 @@ _register()
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI and return its exit code; user errors print one `error: ...` line and return 2."""
+    """Run the CLI and return its exit code; user errors print one `error: ...` line and return 2.
+
+    In a distributed launch, an error that rank 0 decided for every rank (a refused run folder) is printed by
+    rank 0 alone; the other ranks return the same code silently.
+    """
     try:
         result = app(args=argv, standalone_mode=False, prog_name="sftlab")
     except SftlabError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        if not getattr(exc, "reported_by_rank0", False):  # another rank's copy of rank 0's error: said there
+            typer.echo(f"error: {exc}", err=True)
         return 2
     except typer.TyperException as exc:  # usage errors: unknown option, missing argument
         exc.show()
@@ -81,7 +86,8 @@ def main(argv: list[str] | None = None) -> int:
         mapped = environment_error(exc)
         if mapped is None:
             raise
-        typer.echo(f"error: {mapped}", err=True)
+        if not getattr(exc, "reported_by_rank0", False):
+            typer.echo(f"error: {mapped}", err=True)
         return 2
     return result if isinstance(result, int) else 0
 

@@ -46,7 +46,8 @@ def is_main_process() -> bool:
 def on_main_process(fn, *args, **kwargs):
     """`fn(*args, **kwargs)` run by the global rank-0 process alone; every process returns its result (or raises
     its exception). This is the one place where the ranks of a launch agree on a run folder: rank 0 decides (new,
-    resume from which checkpoint, complete, refused) and writes; the others never race it for the folder.
+    resume from which checkpoint, complete, refused) and writes; the others never race it for the folder. The
+    other ranks' copy of rank 0's exception carries `reported_by_rank0`, so the CLI prints it once, not per rank.
     """
     if world_size() == 1:
         return fn(*args, **kwargs)
@@ -63,6 +64,8 @@ def on_main_process(fn, *args, **kwargs):
     dist.broadcast_object_list(box, src=0)
     ok, value = box[0]
     if not ok:
+        if not is_main_process():
+            value.reported_by_rank0 = True  # rank 0 prints it; this rank exits with the same code, silently
         raise value
     return value
 

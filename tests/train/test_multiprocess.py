@@ -7,8 +7,9 @@ machine without GPUs the launch is the configs' own torchrun launch, which accel
 accelerate shards (FSDP) only on GPUs: an FSDP launch on CPU processes runs as data parallel, and the run records
 and says so (plan.distributed == MULTI_CPU).
 
-Each launch costs ~20-40 s on 2 cores (two processes importing torch/TRL), so the file holds five launches:
-SFT with ddp.yaml (killed, resumed), SFT with fsdp.yaml, GRPO with ddp.yaml (killed, resumed).
+Each launch costs ~20-40 s on 2 cores (two processes importing torch/TRL), so the file holds six launches:
+SFT with ddp.yaml (killed, resumed), SFT with fsdp.yaml, GRPO with ddp.yaml (killed, resumed), and one refused
+launch (~10 s: it stops before loading the model).
 """
 
 from __future__ import annotations
@@ -219,3 +220,26 @@ def test_grpo_ddp_killed_resumes_with_the_planned_batch(rl_data, tmp_path):
     logs = [e for e in read_log_history(run) if "loss" in e][:2]
     completion_tokens = sum(4 * e["completions/mean_length"] for e in logs)
     assert logs[1]["num_tokens"] == 2 * sum(prompt_tokens(rl_data)) + completion_tokens
+
+
+HOLDER = "import sys\nfrom sftlab.io import output_lock\nwith output_lock(sys.argv[1]):\n" \
+         "    print('held', flush=True)\n    sys.stdin.read()\n"
+
+
+def test_a_launch_refused_by_a_locked_run_says_so_once(sft_data, tmp_path):
+    # Another sftlab process is writing the run folder: rank 0 is refused and hands the error to rank 1 (both exit
+    # 2); the `error: ...` line is printed by rank 0 alone, not once per rank.
+    run = tmp_path / "run"
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(run)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              text=True, env=env())
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        done = subprocess.run(launch("ddp.yaml", "sft", "--data", str(sft_data), "--out", str(run), *SFT_ARGS),
+                              env=env(), capture_output=True, text=True, timeout=TIMEOUT)
+    finally:
+        holder.communicate("")
+    assert done.returncode != 0
+    errors = [line for line in (done.stdout + done.stderr).splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and "being written by another sftlab process" in errors[0], done.stderr[-3000:]
+    assert "exitcode  : 2" in done.stderr  # both ranks exited with the user-error code (torchrun's report)
+    assert not run.exists()
