@@ -10,6 +10,7 @@ import copy
 import resource
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -58,8 +59,38 @@ def test_huge_episode_count_is_refused_before_any_work(tmp_path):
     out = tmp_path / "eval"
     proc = run_limited(["eval", "--backend", "oracle", "--suite", "sokoban-eval", "--episodes", "100000000",
                         "--out", str(out)], tmp_path)
-    assert "episodes must be an integer between 1 and 1000000" in one_error_line(proc)
+    assert "plans 800000000 units in all; the limit is 1000000 units per evaluation" in one_error_line(proc)
     assert not out.exists()  # refused before the EVAL folder was even created
+
+
+def test_the_episode_limit_bounds_the_suite_total_not_each_tag(tmp_path):
+    # 1,000,000 episodes per tag is 8,000,000 for the 8 tags: refused in the 2 GiB child, before any work
+    out = tmp_path / "eval"
+    started = time.monotonic()
+    proc = run_limited(["eval", "--backend", "oracle", "--suite", "sokoban-eval", "--episodes", "1000000",
+                        "--out", str(out)], tmp_path)
+    assert time.monotonic() - started < 60
+    line = one_error_line(proc)
+    assert "sokoban-eval with 1000000 episodes per tag/split plans 8000000 units in all" in line
+    assert "the limit is 1000000 units" in line and not out.exists()
+
+
+def test_the_episode_limit_counts_the_chosen_splits_and_rows_per_task():
+    from sftlab.data.suites import MAX_UNITS
+    from sftlab.evaluate import EvalConfig
+    from sftlab.tasks.crossdomain import DOMAINS
+
+    # one tag of 1,000,000 episodes is within the limit; two are not
+    EvalConfig(model="", backend="oracle", suite="sokoban-eval", episodes=MAX_UNITS, splits=("SimpleSokoban",))
+    with pytest.raises(ConfigError, match=f"plans {2 * MAX_UNITS} units in all"):
+        EvalConfig(model="", backend="oracle", suite="sokoban-eval", episodes=MAX_UNITS,
+                   splits=("SimpleSokoban", "LargerSokoban"))
+    # crossdomain-eval's n is per reasoning-gym task, and a domain holds several tasks
+    tasks = sum(len(t) for t in DOMAINS.values())
+    n = MAX_UNITS // tasks + 1
+    with pytest.raises(ConfigError, match=f"plans {n * tasks} units in all"):
+        EvalConfig(model="", backend="oracle", suite="crossdomain-eval", episodes=n)
+    EvalConfig(model="", backend="oracle", suite="crossdomain-eval", episodes=MAX_UNITS // tasks)
 
 
 # --- item 5 and 9: the YAML loader ---------------------------------------------------------------------------

@@ -33,6 +33,20 @@ def suite_splits(name: str) -> tuple[str, ...]:
     return tuple(task_of_suite(name).suite_splits(name))
 
 
+MAX_UNITS = 1_000_000  # episodes or rows one suite evaluation may plan (the sum over its tags/splits)
+
+
+def check_suite_units(name: str, n: int, splits=None) -> int:
+    """The units (episodes or rows) suite `name` plans with `n` per tag/split (only `splits` when given); more
+    than MAX_UNITS is a ConfigError naming the total and the limit, raised before any row is built."""
+    check_choice("eval suite", name, SUITES)
+    total = task_of_suite(name).suite_units(name, n, splits)
+    if total > MAX_UNITS:
+        raise ConfigError(f"{name} with {n} episodes per tag/split plans {total} units in all; the limit is "
+                          f"{MAX_UNITS} units per evaluation: lower --episodes or choose fewer --splits")
+    return total
+
+
 def suite_rows(name: str, n: int | None = None, seed: int | None = None, progress: bool = False,
                splits=None, source=None) -> list[dict]:
     """The rows of eval suite `name`, `n` per tag/split (default: the paper's), from base seed `seed`.

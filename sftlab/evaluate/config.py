@@ -23,7 +23,8 @@ class EvalConfig:
         the oracle/random backends. suite: sokoban-eval | gp-eval | countdown-eval |
         crossdomain-eval | safety-eval.
     checkpoints: for a RUN folder, "all" (base + every checkpoint), "last" (base + the last) or a comma list of
-        steps / names ("0,40,checkpoint-80", 0 = base). episodes: per tag/split (default: the suite's, 100 / 500).
+        steps / names ("0,40,checkpoint-80", 0 = base). episodes: per tag/split (default: the suite's, 100 / 500);
+        the total over the tags/splits is at most sftlab.data.suites.MAX_UNITS (checked here, before any work).
     backend: hf | vllm | oracle | random. out: the EVAL folder.
     temperature, top_p, top_k, seed: sampling (paper: 0.5, 1, -1). max_new_tokens: default 4096 (Sokoban) / 8192
         (GP, Countdown); with the hf backend on CPU the default is capped at 64 (a notice says so).
@@ -76,8 +77,7 @@ class EvalConfig:
         "eval; that formula scores -1). Part of the gp-eval key.", choices=("exact", "float"))
 
     def __post_init__(self) -> None:
-        from sftlab.data.presets import MAX_N
-        from sftlab.data.suites import SUITES, suite_splits
+        from sftlab.data.suites import SUITES, check_suite_units, suite_splits
         from sftlab.prompts.sokoban import EVAL_PROTOCOLS
 
         check_choice("eval suite", self.suite, SUITES)
@@ -86,8 +86,8 @@ class EvalConfig:
         check_choice("backend", self.backend, BACKENDS)
         if self.backend not in POLICIES and not str(self.model or "").strip():
             raise ConfigError(f"the {self.backend} backend needs --model (a model name, folder, hub id or RUN)")
-        if self.episodes is not None and (not _is_int(self.episodes) or not 1 <= self.episodes <= MAX_N):
-            raise ConfigError(f"episodes must be an integer between 1 and {MAX_N}, got {self.episodes!r}")
+        if self.episodes is not None and (not _is_int(self.episodes) or self.episodes < 1):
+            raise ConfigError(f"episodes must be a positive integer, got {self.episodes!r}")
         if not isinstance(self.out, (str, os.PathLike)) or not str(self.out).strip():
             raise ConfigError(f"out (the EVAL folder) must be a non-empty path, got {self.out!r}")
         for name in ("max_turns", "batch_size", "max_attempts"):
@@ -113,6 +113,8 @@ class EvalConfig:
             unknown = [x for x in self.splits if x not in names]
             if unknown:
                 raise ConfigError(f"{self.suite} has no split(s) {unknown}; choose from: {', '.join(names)}")
+        if self.episodes is not None:
+            check_suite_units(self.suite, self.episodes, self.splits)  # the total is bounded, not each split
         SamplingParams(temperature=self.temperature, top_p=self.top_p, top_k=self.top_k,
                        max_new_tokens=self.max_new_tokens or 1, seed=self.seed)
 

@@ -179,6 +179,11 @@ class Task:
         rows = self.suite_rows(suite, 1, default.default_seed, False, None, None)
         return tuple(dict.fromkeys(r["split"] for r in rows))
 
+    def suite_units(self, suite: str, n: int, splits=None) -> int:
+        """How many units (episodes or rows) `suite` plans with `n` per split, at most (only `splits` when given;
+        default: n per split), computed without building a row."""
+        return n * len(splits if splits is not None else self.suite_splits(suite))
+
     def seed_limit(self, kind: str, n: int) -> int:
         """The exclusive upper bound of a build seed for rows of `kind` (sft | rl | eval) with `n` items: the
         instance seeds derived from it must stay in range (default: numpy's 2**32)."""

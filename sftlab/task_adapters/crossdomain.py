@@ -32,6 +32,10 @@ class CrossdomainTask(Task):
     def split_order(self, suite: str) -> list[str]:
         return list(crossdomain.DOMAINS)
 
+    def suite_units(self, suite: str, n: int, splits=None) -> int:
+        return n * sum(len(tasks) for domain, tasks in crossdomain.DOMAINS.items()
+                       if splits is None or domain in splits)  # n per task, a domain holds several
+
     def leakage_key(self, row: dict) -> str:
         a = row["answer"]
         return f"{a['task']}|{a['seed']}|{a['index']}"

@@ -90,6 +90,6 @@ def test_sokoban_seed_limit_matches_the_generator():
 
 def test_eval_settings_beyond_the_evaluator_limits_fail_now():
     raw = copy.deepcopy(QUICK)
-    raw["eval"]["episodes"] = 100_000_000
-    with pytest.raises(SpecError, match="episodes must be an integer between 1 and 1000000"):
+    raw["eval"]["episodes"] = 1_000_000  # within the old per-tag cap, but 5,000,000 episodes for its 5 tags
+    with pytest.raises(SpecError, match="plans 5000000 units in all; the limit is 1000000 units per evaluation"):
         parse_spec(raw, source="x.yaml")
