@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from sftlab.errors import ModelError
+from sftlab.io import output_lock
 
 # name -> one line for `sftlab models list`
 MODEL_NAMES: dict[str, str] = {
@@ -97,11 +98,14 @@ def check_name(name: str | os.PathLike) -> str:
 
 
 def _ensure_built(name: str) -> Path:
+    """The cached folder of known model `name`, imported first if needed. Concurrent importers share the output
+    lock of that folder (sftlab.io): one imports, the others wait and then load it; taking the lock also removes
+    the `.partial` folders an interrupted import left behind."""
     target = cached_model_dir(name)
     if (target / COMPLETE).is_file():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
-    with _file_lock(target.parent / f".{target.name}.lock"):
+    with output_lock(target, wait=True):
         if (target / COMPLETE).is_file():  # another process built it while we waited
             return target
         if target.exists():  # a folder without COMPLETE is debris from an older layout: rebuild
@@ -120,22 +124,6 @@ def _ensure_built(name: str) -> Path:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
     return target
-
-
-@contextlib.contextmanager
-def _file_lock(path: Path) -> Iterator[None]:
-    """An exclusive inter-process lock (POSIX flock); a no-op where fcntl is missing."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows
-        yield
-        return
-    with open(path, "a+") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 # The attention kernels transformers accepts by name (`--attn-implementation`).

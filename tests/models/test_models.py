@@ -90,3 +90,73 @@ def test_smollm2_import_answers_like_an_instruct_model():
                                      add_generation_prompt=True, return_tensors="pt", return_dict=True)
     out = model.generate(**inputs, max_new_tokens=12, do_sample=False)
     assert "Paris" in tok.decode(out[0][inputs["input_ids"].shape[1]:])
+
+
+# --- the import cache: sftlab.io's output lock, stale `.partial` folders ------------------------------------------
+
+IMPORTER = """
+import os, sys
+from sftlab.io import output_lock
+from sftlab.models.resolve import cached_model_dir, resolve
+target = cached_model_dir("tiny-random")
+if sys.argv[1] == "first":  # holds the cache folder's lock, as an import in progress does, until told to go on
+    with output_lock(target, wait=True):
+        print("held", flush=True)
+        sys.stdin.readline()
+        path = resolve("tiny-random")  # imports under the lock it holds (re-entrant)
+else:
+    print("started", flush=True)
+    path = resolve("tiny-random")  # waits for the first, then finds the import done
+print(path, os.stat(os.path.join(path, "model.safetensors")).st_ino, flush=True)
+"""
+
+
+def _fresh_cache(monkeypatch, tmp_path):
+    """An empty SFTLAB_CACHE (sharing the built smollm2 folder, when there is one, for its tokenizer only)."""
+    shared = cached_model_dir("smollm2-135m")
+    monkeypatch.setenv("SFTLAB_CACHE", str(tmp_path))
+    (tmp_path / "models").mkdir()
+    if (shared / COMPLETE).is_file():
+        cached_model_dir("smollm2-135m").symlink_to(shared)
+    return cached_model_dir("tiny-random")
+
+
+def test_an_interrupted_import_leaves_nothing_behind(monkeypatch, tmp_path):
+    target = _fresh_cache(monkeypatch, tmp_path)
+    stale = target.parent / f".{target.name}.k1ll3d_x.partial"  # mkdtemp's name for a killed import's folder
+    stale.mkdir()
+    (stale / "model.safetensors").write_bytes(b"half")
+    other = target.parent / ".smollm2-135m-v1.abcd1234.partial"  # another model's: not this import's business
+    other.mkdir()
+    assert resolve("tiny-random") == str(target) and (target / COMPLETE).is_file()
+    assert not stale.exists() and other.is_dir()
+    assert sorted(p.name for p in target.parent.iterdir() if p.name.startswith(".")) == [other.name]  # no lock
+
+
+def test_concurrent_importers_one_imports_the_other_waits_and_loads(monkeypatch, tmp_path):
+    import os
+    import subprocess
+    import sys
+    import time
+
+    target = _fresh_cache(monkeypatch, tmp_path)
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+
+    def start(role):
+        return subprocess.Popen([sys.executable, "-c", IMPORTER, role], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, env=env)
+
+    first = start("first")
+    assert first.stdout.readline().strip() == "held"
+    second = start("second")
+    assert second.stdout.readline().strip() == "started"
+    time.sleep(2)
+    assert second.poll() is None and not target.exists()  # waiting on the lock, not importing beside the first
+    out_first, err_first = first.communicate("go\n", timeout=300)
+    out_second, err_second = second.communicate(timeout=300)
+    assert first.returncode == 0 and second.returncode == 0, (err_first + err_second)[-2000:]
+    (path_a, inode_a), (path_b, inode_b) = out_first.split(), out_second.split()
+    assert path_a == path_b == str(target)
+    assert inode_a == inode_b  # the second loaded the first's import rather than importing again
+    assert (target / COMPLETE).is_file()
+    assert not [p for p in target.parent.iterdir() if p.name.startswith(".tiny-random")]  # no lock, no .partial
