@@ -123,7 +123,7 @@ def _make_rows(config: BuildConfig, progress: bool) -> tuple[list[dict], dict, d
         from sftlab.data.teacher import teacher_config_from_options, teacher_rows
 
         rows, stats = teacher_rows(rows, teacher_config_from_options(config.teacher, config.options, config.seed),
-                                   progress=progress)
+                                   progress=progress, options=config.options)
         extra["teacher"] = stats
     return rows, counts, extra
 

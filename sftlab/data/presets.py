@@ -29,6 +29,7 @@ OPTION_TYPES: dict[str, type] = {
     "teacher_top_p": float,
     "teacher_max_new_tokens": int,
     "teacher_batch_size": int,
+    "gp_arithmetic": str,  # teacher (General Points): the filter's arithmetic, "exact" or "float" (the original's)
 }
 
 MAX_N = 1_000_000
@@ -131,7 +132,7 @@ def _applicable(preset: Preset, teacher: bool) -> set[str]:
     if preset.demo == "cot" and not teacher:
         keys |= set(get_task(preset.task).cot_options)
     if teacher:
-        keys |= {k for k in OPTION_TYPES if k.startswith("teacher_")}
+        keys |= {k for k in OPTION_TYPES if k.startswith("teacher_")} | set(get_task(preset.task).teacher_options)
     return keys
 
 
@@ -151,6 +152,8 @@ def _check_option_values(opts: dict) -> None:
         raise ConfigError(f"option dead_ends must be between 0 and 50, got {opts['dead_ends']}")
     if "style" in opts:
         check_choice("lowq style", opts["style"], ("short", "cot"))
+    if "gp_arithmetic" in opts:
+        check_choice("option gp_arithmetic", opts["gp_arithmetic"], ("exact", "float"))
     for key in ("teacher_samples", "teacher_max_new_tokens", "teacher_batch_size"):
         if key in opts and opts[key] < 1:
             raise ConfigError(f"option {key} must be at least 1, got {opts[key]}")

@@ -8,6 +8,7 @@ where nothing passes fails with a one-line error.
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -93,11 +94,18 @@ def sample_teacher(rows: list[dict], verify: Callable[[dict, str], bool], config
     return kept, stats
 
 
-def teacher_rows(rows: list[dict], config: TeacherConfig, *, backend=None, progress: bool = True
-                 ) -> tuple[list[dict], dict]:
+def teacher_rows(rows: list[dict], config: TeacherConfig, *, backend=None, progress: bool = True,
+                 options: dict | None = None) -> tuple[list[dict], dict]:
     """Teacher completions for task rows, each sample checked by the task's teacher filter (for Sokoban the
-    original's `sokoban_accepts`, for GP a +5 score, for Countdown a verified answer); fail if none pass."""
-    accepts = get_task(rows[0]["task"]).teacher_accepts if rows else (lambda row, text: False)
+    original's `sokoban_accepts`, for GP a +5 score, for Countdown a verified answer); fail if none pass.
+    `options` (a build's options) gives the filter the values of the task's `teacher_options` found there (GP:
+    `gp_arithmetic`)."""
+    if rows:
+        task = get_task(rows[0]["task"])
+        chosen = {k: v for k, v in (options or {}).items() if k in task.teacher_options}
+        accepts = functools.partial(task.teacher_accepts, **chosen) if chosen else task.teacher_accepts
+    else:
+        accepts = lambda row, text: False  # noqa: E731
     kept, stats = sample_teacher(rows, accepts, config, backend=backend, progress=progress)
     return _checked(kept, stats, config)
 

@@ -16,8 +16,8 @@ Rows come from `sftlab data export verl SRC --out DST`. What is read:
 - Sokoban labels: `extra_info["labels"]`, else `extra_info["metadata"]["labels"]`, else `ground_truth["labels"]`;
 - an optional `extra_info["prefill"]` (e.g. "<think>") prepended before the format check.
 
-Options go through verl's `custom_reward_function.reward_kwargs`: `gp_rescale` (bool) and
-`countdown_format_score` (float). Only this module and the task packages are imported: no torch.
+Options go through verl's `custom_reward_function.reward_kwargs`: `gp_rescale` (bool),
+`countdown_format_score` (float) and `gp_arithmetic` ("exact", or "float" for the original's float eval). Only this module and the task packages are imported: no torch.
 """
 
 from __future__ import annotations
@@ -45,7 +45,8 @@ def task_for(data_source: str, extra_info: dict | None = None) -> str:
 
 
 def compute_score(data_source: str, solution_str: str, ground_truth: Any, extra_info: dict | None = None,
-                  gp_rescale: bool = False, countdown_format_score: float = 0.0, **kwargs) -> float:
+                  gp_rescale: bool = False, countdown_format_score: float = 0.0, gp_arithmetic: str = "exact",
+                  **kwargs) -> float:
     """The sftlab reward for one verl rollout; the same value `sftlab.train.rewards` gives the TRL trainer."""
     extra_info = plain(extra_info) or {}
     ground_truth = decode_column(plain(ground_truth))
@@ -55,7 +56,7 @@ def compute_score(data_source: str, solution_str: str, ground_truth: Any, extra_
     result = score(
         task, solution_str if isinstance(solution_str, str) else "", answer, metadata,
         prefill=str(extra_info.get("prefill") or ""), gp_rescale=gp_rescale,
-        countdown_format_score=countdown_format_score,
+        countdown_format_score=countdown_format_score, gp_arithmetic=gp_arithmetic,
     )
     return float(result.reward)
 

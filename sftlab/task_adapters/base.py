@@ -97,6 +97,7 @@ class Task:
     paper_seeds: bool = False  # has the original's training seeds (--paper-seeds)
     cot_options: tuple[str, ...] = ()  # knobs a non-teacher CoT build takes (e.g. dead_ends)
     teacher_defaults: dict | None = None  # None: no teacher sampling for this task
+    teacher_options: tuple[str, ...] = ()  # build options that `teacher_accepts` takes as keywords
     leakage_key_text: str = ""  # what "the same item" means, for the manifest
     # RL and exports
     grpo_max_completion: int = 4096
@@ -211,8 +212,9 @@ class Task:
         """Whether a row's completion is a correct demonstration (the task's own verifier)."""
         return True
 
-    def teacher_accepts(self, row: dict, text: str) -> bool:
-        """Whether a teacher model's sampled response makes a demonstration for `row` (default: `verify_row`)."""
+    def teacher_accepts(self, row: dict, text: str, **options) -> bool:
+        """Whether a teacher model's sampled response makes a demonstration for `row` (default: `verify_row`).
+        `options`: the build's values of the task's `teacher_options`."""
         return self.verify_row({**row, "completion": [{"role": "assistant", "content": text}]})
 
     def leakage_key(self, row: dict) -> str:

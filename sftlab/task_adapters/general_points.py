@@ -25,16 +25,17 @@ GP_MIN, GP_MAX = -3, 5
 _GP = "4 cards, target 24"
 
 
-def general_points_score(response: str, answer: Any, rescale: bool = False) -> RewardResult:
+def general_points_score(response: str, answer: Any, rescale: bool = False, arithmetic: str = "exact") -> RewardResult:
     """The 24-game reward 5 / -1 / -2 / -3 for `answer` = {"numbers": card values, "target": 24}.
 
-    With `rescale`, the reward is mapped to [0, 1] as (r + 3) / 8.
+    With `rescale`, the reward is mapped to [0, 1] as (r + 3) / 8. `arithmetic`: "exact" (Fractions) or "float"
+    (the original's float eval, so 8/(3-8/3) is -1; docs/fidelity.md).
     """
     numbers, target = answer_numbers_target(answer, "General Points")
     if not response or len(response) > MAX_RESPONSE_CHARS:
         raw = GP_MIN
     else:
-        raw = int(gp_score(response, numbers, target))
+        raw = int(gp_score(response, numbers, target, arithmetic))
     reason = {5: "correct", -1: "wrong value", -2: "wrong numbers", -3: "illegal formula"}.get(raw, str(raw))
     reward = (raw - GP_MIN) / (GP_MAX - GP_MIN) if rescale else float(raw)
     return RewardResult(float(reward), reason)
@@ -59,6 +60,7 @@ class GeneralPointsTask(Task):
                      SplitMetric("score", "mean", lambda s: s["reward"]))
     paper_seeds = True
     cot_options = ("dead_ends",)
+    teacher_options = ("gp_arithmetic",)
     teacher_defaults = {"teacher_samples": 3, "teacher_temperature": 1.0, "teacher_top_p": 1.0,
                         "teacher_max_new_tokens": 4096, "teacher_batch_size": 8}
     leakage_key_text = "cards as shown (in order) + stated mapping + target"
@@ -99,6 +101,10 @@ class GeneralPointsTask(Task):
     def verify_row(self, row: dict) -> bool:
         return gp_rows.verify_row(row)
 
+    def teacher_accepts(self, row: dict, text: str, gp_arithmetic: str = "exact") -> bool:
+        """A +5 score, computed with `gp_arithmetic` ("float": the original's filter, its float eval)."""
+        return verify(text, row["answer"]["numbers"], row["answer"]["target"], gp_arithmetic).reward == 5
+
     def leakage_key(self, row: dict) -> str:
         return hand_key(row)
 
@@ -121,7 +127,9 @@ class GeneralPointsTask(Task):
         return verify(response, answer["numbers"], int(answer.get("target", 24)), arithmetic)
 
     def reward(self, response, answer, metadata, *, prefill="", options=None) -> RewardResult:
-        return general_points_score(response, answer, rescale=bool((options or {}).get("gp_rescale", False)))
+        options = options or {}
+        return general_points_score(response, answer, rescale=bool(options.get("gp_rescale", False)),
+                                    arithmetic=options.get("gp_arithmetic") or "exact")
 
     def oracle_answer(self, row: dict, rng: random.Random) -> str:
         numbers, target = row_numbers_target(row)

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from sftlab.errors import ConfigError, DataError, check_choice, check_positive, config_from_mapping
 from sftlab.settings import setting
+from sftlab.tasks.general_points.verify import ARITHMETIC as GP_ARITHMETIC
 from sftlab.train.schedule import parse_schedule
 
 REPORT_TO = ("none", "tensorboard", "wandb", "trackio")
@@ -79,6 +80,9 @@ class GrpoConfig:
         None, "New tokens per completion (by task: Sokoban 1024, GP/Countdown 4096; 64 on CPU).")
     gp_rescale: bool = setting(False, "General Points reward (r + 3) / 8 in [0, 1] instead of 5 / -1 / -2 / -3.")
     countdown_format_score: float = setting(0.0, "Reward for a wrong but well-formed Countdown answer.")
+    gp_arithmetic: str = setting(
+        "exact", "General Points reward: exact (8/(3-8/3) is 24, +5) or float (the original's float eval: -1).",
+        choices=GP_ARITHMETIC)
     schedule: str | tuple[int, ...] = setting(
         "log", "Checkpoints: log, epoch, or steps like 10,20,40; the last step is always saved.")
     save_every: int | None = setting(None, "Checkpoint every N steps (overrides schedule; paper: 500 / 100).")
@@ -143,6 +147,7 @@ class GrpoConfig:
 
         check_seed("seed", self.seed)
         check_choice("loss_type", self.loss_type, LOSS_TYPES)
+        check_choice("gp_arithmetic", self.gp_arithmetic, GP_ARITHMETIC)
         check_choice("scale_rewards", self.scale_rewards, SCALE_REWARDS)
         check_choice("lr_scheduler", self.lr_scheduler, LR_SCHEDULERS)
         check_choice("report_to", self.report_to, REPORT_TO)
@@ -169,13 +174,25 @@ class GrpoConfig:
 
     def training_fields(self) -> dict:
         """The fields that define what is trained (recorded in run.json and compared on resume)."""
-        return {k: list(v) if isinstance(v, tuple) else v
-                for k, v in dataclasses.asdict(self).items() if k not in _NOT_TRAINING}
+        fields = {k: list(v) if isinstance(v, tuple) else v
+                  for k, v in dataclasses.asdict(self).items() if k not in _NOT_TRAINING}
+        if fields["gp_arithmetic"] == "exact":  # how every run recorded before the field existed trained: those
+            del fields["gp_arithmetic"]  # runs resume, and a float run is still told apart
+        return fields
 
     @classmethod
     def from_dict(cls, values: dict) -> GrpoConfig:
         """Build from a YAML/CLI mapping; an unknown key is a ConfigError naming it and the known keys."""
         return config_from_mapping(cls, values, "GRPO")
+
+
+def task_reward(config: GrpoConfig):
+    """The reward a run trains on unless `reward_funcs` replaces it: each row's task reward (a TaskReward), with
+    this config's reward options (gp_rescale, countdown_format_score, gp_arithmetic)."""
+    from sftlab.train.rewards import TaskReward
+
+    return TaskReward(gp_rescale=config.gp_rescale, countdown_format_score=config.countdown_format_score,
+                      gp_arithmetic=config.gp_arithmetic)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -257,7 +274,7 @@ def train_grpo(config: GrpoConfig, progress: bool = True, reward_funcs=None) -> 
     same training fields; an already complete one is returned untouched.
     """
     from sftlab.train import common
-    from sftlab.train.rewards import CheckedReward, TaskReward
+    from sftlab.train.rewards import CheckedReward
 
     n_procs = common.world_size()
     gpu = _gpu_available()
@@ -273,8 +290,7 @@ def train_grpo(config: GrpoConfig, progress: bool = True, reward_funcs=None) -> 
     per_device, accum = common.batch_plan(config.completions_per_step, config.per_device_batch, n_procs)
 
     if reward_funcs is None:
-        reward_funcs = [TaskReward(gp_rescale=config.gp_rescale,
-                                   countdown_format_score=config.countdown_format_score)]
+        reward_funcs = [task_reward(config)]
     elif callable(reward_funcs):
         reward_funcs = [reward_funcs]
     reward_funcs = [CheckedReward(fn) for fn in reward_funcs]

@@ -31,11 +31,12 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sftlab.errors import ConfigError, DataError, SftlabError
+from sftlab.errors import ConfigError, DataError, SftlabError, check_choice
 from sftlab.task_adapters import MAX_RESPONSE_CHARS, RewardResult, get_task, reward_task_names  # noqa: F401
 from sftlab.task_adapters.countdown import countdown_score  # noqa: F401  (re-exported)
 from sftlab.task_adapters.general_points import GP_MAX, GP_MIN, general_points_score  # noqa: F401
 from sftlab.task_adapters.sokoban import sokoban_format, sokoban_score  # noqa: F401  (re-exported)
+from sftlab.tasks.general_points.verify import ARITHMETIC as GP_ARITHMETIC
 
 
 class _RewardTaskNames(Sequence):
@@ -120,13 +121,15 @@ def decode_column(value: Any) -> Any:
 
 
 def score(task: str, response: str, answer: Any, metadata: dict | None = None, *, prefill: str = "",
-          gp_rescale: bool = False, countdown_format_score: float = 0.0) -> RewardResult:
+          gp_rescale: bool = False, countdown_format_score: float = 0.0, gp_arithmetic: str = "exact"
+          ) -> RewardResult:
     """Score one response for `task` (sokoban, general_points, countdown) against a data row's answer/metadata."""
     answer = decode_column(answer)
     metadata = decode_column(metadata) or {}
     adapter = _reward_task(task)
     return adapter.reward(response, answer, metadata, prefill=prefill,
-                          options={"gp_rescale": gp_rescale, "countdown_format_score": countdown_format_score})
+                          options={"gp_rescale": gp_rescale, "countdown_format_score": countdown_format_score,
+                                   "gp_arithmetic": gp_arithmetic})
 
 
 def _reward_task(task: str):
@@ -149,17 +152,21 @@ class TaskReward:
     With `task` None (the default) each row is scored by its own `task` column, so one function serves mixed
     datasets; with a task name every row is scored as that task. Picklable and named (TRL logs it as
     `rewards/<name>/mean`). Options: `gp_rescale` (General Points in [0, 1]), `countdown_format_score` (reward
-    for a wrong but extractable Countdown answer).
+    for a wrong but extractable Countdown answer), `gp_arithmetic` (General Points: "exact", or "float" for the
+    original's float eval).
     """
 
-    def __init__(self, task: str | None = None, *, gp_rescale: bool = False, countdown_format_score: float = 0.0):
+    def __init__(self, task: str | None = None, *, gp_rescale: bool = False, countdown_format_score: float = 0.0,
+                 gp_arithmetic: str = "exact"):
         if task is not None:
             task = _reward_task(task).name
         if not math.isfinite(countdown_format_score) or not 0.0 <= countdown_format_score < 1.0:
             raise ConfigError("countdown_format_score must be in [0, 1), below the reward for a correct answer")
+        check_choice("gp_arithmetic", gp_arithmetic, GP_ARITHMETIC)
         self.task = task
         self.gp_rescale = gp_rescale
         self.countdown_format_score = countdown_format_score
+        self.gp_arithmetic = gp_arithmetic
         self.__name__ = f"{task}_reward" if task else "task_reward"
 
     def __call__(self, completions, answer=None, metadata=None, prompts=None, task=None, **kwargs) -> list[float]:
@@ -174,7 +181,7 @@ class TaskReward:
         prompts = prompts if prompts is not None else [None] * n
         return [
             score(t, completion_text(c), a, m, prefill=prompt_prefill(p), gp_rescale=self.gp_rescale,
-                  countdown_format_score=self.countdown_format_score).reward
+                  countdown_format_score=self.countdown_format_score, gp_arithmetic=self.gp_arithmetic).reward
             for c, a, m, p, t in zip(completions, answer, metadata, prompts, task, strict=True)
         ]
 

@@ -150,3 +150,42 @@ def test_sokoban_teacher_verify_reads_the_rows_labels_answer_and_prefill():
     assert not sokoban_teacher_verify(row, "<think> ok </think> <answer> Right </answer>")  # not a prompt label
     prefilled = {**row, "prompt": [{"role": "user", "content": "..."}, {"role": "assistant", "content": "<think>"}]}
     assert sokoban_teacher_verify(prefilled, " ok </think> <answer> freedom </answer>")
+
+
+# --- the GP teacher filter's arithmetic (a build option) -----------------------------------------------------------
+
+
+def _gp_row(row_id: str, numbers: list[int]) -> dict:
+    cards = [str(n) for n in numbers]
+    return {"id": row_id, "task": "general_points", "split": "train", "variant": "fixed", "seed": 0,
+            "prompt": [{"role": "user", "content": f"Cards: {cards}. Make 24."}],
+            "answer": {"numbers": numbers, "target": 24}, "metadata": {"cards": cards, "mapping": "all_10"}}
+
+
+def test_gp_teacher_filter_takes_the_builds_arithmetic():
+    from sftlab.backends.policies import ScriptedBackend
+
+    rows = [_gp_row("gp-fragile", [3, 3, 8, 8]), _gp_row("gp-plain", [1, 2, 3, 4])]
+    script = {"gp-fragile": ['{"cards": ["3", "3", "8", "8"], "number": [3, 3, 8, 8], "formula": "8/(3-8/3)"}'],
+              "gp-plain": ['{"cards": ["1", "2", "3", "4"], "number": [1, 2, 3, 4], "formula": "1*2*3*4"}']}
+    config = TeacherConfig(model="scripted", n=1, max_new_tokens=64, batch_size=2)
+
+    def kept(arithmetic):
+        options = BuildConfig("gp-cot", teacher="m", options={"gp_arithmetic": arithmetic}).options
+        rows_kept, stats = teacher_rows(rows, config, backend=ScriptedBackend(script), progress=False,
+                                        options=options)
+        return [r["id"] for r in rows_kept], stats["accepted_samples"]
+
+    # exact fractions: 8/(3-8/3) is 24 and passes; the original's float eval (23.999999999999996) rejects it
+    assert kept("exact") == (["gp-fragile", "gp-plain"], 2)
+    assert kept("float") == (["gp-plain"], 1)
+    assert BuildConfig("gp-cot", teacher="m").options.get("gp_arithmetic", "exact") == "exact"
+
+
+def test_gp_arithmetic_option_applies_to_gp_teacher_builds_only():
+    with pytest.raises(ConfigError, match="option gp_arithmetic does not apply to gp-cot"):
+        BuildConfig("gp-cot", options={"gp_arithmetic": "float"})  # the search CoT is exact by construction
+    with pytest.raises(ConfigError, match="option gp_arithmetic does not apply to sokoban-cot"):
+        BuildConfig("sokoban-cot", teacher="m", options={"gp_arithmetic": "float"})
+    with pytest.raises(ConfigError, match="gp_arithmetic"):
+        BuildConfig("gp-cot", teacher="m", options={"gp_arithmetic": "decimal"})

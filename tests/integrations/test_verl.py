@@ -85,6 +85,9 @@ def test_reward_kwargs_and_data_sources():
     assert compute_score("gp-l-all_10", right, gt) == 5.0
     assert compute_score("gp_l_all_5", "nonsense", gt, gp_rescale=True) == 0.0
     assert compute_score("gp_l_all_5", right, gt, gp_rescale=True) == 1.0
+    fragile = json.dumps({"formula": "8/(3-8/3)"})  # exactly 24; 23.999999999999996 under the original's float eval
+    assert compute_score("gp-l-all_10", fragile, {"numbers": [3, 3, 8, 8], "target": 24}) == 5.0
+    assert compute_score("gp-l-all_10", fragile, {"numbers": [3, 3, 8, 8], "target": 24}, gp_arithmetic="float") == -1
     assert task_for("sokoban_6x6_1horizon_random") == "sokoban"
     assert task_for("whatever", {"task": "countdown"}) == "countdown"
     with pytest.raises(DataError, match="cannot tell the task"):

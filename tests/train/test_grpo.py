@@ -202,3 +202,30 @@ def test_killed_grpo_run_resumes_to_the_same_final_step(rl_data, tmp_path):
     assert after["config"] == before["config"]
     assert [s for s, _ in list_checkpoints(run)] == [0, 1, 2]
     assert [e["step"] for e in read_log_history(run) if "reward" in e] == [1, 2]
+
+
+# --- General Points arithmetic: the original's float eval as an option of the reward ------------------------------
+
+GP_FLOAT_FRAGILE = '{"cards": ["3", "3", "8", "8"], "number": [3, 3, 8, 8], "formula": "8/(3-8/3)"}'
+
+
+def test_gp_arithmetic_option_reaches_the_reward_a_run_trains_on():
+    from sftlab.train.grpo import task_reward
+
+    # 8/(3-8/3) is exactly 24 (+5); the original's float eval makes it 23.999999999999996 (-1, wrong value)
+    batch = {"completions": [GP_FLOAT_FRAGILE, '{"formula": "8*3+8-3-5"}'],
+             "answer": [{"numbers": [3, 3, 8, 8], "target": 24}] * 2, "task": ["general_points"] * 2}
+    exact = task_reward(GrpoConfig(model="m", data="d", out="o"))
+    floats = task_reward(GrpoConfig(model="m", data="d", out="o", gp_arithmetic="float"))
+    assert exact(**batch) == [5.0, -2.0]
+    assert floats(**batch) == [-1.0, -2.0]
+    with pytest.raises(ConfigError, match="unknown gp_arithmetic 'decimal'"):
+        GrpoConfig(model="m", data="d", out="o", gp_arithmetic="decimal")
+
+
+def test_gp_arithmetic_is_a_training_field_only_when_not_the_default():
+    # runs recorded before the option existed trained with exact arithmetic: they resume; a float run differs
+    exact = GrpoConfig(model="m", data="d", out="o").training_fields()
+    assert "gp_arithmetic" not in exact
+    assert GrpoConfig(model="m", data="d", out="o", gp_arithmetic="float").training_fields() == {
+        **exact, "gp_arithmetic": "float"}
