@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from sftlab.cli import main
+from sftlab.errors import ConfigError
 from sftlab.store import ResultsStore
 from sftlab.task_adapters import ENV_VAR, get_task, load_task_module, presets, unload_task_module
 
@@ -133,3 +134,36 @@ def test_an_installed_entry_point_is_found_in_a_fresh_process(tmp_path):
                           timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "addition: Add two numbers" in done.stdout and "addition-answer-only" in done.stdout
+
+
+def test_a_spec_with_a_task_module_runs_end_to_end_through_sftlab_run(task_file, tmp_path, capsys):
+    # data -> 2-step SFT on tiny-random -> eval (the run's checkpoints and the baselines) -> report, all planned
+    # from a spec that names the plugin file (relative to the spec); the steps find the task in every process
+    spec = tmp_path / "addition.yaml"
+    spec.write_text(
+        "name: add\ntask: addition\ntask_module: addition.py\nmodels: [tiny-random]\nseeds: [1]\n"
+        "data: {n: 8, seed: 0}\n"
+        "conditions:\n  - {name: answer-only, demo: answer-only, method: sft}\n"
+        "train:\n  sft: {max_steps: 2, global_batch: 2, per_device_batch: 2, max_length: 128, learning_rate: 0.001,"
+        " schedule: [2]}\n"
+        "eval: {suites: [addition-eval], episodes: 2, max_new_tokens: 4, checkpoints: all,"
+        " baselines: [base, oracle, random]}\n", encoding="utf-8")
+    unload_task_module(task_file)  # only the spec's task_module makes the task known
+    with pytest.raises(ConfigError, match="unknown task 'addition'"):
+        get_task("addition")
+    exp = tmp_path / "exp"
+    assert main(["run", str(spec), "--out", str(exp)]) == 0, capsys.readouterr().err[-3000:]
+    states = [json.loads(p.read_text()) for p in (exp / "state").glob("*.json")]
+    assert states and {s["status"] for s in states} == {"done"}
+    assert (exp / "outputs" / "runs" / "answer-only" / "checkpoints" / "checkpoint-2").is_dir()
+    with ResultsStore(exp / "outputs" / "eval" / "results.sqlite") as store:
+        rows = store.query(suite="addition-eval", metric="acc")
+    by_run = {}
+    for r in rows:
+        by_run.setdefault(r.run, {})[(r.checkpoint, r.split)] = r.value
+    assert set(by_run) == {"answer-only", "base", "oracle", "random"}
+    assert {c for c, _ in by_run["answer-only"]} == {"checkpoint-2"}  # its step 0 is the `base` run's
+    assert {c for c, _ in by_run["base"]} == {"base"}
+    assert {s for run in by_run.values() for _, s in run} == {"id", "ood"}  # the plugin task's own splits
+    assert set(by_run["oracle"].values()) == {1.0}
+    assert "addition-eval" in (exp / "report.md").read_text()
