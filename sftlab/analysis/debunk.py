@@ -9,7 +9,8 @@ table: (run, tag) of one condition against another, on one metric, at each run's
 - **contradicted**: some separate the other way, none the paper's way;
 - **mixed**: some separate each way;
 - **not separated**: every pair of intervals overlaps (not measurable at this size, or no effect);
-- **not measured**: a run or tag the claim needs has no result.
+- **not measured**: a run the claim needs has no result (tags the study did not evaluate at all are left out
+  of the claim's comparisons; none left is also "not measured").
 
 A claim of *no difference* ("no loss on ID") is **consistent** when the intervals overlap and **contradicted**
 when they separate; a claim of *at least as good* ("matches or beats RL") is **reproduced** when some comparison
@@ -115,7 +116,10 @@ def _compare(high: Result, low: Result) -> str:
 def judge(claim: Claim, cells: dict[tuple[str, str, str], Result]) -> Verdict:
     """The verdict of one claim on `cells` (see the module docstring)."""
     outcomes, details = [], []
+    evaluated_tags = {tag for _, tag, _ in cells}
     for (run_a, tag_a), (run_b, tag_b) in claim.pairs:
+        if not {tag_a, tag_b} <= evaluated_tags:
+            continue  # a tag the study did not evaluate at all: the claim is judged on the others
         a, b = cells.get((run_a, tag_a, claim.metric)), cells.get((run_b, tag_b, claim.metric))
         if a is None or b is None:
             missing = f"{run_a} {tag_a}" if a is None else f"{run_b} {tag_b}"
@@ -123,6 +127,8 @@ def judge(claim: Claim, cells: dict[tuple[str, str, str], Result]) -> Verdict:
         outcome = _compare(a, b)
         outcomes.append(outcome)
         details.append(f"{run_a} {tag_a} {_cell(a)} vs {run_b} {tag_b} {_cell(b)}: {outcome}")
+    if not outcomes:
+        return Verdict(claim, "not measured", ("the study evaluated none of the claim's tags",))
     separates, opposite = "separates" in outcomes, "opposite" in outcomes
     if claim.relation == "equal":
         verdict = "contradicted" if separates or opposite else "consistent"

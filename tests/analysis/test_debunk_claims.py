@@ -71,3 +71,13 @@ def test_no_section_without_the_fixed_and_diverse_runs(tmp_path):
     _record(store, "my-run", 10, {("SimpleSokoban", "success"): 3})
     store.close()
     assert "The Debunk paper's claims" not in build_report(tmp_path).read_text()
+
+
+def test_tags_the_study_did_not_evaluate_are_left_out_of_a_claim():
+    claim = debunk.Claim("c", "p", "success", ((("a", "t1"), ("b", "t1")), (("a", "unevaluated"), ("b", "unevaluated"))))
+    cells = {(run, "t1", "success"): _result(run, "t1", k / 30, *wilson_interval(k, 30))
+             for run, k in (("a", 30), ("b", 0))}
+    verdict = debunk.judge(claim, cells)
+    assert verdict.verdict == "reproduced" and len(verdict.details) == 1
+    del cells[("b", "t1", "success")]
+    assert debunk.judge(claim, cells).verdict == "not measured"
