@@ -82,6 +82,8 @@ CLAIMS: tuple[Claim, ...] = (
 
 @dataclass(frozen=True)
 class Verdict:
+    """A claim's verdict on one study, with the comparisons it rests on."""
+
     claim: Claim
     verdict: str
     details: tuple[str, ...]  # one line per comparison: "run tag value [lo, hi] vs run tag value [lo, hi]: ..."

@@ -11,6 +11,7 @@ from sftlab.backends import BACKENDS, SamplingParams
 from sftlab.errors import ConfigError, DataError, check_choice, check_positive
 from sftlab.settings import setting
 from sftlab.task_adapters import Task, all_tasks, task_of_suite
+from sftlab.tasks.general_points.verify import ARITHMETIC as GP_ARITHMETIC
 
 POLICIES = ("oracle", "random")
 
@@ -74,7 +75,7 @@ class EvalConfig:
         choices=("paper", "clean"))
     gp_arithmetic: str = setting(
         "exact", "gp-eval: exact (formulas evaluated exactly, so 8/(3-8/3) is 24) or float (the original's float "
-        "eval; that formula scores -1). Part of the gp-eval key.", choices=("exact", "float"))
+        "eval; that formula scores -1). Part of the gp-eval key.", choices=GP_ARITHMETIC)
 
     def __post_init__(self) -> None:
         from sftlab.data.suites import SUITES, check_suite_units, suite_splits
@@ -82,12 +83,12 @@ class EvalConfig:
 
         check_choice("eval suite", self.suite, SUITES)
         check_choice("prompt protocol", self.prompt_protocol, EVAL_PROTOCOLS)
-        check_choice("GP arithmetic", self.gp_arithmetic, ("exact", "float"))
+        check_choice("GP arithmetic", self.gp_arithmetic, GP_ARITHMETIC)
         check_choice("backend", self.backend, BACKENDS)
         if self.backend not in POLICIES and not str(self.model or "").strip():
             raise ConfigError(f"the {self.backend} backend needs --model (a model name, folder, hub id or RUN)")
-        if self.episodes is not None and (not _is_int(self.episodes) or self.episodes < 1):
-            raise ConfigError(f"episodes must be a positive integer, got {self.episodes!r}")
+        if self.episodes is not None:
+            check_positive("episodes", self.episodes, integer=True)
         if not isinstance(self.out, (str, os.PathLike)) or not str(self.out).strip():
             raise ConfigError(f"out (the EVAL folder) must be a non-empty path, got {self.out!r}")
         for name in ("max_turns", "batch_size", "max_attempts"):
@@ -127,10 +128,6 @@ class EvalConfig:
     def adapter(self) -> Task:
         """The suite's task adapter."""
         return task_of_suite(self.suite)
-
-
-def _is_int(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def parse_checkpoint_choice(choice: str) -> str | list[str]:
