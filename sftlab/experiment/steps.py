@@ -174,6 +174,7 @@ def execute_step(step_json: dict, exp: str, plan_json: dict) -> dict:
     if old and old.get("hash") != step.hash:
         _supersede(exp, step, old)
     started = time.time()
+    load_at_start, cpu_at_start = _machine_load(), _cpu_seconds()
     attempt = (old or {}).get("attempt", 0) + 1 if old and old.get("hash") == step.hash else 1
     _write_state(exp, step, status="running", pid=os.getpid(), started=started, attempt=attempt)
     outputs, error = {}, None
@@ -201,10 +202,26 @@ def execute_step(step_json: dict, exp: str, plan_json: dict) -> dict:
         # A step that runs with failed inputs (the report) is not done for good: the next run redoes it.
         missing = [d for d in step.deps if (read_state(exp, d) or {}).get("status") != "done"]
         _write_state(exp, step, status="done", started=started, seconds=seconds, outputs=outputs,
-                     partial=bool(step.soft_deps and missing), missing=missing, attempt=attempt)
+                     partial=bool(step.soft_deps and missing), missing=missing, attempt=attempt,
+                     cpu_seconds=round(_cpu_seconds() - cpu_at_start, 1),
+                     load=[load_at_start, _machine_load()])
         return {"id": step.id, "status": "done", "error": None, "seconds": seconds}
     _record_failure(exp, step, started=started, seconds=seconds, error=error, attempt=attempt)
     return {"id": step.id, "status": "failed", "error": error, "seconds": seconds}
+
+
+def _machine_load() -> float | None:
+    """The machine's 1-minute load average (None where the OS has none): how quiet a step's timing was."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except OSError:
+        return None
+
+
+def _cpu_seconds() -> float:
+    """CPU seconds used so far by this process and its finished children (training runs in a child)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
 
 
 def _record_failure(exp: Path, step: Step, **fields) -> None:

@@ -53,6 +53,8 @@ def test_local_end_to_end_then_rerun_skips_and_eval_change_reruns_eval_only(tmp_
             assert splits == {"SimpleSokoban", "FakeSokobanNumerical"}
 
     before = _states(exp)
+    train = before["train__fixed"]  # a done step records how long, how much CPU and how loaded the machine was
+    assert train["seconds"] > 0 and train["cpu_seconds"] > 0 and len(train["load"]) == 2
     again = run_experiment(spec, exp)
     assert again.outcome == {}  # nothing to do
     assert _states(exp) == before
