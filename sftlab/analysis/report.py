@@ -87,7 +87,7 @@ class ReportContext:
 SectionBuilder = Callable[[ReportContext], "Section | list[Section] | None"]
 SECTION_BUILDERS: dict[str, SectionBuilder] = {}
 # Modules that register sections on import; `build_report` imports them (a missing one is skipped).
-SECTION_MODULES = ("sftlab.analysis.rethinking", "sftlab.analysis.debunk")
+SECTION_MODULES = ("sftlab.analysis.rethinking", "sftlab.analysis.debunk", "sftlab.analysis.timing")
 
 
 def register_section(name: str, builder: SectionBuilder) -> None:

@@ -43,10 +43,7 @@ def run_quickstart(out: str | Path = "quickstart", *, dry_run: bool = False, con
         if failure:
             raise failure
         return summary
-    table = results_table(store, suite=spec.eval.suites[0], splits=spec.eval.splits_for(spec.eval.suites[0]),
-                          runs=[*[c.name for c in spec.conditions]], title="Quickstart results")
-    # Never squeeze the table below its natural width (logs and pipes default to 80 columns).
-    Console(width=max(console.width, 120), file=console.file).print(table)
+    print_results(store, console)
     console.print(
         "success = share of episodes solved within the turn limit; action_is_valid = share of turns whose answer "
         "was one of the accepted labels (Fake: the environment accepts only Up/Down/Left/Right), averaged as the "
@@ -59,6 +56,16 @@ def run_quickstart(out: str | Path = "quickstart", *, dry_run: bool = False, con
     if failure:
         raise failure
     return summary
+
+
+def print_results(store: str | Path, console: Console) -> None:
+    """Print the quickstart's table from its results store, never narrower than 120 columns (logs and pipes
+    default to 80). docs/quickstart.md quotes this output; tests/test_evidence.py keeps the two equal."""
+    spec = load_spec(SPEC_PATH)
+    suite = spec.eval.suites[0]
+    table = results_table(store, suite=suite, splits=spec.eval.splits_for(suite),
+                          runs=[c.name for c in spec.conditions], title="Quickstart results")
+    Console(width=max(console.width, 120), file=console.file).print(table)
 
 
 def results_table(store_path: str | Path, *, suite: str, splits=None, runs=(), title: str | None = None,
