@@ -12,7 +12,7 @@ it (non-inferiority: the first is at most `margin` below the second). Its outcom
   of the difference lies above -margin / below -margin);
 - *inconclusive*: neither is shown at this sample size;
 - *not measurable*: a cell without an interval, both cells at 0% or both at 100%, or (Sokoban success) a tag the
-  oracle does not solve once at this turn cap;
+  oracle does not solve once at this turn cap (Fake excepted: the oracle fails there by design);
 - *not measured*: a run the claim needs has no result for the tag (tags the study did not evaluate at all are
   listed as "not evaluated" and do not count).
 
@@ -299,7 +299,7 @@ def compare(claim: Claim, a: Result, b: Result, cells: dict, outcomes: Outcomes 
     if None in (a.ci_low, a.ci_high, b.ci_low, b.ci_high):
         return Comparison("not measurable", "", f"{where}: not measurable (a cell has no interval)")
     if claim.suite == SOKOBAN and claim.metric == "success":
-        for tag in {a.split, b.split}:
+        for tag in {a.split, b.split} - {FAKE}:  # the oracle answers Fake's prompt labels, which Fake rejects
             oracle = cells.get((ORACLE, tag, "success"))
             if oracle is not None and oracle.value == 0:
                 return Comparison("not measurable", "", f"{where}: not measurable (the oracle solves no {tag} "

@@ -188,6 +188,17 @@ def test_success_across_tags_is_counted_among_the_puzzles_the_oracle_solves():
     assert debunk.judge(claim, cells).verdict == "not measurable"  # a tag the oracle never solves
 
 
+def test_the_oracle_failing_fake_by_design_does_not_make_fake_unmeasurable():
+    cells = {(run, "FakeSokobanNumerical", "success"): _result(run, "FakeSokobanNumerical", k, step=step)
+             for run, k, step in (("fixed-answer-only", 25, 1), ("diverse-answer-only", 1, 1), ("oracle", 0, None))}
+    assert debunk.judge(_claim("Fixed prompts exploit Fake"), cells).verdict == "reproduced"
+    cells[("oracle", "LargerSokoban", "success")] = _result("oracle", "LargerSokoban", 0, step=None)
+    for run in ("fixed-cot", "fixed-answer-only"):
+        cells[(run, "LargerSokoban", "success")] = _result(run, "LargerSokoban", 20 if run == "fixed-cot" else 0)
+    verdict = debunk.judge(_claim("CoT helps the difficulty variants (fixed prompts)"), cells)
+    assert "the oracle solves no LargerSokoban puzzle" in verdict.details[-1]
+
+
 # --- the paired test --------------------------------------------------------------------------------------------
 def _samples(root, run, checkpoint, tag, outcomes):
     folder = root / "samples" / run / checkpoint
