@@ -350,3 +350,30 @@ def test_an_early_checkpoint_does_not_count(tmp_path):
     store.close()
     verdict = _verdicts(ResultsStore(tmp_path / "eval").query())["Fixed prompts exploit Fake"]
     assert verdict.verdict == "reproduced" and "83% [66, 93] (n=30)" in verdict.details[0]
+
+
+def test_the_evaluators_samples_pair_episodes_and_the_report_shows_the_per_turn_table(tmp_path):
+    """Real evaluations (the oracle and random policies through `evaluate`): the samples they write give each
+    cell's per-episode outcomes, which pair up for the McNemar test; the report shows optimal_action_rate."""
+    from sftlab.analysis.sources import find_samples
+    from sftlab.evaluate.config import EvalConfig
+    from sftlab.evaluate.runner import evaluate
+
+    out = tmp_path / "eval"
+    results = []
+    for policy in ("oracle", "random"):
+        results += evaluate(EvalConfig(model="", suite="sokoban-eval", backend=policy, episodes=20, max_turns=30,
+                                       out=str(out), splits=("SimpleSokoban",)), progress=False)
+    cells = debunk.last_checkpoint_cells(results)
+    outcomes = debunk.episode_outcomes(find_samples(out))
+    oracle, rand = cells[("oracle", "SimpleSokoban", "success")], cells[("random", "SimpleSokoban", "success")]
+    assert outcomes(oracle) == {i: True for i in outcomes(rand)}  # the same 20 puzzles, all solved by the oracle
+    claim = debunk.Claim("oracle beats random", "p", "success", ((("oracle", "SimpleSokoban"),
+                                                                 ("random", "SimpleSokoban")),))
+    verdict = debunk.judge(claim, cells, outcomes)
+    only_oracle = 20 - sum(outcomes(rand).values())
+    assert f"{only_oracle} vs 0 discordant episodes" in verdict.details[0] and "McNemar exact" in verdict.details[0]
+    per_turn = cells[("random", "SimpleSokoban", "optimal_action_rate")]
+    assert 0.1 < per_turn.value < 0.5 and per_turn.n > 20  # one observation per turn
+    text = build_report(tmp_path).with_suffix(".md").read_text()
+    assert "## Optimal actions per turn" in text and "sftlab's metric, not the paper's" in text
