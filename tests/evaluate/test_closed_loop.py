@@ -164,3 +164,14 @@ def test_the_oracle_plays_only_optimal_actions_and_answers_in_the_prompt_labels(
         assert m[tag, "optimal_action_rate"].value == (0 if tag == FAKE else 1), tag
         assert m[tag, "training_word_rate"].value == (1 if tuple(labels) == BASE else 0), tag
         assert m[tag, "optimal_action_rate"].n == sum(u["summary"]["turns"] for u in units if u["split"] == tag)
+
+
+def test_episodes_logged_before_the_per_turn_metrics_give_no_per_turn_numbers(rows):
+    """A resumed evaluation may mix episodes from an older partial log (no per-turn counts) with new ones: the
+    tag then gets no optimal_action_rate / training_word_rate rather than one that counts the old turns as 0."""
+    ids = [r for r in rows if r["split"] == "SimpleSokoban"]
+    units = closed_loop.play(get_backend("oracle"), ids, SamplingParams(), seed=0)
+    for key in ("optimal_actions", "training_words"):
+        del units[0]["summary"][key]
+    metrics = {m.metric for m in closed_loop.aggregate(units, ["SimpleSokoban"])}
+    assert "success" in metrics and not {"optimal_action_rate", "training_word_rate"} & metrics
