@@ -53,7 +53,7 @@ REFERENCE_RUNS = (ORACLE, RANDOM)
 # Metrics that are rates in [0, 1] (shown as percentages) and the direction in which a metric is better.
 RATE_METRICS = frozenset({"success", "validity", "effectiveness", "efficiency", "acc", "valid", "parsed",
                           "refusal_rate", "action_is_valid", "action_is_effective", "validity_all_episodes",
-                          "effectiveness_all_episodes"})
+                          "effectiveness_all_episodes", "optimal_action_rate", "training_word_rate"})
 LOWER_IS_BETTER = frozenset({"turns", "asr"})
 # Neither direction is "better" (refusal is good on harmful prompts and bad on harmless ones).
 NO_BEST = frozenset({"response_tokens", "reflection_rate", "refusal_rate", "num_actions"})
@@ -67,6 +67,8 @@ METRIC_LABELS = {
     "num_actions": "actions executed per episode", "response_tokens": "response length (tokens)",
     "reflection_rate": "reflection markers per 1k tokens", "refusal_rate": "refusal rate (%)",
     "parsed": "answer found (%)",
+    "optimal_action_rate": "optimal actions, per turn (%, sftlab's metric, not the paper's)",
+    "training_word_rate": "answers in the training words Up/Down/Left/Right, per turn (%, sftlab's)",
 }
 # Preferred headline metric of a suite, in order; the first one the store has is used (the safety probe's is its
 # refusal rate: its `acc`, the safe-behaviour rate, mixes the two directions).

@@ -126,7 +126,7 @@ def _flag_unparsed(ctx: ReportContext) -> None:
 
 
 CURVE_METRICS = ("success", "acc", "refusal_rate", "action_is_valid", "validity_all_episodes", "validity", "valid",
-                 "score")
+                 "score", "optimal_action_rate")
 POOLED_METRICS = ("response_tokens", "reflection_rate")
 
 

@@ -12,7 +12,10 @@ training prompt's text.
 
 Metrics (docs/evaluation.md, "Sokoban metrics"): the original's per-episode and per-tag definitions under the
 original's names (`success`, `action_is_valid`, `action_is_effective`, `num_actions`), and sftlab's stricter
-all-episode rates under their own names (`validity_all_episodes`, `effectiveness_all_episodes`, `turns`).
+all-episode rates under their own names (`validity_all_episodes`, `effectiveness_all_episodes`, `turns`), and
+two per-turn rates of sftlab's own: `optimal_action_rate` (the turn's action lies on a shortest solution from the
+position it was played in) and `training_word_rate` (the turn's answer is one of the training words Up, Down,
+Left, Right, whatever the tag's labels).
 
 Turn t of an episode is sampled with seed `derive_seed(seed, row id, t)`, so an episode's trajectory does not
 depend on which other episodes are evaluated alongside it (resuming, `--episodes`, batch size).
@@ -24,7 +27,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from sftlab.backends import Backend, SamplingParams, derive_seed
-from sftlab.evaluate.metrics import count_markers, mean, rate, response_metrics
+from sftlab.evaluate.metrics import count_markers, mean, pooled_rate, rate, response_metrics
 from sftlab.store import Metric
 
 MAX_STORED_CHARS = 32_000  # responses longer than this are cut in the sample records (not in scoring)
@@ -71,6 +74,8 @@ class Episode:
     records: list[dict] = field(default_factory=list)
     valid: int = 0
     effective: int = 0
+    optimal_actions: int = 0
+    training_words: int = 0
     finished: bool = False
 
     @property
@@ -114,6 +119,8 @@ class Episode:
                 "valid": self.valid,
                 "effective": self.effective,
                 "optimal": self.optimal,
+                "optimal_actions": self.optimal_actions,
+                "training_words": self.training_words,
                 "paper": self.paper_metrics(),
                 "tokens": [r["response_tokens"] for r in self.records],
                 "markers": [r["markers"] for r in self.records],
@@ -192,14 +199,21 @@ def play(
 
 
 def _apply(episode: Episode, turn: int, prompt: str, generation, max_turns: int) -> None:
+    from sftlab.tasks.sokoban import DIRECTIONS, is_optimal_step, parse_action
+
     answer, direction, verdict = score_action(generation.text, episode.accepted)
-    effective = False
+    effective = optimal = False
     if direction is not None:
         episode.valid += 1
+        before = episode.game.rows
         result = episode.game.step(direction)
         effective = result.moved
         episode.effective += int(effective)
+        optimal = effective and is_optimal_step(before, episode.game.rows)
+        episode.optimal_actions += int(optimal)
         verdict = "solved" if episode.game.solved else ("valid, moved" if effective else "valid, no move")
+    training_word = parse_action(answer, DIRECTIONS) is not None
+    episode.training_words += int(training_word)
     episode.records.append({
         "id": episode.row["id"],
         "split": episode.row["split"],
@@ -213,6 +227,8 @@ def _apply(episode: Episode, turn: int, prompt: str, generation, max_turns: int)
         "correct": False,
         "valid": direction is not None,
         "effective": effective,
+        "optimal": optimal,
+        "training_word": training_word,
         "response_tokens": generation.num_tokens,
         "markers": count_markers(generation.text),
     })
@@ -229,7 +245,10 @@ def aggregate(units: Sequence[dict], splits: Sequence[str]) -> list[Metric]:
     anything); num_actions: actions executed per episode.
     sftlab's: validity_all_episodes / effectiveness_all_episodes: the same ratios averaged over *all* episodes (an
     all-invalid episode counts 0); turns: turns used per episode. efficiency: over solved episodes, shortest
-    solution length / turns used (1 = optimal); absent when nothing was solved. Rates carry Wilson intervals.
+    solution length / turns used (1 = optimal); absent when nothing was solved. optimal_action_rate /
+    training_word_rate: over all turns of all episodes, the share whose action lies on a shortest solution / whose
+    answer is Up, Down, Left or Right (n = turns; absent for units logged before these metrics existed). Rates carry
+    Wilson intervals (the per-turn ones widened for the turns of one episode being alike).
     """
     import numpy as np
 
@@ -253,6 +272,10 @@ def aggregate(units: Sequence[dict], splits: Sequence[str]) -> list[Metric]:
         efficiency = mean(split, "efficiency", [s["optimal"] / s["turns"] for s in mine if s["solved"]])
         if efficiency is not None:
             metrics.append(efficiency)
+        for name, count in (("optimal_action_rate", "optimal_actions"), ("training_word_rate", "training_words")):
+            per_turn = pooled_rate(split, name, [s.get(count, 0) for s in mine], [s["turns"] for s in mine])
+            if per_turn is not None and all(count in s for s in mine):
+                metrics.append(per_turn)
         metrics.extend(response_metrics(split, [t for s in mine for t in s["tokens"]],
                                         [m for s in mine for m in s["markers"]]))
     return metrics

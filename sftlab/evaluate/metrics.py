@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-from sftlab.stats import mean_interval, wilson_interval
+from sftlab.stats import clustered_rate_interval, mean_interval, wilson_interval
 from sftlab.store import Metric
 
 # Lower-case phrases; matched case-insensitively on word boundaries, longest first, without overlaps
@@ -74,6 +74,17 @@ def rate(split: str, name: str, successes: float, n: int) -> Metric:
     [0, 1]); the Wilson interval is then conservative, since such a mean varies less than a Bernoulli one."""
     lo, hi = wilson_interval(successes, n)
     return Metric(split=split, metric=name, value=successes / n if n else 0.0, n=n, ci_low=lo, ci_high=hi)
+
+
+def pooled_rate(split: str, name: str, hits: Sequence[int], trials: Sequence[int]) -> Metric | None:
+    """A rate pooled over units of several trials each (e.g. turns of episodes): sum(hits) / sum(trials), n = all
+    trials, with an interval that accounts for trials of one unit being alike (`stats.clustered_rate_interval`);
+    None when there are no trials."""
+    hits, trials = list(hits), list(trials)
+    if sum(trials) == 0:
+        return None
+    lo, hi = clustered_rate_interval(hits, trials)
+    return Metric(split=split, metric=name, value=sum(hits) / sum(trials), n=sum(trials), ci_low=lo, ci_high=hi)
 
 
 def mean(split: str, name: str, values: Sequence[float]) -> Metric | None:

@@ -123,3 +123,55 @@ def test_episode_trajectory_does_not_depend_on_its_neighbours(rows):
     skipped = closed_loop.play(backend, rows, SamplingParams(), seed=1, skip=frozenset({rows[0]["id"]}))
     assert [u["id"] for u in skipped] == [r["id"] for r in rows[1:]]
     assert skipped == together[1:]
+
+
+def _script(rows, moves):
+    from sftlab.backends.policies import ScriptedBackend
+
+    row = {"id": "r", "task": "sokoban", "split": "SimpleSokoban", "answer": None,
+           "metadata": {"rows": list(rows), "max_steps": 30}}
+    backend = ScriptedBackend({"r": [f"<answer> {m} </answer>" for m in moves]})
+    return closed_loop.play(backend, [row], SamplingParams(), seed=0, max_turns=len(moves))
+
+
+def test_optimal_action_rate_scores_each_turn_against_a_shortest_solution():
+    # Player, box and goal in a row: Right, Right solves it. Up leaves the shortest path, Down returns to it (one
+    # move closer from where it was played), Left bumps a wall (no move), "Sideways" is not a label.
+    rows = ("######", "#    #", "#@$ .#", "######")
+    [unit] = _script(rows, ["Up", "Down", "Left", "Sideways", "Right", "Right"])
+    assert [r["optimal"] for r in unit["records"]] == [False, True, False, False, True, True]
+    assert [r["training_word"] for r in unit["records"]] == [True, True, True, False, True, True]
+    assert unit["summary"]["solved"]
+    m = _by(closed_loop.aggregate([unit], ["SimpleSokoban"]))
+    assert m["SimpleSokoban", "optimal_action_rate"].value == 3 / 6 and m["SimpleSokoban", "optimal_action_rate"].n == 6
+    assert m["SimpleSokoban", "training_word_rate"].value == 5 / 6
+
+
+def test_a_push_into_a_dead_corner_is_not_optimal_and_nothing_after_it_is():
+    rows = ("#####", "#   #", "# $ #", "#@  #", "#  .#", "#####")
+    # Up, Right start the shortest solution; Down and Right step off it; the next Up pushes the box into the top
+    # right corner, where it can never reach the goal: from there no move is optimal.
+    [unit] = _script(rows, ["Up", "Right", "Down", "Right", "Up", "Left"])
+    assert [r["optimal"] for r in unit["records"]] == [True, True, False, False, False, False]
+    assert unit["records"][4]["effective"] and not unit["summary"]["solved"]
+
+
+def test_the_oracle_plays_only_optimal_actions_and_answers_in_the_prompt_labels(rows):
+    units = closed_loop.play(get_backend("oracle"), rows, SamplingParams(), seed=0)
+    m = _by(closed_loop.aggregate(units, EVAL_TAGS))
+    for tag in EVAL_TAGS:
+        labels = next(r for r in rows if r["split"] == tag)["metadata"]["labels"]
+        assert m[tag, "optimal_action_rate"].value == (0 if tag == FAKE else 1), tag
+        assert m[tag, "training_word_rate"].value == (1 if tuple(labels) == BASE else 0), tag
+        assert m[tag, "optimal_action_rate"].n == sum(u["summary"]["turns"] for u in units if u["split"] == tag)
+
+
+def test_episodes_logged_before_the_per_turn_metrics_give_no_per_turn_numbers(rows):
+    """A resumed evaluation may mix episodes from an older partial log (no per-turn counts) with new ones: the
+    tag then gets no optimal_action_rate / training_word_rate rather than one that counts the old turns as 0."""
+    ids = [r for r in rows if r["split"] == "SimpleSokoban"]
+    units = closed_loop.play(get_backend("oracle"), ids, SamplingParams(), seed=0)
+    for key in ("optimal_actions", "training_words"):
+        del units[0]["summary"][key]
+    metrics = {m.metric for m in closed_loop.aggregate(units, ["SimpleSokoban"])}
+    assert "success" in metrics and not {"optimal_action_rate", "training_word_rate"} & metrics

@@ -15,7 +15,7 @@ from __future__ import annotations
 from sftlab.tasks.sokoban.game import SokobanGame, StepResult
 from sftlab.tasks.sokoban.generate import Puzzle, generate
 from sftlab.tasks.sokoban.render import parse_rendered, render
-from sftlab.tasks.sokoban.solve import DIRECTIONS, solve
+from sftlab.tasks.sokoban.solve import DIRECTIONS, is_optimal_step, shortest_length, solve
 from sftlab.tasks.sokoban.variants import (
     ALIASES,
     EVAL_TAGS,
@@ -43,11 +43,13 @@ __all__ = [
     "extract_answer",
     "generate",
     "get_variant",
+    "is_optimal_step",
     "dump_xsb",
     "load_xsb",
     "parse_action",
     "parse_rendered",
     "render",
+    "shortest_length",
     "show",
     "solve",
 ]

@@ -15,6 +15,8 @@ only faster:
 
 from __future__ import annotations
 
+import functools
+
 from sftlab.tasks.sokoban.xsb import Board, parse_board
 
 DIRECTIONS = ("Up", "Down", "Left", "Right")
@@ -68,6 +70,25 @@ def solve(rows, max_depth: int = 30) -> list[str] | None:
     None means no solution of at most `max_depth` moves exists. Malformed rows raise DataError.
     """
     return solve_board(parse_board(rows), max_depth)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def shortest_length(rows: tuple[str, ...], max_depth: int = 60) -> int | None:
+    """Moves in a shortest solution from the XSB `rows` (a tuple; 0 when solved), or None when no solution of at
+    most `max_depth` moves exists. Cached by position, so scoring every turn of many episodes solves each state
+    once."""
+    moves = solve(rows, max_depth)
+    return None if moves is None else len(moves)
+
+
+def is_optimal_step(before: tuple[str, ...], after: tuple[str, ...], max_depth: int = 60) -> bool:
+    """True when the move from position `before` to `after` lies on a shortest solution of `before`: `before` has
+    a solution (of at most `max_depth` moves) and `after` is one move closer. A move from a dead or solved
+    position, or one that changed nothing, is not optimal."""
+    distance = shortest_length(before, max_depth)
+    if not distance or before == after:
+        return False
+    return shortest_length(after, max_depth) == distance - 1
 
 
 def solve_board(board: Board, max_depth: int = 30) -> list[str] | None:
