@@ -15,6 +15,7 @@ This module imports torch only inside its methods.
 from __future__ import annotations
 
 import math
+import types
 
 OPTIMIZER_RULES_VERL = "verl"
 
@@ -47,13 +48,14 @@ class VerlOptimizerRules:
             step = optimizer.step
             trainer = self
 
-            def guarded_step(*args, **kwargs):
+            def guarded_step(_optimizer, *args, **kwargs):
                 if trainer._last_grad_norm_finite:
                     return step(*args, **kwargs)
                 trainer.skipped_steps += 1
                 return None
 
-            optimizer.step = guarded_step
+            # a bound method, as torch's LR schedulers expect of `optimizer.step` (they wrap it)
+            optimizer.step = types.MethodType(guarded_step, optimizer)
             optimizer._sftlab_skips = True
         return optimizer
 

@@ -229,3 +229,25 @@ def test_gp_arithmetic_is_a_training_field_only_when_not_the_default():
     assert "gp_arithmetic" not in exact
     assert GrpoConfig(model="m", data="d", out="o", gp_arithmetic="float").training_fields() == {
         **exact, "gp_arithmetic": "float"}
+
+
+def test_the_trl_trainer_gets_verls_settings_no_is_correction_and_verls_optimizer(rl_data, tmp_path):
+    """TRL corrects vLLM's sampling log-probs by default (sequence mask, cap 3); verl, the original's trainer,
+    does not: off unless asked. The original's optimizer rules (decay on every parameter) are the default."""
+    from sftlab.train.grpo import _build_trainer
+
+    rows, _ = load_rl_rows(str(rl_data))
+
+    def build(name, **fields):
+        config = GrpoConfig(model="tiny-random", data=str(rl_data), out=str(tmp_path / name), **{**TINY, **fields})
+        return _build_trainer(config, tmp_path / name, rows, [lambda completions, **kw: [0.0] * len(completions)],
+                              2, 1, False, False, 8, False)
+
+    paper, trl_default = build("p"), build("t", vllm_importance_sampling_correction=True,
+                                          optimizer_rules="transformers")
+    assert paper.vllm_importance_sampling_correction is False and trl_default.vllm_importance_sampling_correction
+    assert (paper.optimizer_rules, trl_default.optimizer_rules) == ("verl", "transformers")
+    decayed = {id(p) for g in paper.create_optimizer().param_groups if g["weight_decay"] > 0 for p in g["params"]}
+    assert decayed == {id(p) for p in paper.model.parameters() if p.requires_grad}
+    fields = GrpoConfig(model="m", data="d", out="o").training_fields()
+    assert fields["vllm_importance_sampling_correction"] is False and fields["optimizer_rules"] == "verl"
