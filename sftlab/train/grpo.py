@@ -49,7 +49,7 @@ _NOT_TRAINING = ("out", "resume", "force", "report_to", "use_vllm", "vllm_mode",
 # How runs trained before each field existed: a run records a field only when it differs, so older runs resume
 # with these values and a run with another value is told apart.
 _BEFORE_THE_FIELD = {"gp_arithmetic": "exact", "sokoban_reward": "strict", "vllm_importance_sampling_correction": True,
-                     "optimizer_rules": "transformers"}
+                     "optimizer_rules": "transformers", "prompt_prefill": False}
 
 
 @dataclass(frozen=True)
@@ -94,6 +94,9 @@ class GrpoConfig:
     sokoban_reward: str = setting(
         "original", "Sokoban reward: original (the paper's: `4`, `4(Right)`, `Right, Up` count as Right) or strict "
         "(the whole answer must be one prompt label, as the evaluation accepts).", choices=SOKOBAN_REWARDS)
+    prompt_prefill: bool = setting(
+        True, "End each RL prompt with what the original's prompt had already written of the answer (Sokoban: "
+        "`<think>`, which the reward counts); off: the model writes it itself.")
     optimizer_rules: str = setting(
         "verl", "verl (the originals: weight decay on every parameter, warmup steps rounded down, a step with a "
         "non-finite gradient norm skipped) or transformers (no decay on biases and norms, warmup rounded up).",
@@ -260,11 +263,26 @@ def load_rl_rows(data: str) -> tuple[list[dict], dict | None]:
     return rows, manifest
 
 
-def trl_rows(rows: list[dict]) -> list[dict]:
-    """Rows for TRL: the prompt messages plus the columns the reward reads; nested values as JSON text, so
-    Arrow never reshapes them (the rewards decode them back)."""
+def trl_rows(rows: list[dict], tokenizer=None) -> list[dict]:
+    """Rows for TRL: the prompt plus the columns the reward reads; nested values as JSON text, so Arrow never
+    reshapes them (the rewards decode them back).
+
+    The prompt is the chat messages, or, given a `tokenizer` (prompt_prefill), for a task with an RL prefill the
+    text its chat template renders with the assistant turn opened, followed by the prefill (`...assistant\n<think>`,
+    the original's prompt): TRL renders message prompts with a fresh assistant turn, so a prefill must be text.
+    """
+    from sftlab.task_adapters import get_task
+
+    def prompt(row):
+        prefill = get_task(row["task"]).rl_prefill if tokenizer is not None else ""
+        if not prefill:
+            return row["prompt"]
+        from sftlab.backends.hf import render_chat
+
+        return render_chat(tokenizer, row["prompt"]) + prefill
+
     return [
-        {"prompt": row["prompt"], "id": str(row.get("id", i)), "task": row["task"],
+        {"prompt": prompt(row), "id": str(row.get("id", i)), "task": row["task"],
          "answer": json.dumps(row["answer"], sort_keys=True),
          "metadata": json.dumps(row.get("metadata") or {}, sort_keys=True)}
         for i, row in enumerate(rows)
@@ -430,7 +448,8 @@ def _build_trainer(config: GrpoConfig, run: Path, rows, reward_funcs, per_device
         optimizer_rules = config.optimizer_rules
 
     return Trainer(model=model, reward_funcs=reward_funcs, args=args,
-                   train_dataset=datasets.Dataset.from_list(trl_rows(rows)), processing_class=tokenizer)
+                   train_dataset=datasets.Dataset.from_list(trl_rows(rows, tokenizer if config.prompt_prefill else None)),
+                   processing_class=tokenizer)
 
 
 if __name__ == "__main__":  # `accelerate launch -m sftlab.train.grpo --model ... --data ... --out ...`

@@ -251,3 +251,28 @@ def test_the_trl_trainer_gets_verls_settings_no_is_correction_and_verls_optimize
     assert decayed == {id(p) for p in paper.model.parameters() if p.requires_grad}
     fields = GrpoConfig(model="m", data="d", out="o").training_fields()
     assert fields["vllm_importance_sampling_correction"] is False and fields["optimizer_rules"] == "verl"
+
+
+def test_sokoban_rl_prompts_end_with_the_originals_think_prefill_which_the_reward_counts(rl_data, tmp_path):
+    from sftlab.backends.hf import render_chat
+    from sftlab.train.grpo import _build_trainer, task_reward
+
+    rows, _ = load_rl_rows(str(rl_data))
+
+    def build(name, **fields):
+        config = GrpoConfig(model="tiny-random", data=str(rl_data), out=str(tmp_path / name), **{**TINY, **fields})
+        return _build_trainer(config, tmp_path / name, rows, [task_reward(config)], 2, 1, False, False, 8, False)
+
+    paper, own = build("p"), build("o", prompt_prefill=False)
+    tok = paper.processing_class
+    prompt = paper.train_dataset[0]["prompt"]
+    assert prompt == render_chat(tok, rows[0]["prompt"]) + "<think>"  # `...<|im_start|>assistant\n<think>`
+    assert own.train_dataset[0]["prompt"] == rows[0]["prompt"]  # messages: the model opens <think> itself
+    label = rows[0]["metadata"]["labels"][("Up", "Down", "Left", "Right").index(rows[0]["answer"])]
+    completion = f" Push it. </think> <answer> {label} </answer>"
+    reward = task_reward(GrpoConfig(model="m", data="d", out="o"))
+    batch = {"completions": [completion], "answer": [rows[0]["answer"]], "metadata": [rows[0]["metadata"]],
+             "task": ["sokoban"]}
+    assert reward(prompts=[prompt], **batch) == [1.0]
+    assert reward(prompts=[own.train_dataset[0]["prompt"]], **batch) == [0.0]  # no <think> anywhere
+    assert "prompt_prefill" not in GrpoConfig(model="m", data="d", out="o", prompt_prefill=False).training_fields()
