@@ -30,6 +30,7 @@ OPTION_TYPES: dict[str, type] = {
     "teacher_max_new_tokens": int,
     "teacher_batch_size": int,
     "gp_arithmetic": str,  # teacher (General Points): the filter's arithmetic, "exact" or "float" (the original's)
+    "action_spaces": str,  # Sokoban diverse RL: random-words, or named spaces mixed like base+cardinal
 }
 
 MAX_N = 1_000_000
@@ -133,6 +134,8 @@ def _applicable(preset: Preset, teacher: bool) -> set[str]:
         keys |= set(get_task(preset.task).cot_options)
     if teacher:
         keys |= {k for k in OPTION_TYPES if k.startswith("teacher_")} | set(get_task(preset.task).teacher_options)
+    if preset.kind == "rl" and preset.diverse:
+        keys |= set(get_task(preset.task).rl_options)
     return keys
 
 
@@ -154,6 +157,10 @@ def _check_option_values(opts: dict) -> None:
         check_choice("lowq style", opts["style"], ("short", "cot"))
     if "gp_arithmetic" in opts:
         check_choice("option gp_arithmetic", opts["gp_arithmetic"], ("exact", "float"))
+    if "action_spaces" in opts:
+        from sftlab.task_adapters.sokoban_rows import parse_action_spaces
+
+        parse_action_spaces(opts["action_spaces"])
     for key in ("teacher_samples", "teacher_max_new_tokens", "teacher_batch_size"):
         if key in opts and opts[key] < 1:
             raise ConfigError(f"option {key} must be at least 1, got {opts[key]}")

@@ -104,6 +104,7 @@ class Task:
     # What the original's RL prompts had already written of the response (Sokoban: `<think>`); a GRPO run with
     # prompt_prefill on ends each rendered prompt with it, and the reward counts it.
     rl_prefill: str = ""
+    rl_options: tuple[str, ...] = ()  # build options a diverse RL preset takes (Sokoban: action_spaces)
     ability: str = "reasoning"
     data_source_prefixes: tuple[str, ...] = ()  # verl data_source prefixes recognised (default: the name)
     # experiment specs

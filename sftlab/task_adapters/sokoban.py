@@ -103,6 +103,7 @@ class SokobanTask(Task):
                         "teacher_max_new_tokens": 4096, "teacher_batch_size": 8}
     leakage_key_text = "XSB rows of every training state vs each eval episode's initial state"
     grpo_max_completion = 1024
+    rl_options = ("action_spaces",)
     rl_prefill = "<think>"  # the original's prompt ends `<|im_start|>assistant\n<think>`
     ability = "bfs"
     spec_demos = ("answer-only", "cot")
