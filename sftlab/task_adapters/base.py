@@ -105,6 +105,7 @@ class Task:
     # prompt_prefill on ends each rendered prompt with it, and the reward counts it.
     rl_prefill: str = ""
     rl_options: tuple[str, ...] = ()  # build options a diverse RL preset takes (Sokoban: action_spaces)
+    answer_only_options: tuple[str, ...] = ()  # build options an answer-only preset takes
     ability: str = "reasoning"
     data_source_prefixes: tuple[str, ...] = ()  # verl data_source prefixes recognised (default: the name)
     # experiment specs

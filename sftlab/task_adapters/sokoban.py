@@ -104,6 +104,7 @@ class SokobanTask(Task):
     leakage_key_text = "XSB rows of every training state vs each eval episode's initial state"
     grpo_max_completion = 1024
     rl_options = ("action_spaces",)
+    answer_only_options = ("answer_only_converter",)
     rl_prefill = "<think>"  # the original's prompt ends `<|im_start|>assistant\n<think>`
     ability = "bfs"
     spec_demos = ("answer-only", "cot")

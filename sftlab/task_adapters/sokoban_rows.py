@@ -79,7 +79,7 @@ def train_rows(config, eval_keys: set[str], progress: bool, skip_leaks: bool) ->
             if spec.kind == "rl" or config.teacher:
                 completion = None
             elif spec.demo == "answer-only":
-                completion = sokoban_answer_only(label)
+                completion = sokoban_answer_only(label, config.options.get("answer_only_converter", "778bcc4"))
             else:
                 completion = sokoban_cot(state, plan, labels)
             rows.append(make_row(
@@ -147,6 +147,11 @@ def verify_row(row: dict) -> bool:
     text = completion_text(row)
     if text is None:
         return True
+    if not text.startswith("<think></think>") and text.endswith(" </answer>\n") and "<answer>" not in text:
+        # the 077d4cf converter's answer-only form (`<think>X </answer>`): no <answer> tag to parse
+        label = text[len("<think>"): -len(" </answer>\n")]
+        accepted = row["metadata"]["accepted"]
+        return text.startswith("<think>") and parse_action(label, accepted) == row["answer"]
     think_end, answer = text.find("</think>"), text.find("<answer>")
     if think_end < 0 or answer < 0 or think_end > answer:
         return False
