@@ -3,8 +3,8 @@
 verl's reward manager calls this once per rollout with the row's `data_source`, the decoded response, the row's
 `reward_model.ground_truth` and its `extra_info` (parquet lists arrive as numpy arrays). A solution string that
 holds the decoded prompt too (the Debunk original's `complete` reward manager: it contains `<|im_start|>assistant`)
-is scored as the original scored it: split after the prompt, Sokoban labels read from the prompt if not given. It dispatches on the data
-source to the same scorers the TRL trainer uses (`sftlab.train.rewards.score`), so a verl run optimises exactly
+is scored as the original scored it: split after the prompt, Sokoban labels read from the prompt if not given.
+It dispatches on the data source to the same scorers the TRL trainer uses (`sftlab.train.rewards.score`), so a verl run optimises exactly
 the numbers `sftlab train grpo` does. Point verl at this file:
 
     custom_reward_function.path=$(python -c "import sftlab.integrations.verl as m; print(m.__file__)")

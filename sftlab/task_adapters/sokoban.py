@@ -83,6 +83,8 @@ def sokoban_original_score(response: str, answer: Any, labels: Any, prefill: str
         raise DataError(f"a Sokoban row's answer must be one of {', '.join(DIRECTIONS)} (or a list), got {answer!r}")
     if labels is not None and len(labels) != 4:
         raise DataError(f"a Sokoban row needs 4 prompt labels (Up, Down, Left, Right order), got {labels!r}")
+    if isinstance(response, str) and len(response) > MAX_RESPONSE_CHARS:
+        return RewardResult(0.0, "too long")
     if not whole_sequence:
         response = ASSISTANT_MARKERS[1] + "\n" + (prefill or "") + (response or "")
     reward = original_reward(response, truth, labels)

@@ -133,7 +133,8 @@ def mix_action_spaces(rows: list[dict], spaces: tuple[str, ...], seed: int) -> d
         for i in chosen:
             row = rows[int(i)]
             meta = row["metadata"]
-            row["prompt"] = [{"role": "user", "content": user_prompt(meta["rows"], labels=labels, where_line=where_line)}]
+            text = user_prompt(meta["rows"], labels=labels, where_line=where_line)
+            row["prompt"] = [{"role": "user", "content": text}]
             meta.update(labels=list(labels), accepted=list(labels), action_space=name)
         counts[name] = len(chosen)
     return counts
