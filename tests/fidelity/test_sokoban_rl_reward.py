@@ -64,3 +64,12 @@ def test_the_original_reward_is_a_training_field_and_older_strict_runs_resume():
     default = GrpoConfig(model="m", data="d", out="o")
     assert default.sokoban_reward == "original" and default.training_fields()["sokoban_reward"] == "original"
     assert "sokoban_reward" not in GrpoConfig(model="m", data="d", out="o", sokoban_reward="strict").training_fields()
+
+
+def test_a_rewarded_response_padded_past_the_length_limit_scores_zero(rows):
+    row = next(r for r in rows if r["reward"] == 1.0 and "</think>" in r["response"])
+    padded = row["response"].replace("</think>", " x" * 40_000 + "</think>", 1)
+    reward = TaskReward("sokoban")
+    batch = {"prompts": [row["prompt"]], "answer": [row["label"]], "metadata": [{"labels": row["words"]}]}
+    assert reward(completions=[row["response"]], **batch) == [1.0]
+    assert reward(completions=[padded], **batch) == [0.0]  # unread, as every Sokoban reward over 65,536 characters
