@@ -444,12 +444,14 @@ def _build_trainer(config: GrpoConfig, run: Path, rows, reward_funcs, per_device
     )
     from sftlab.train.optim import VerlOptimizerRules
 
-    class Trainer(VerlOptimizerRules, GRPOTrainer):
+    class SftlabGRPOTrainer(VerlOptimizerRules, GRPOTrainer):
+        """TRL's GRPOTrainer with the run's optimizer rules (sftlab.train.optim)."""
+
         optimizer_rules = config.optimizer_rules
 
-    return Trainer(model=model, reward_funcs=reward_funcs, args=args,
-                   train_dataset=datasets.Dataset.from_list(trl_rows(rows, tokenizer if config.prompt_prefill else None)),
-                   processing_class=tokenizer)
+    dataset = datasets.Dataset.from_list(trl_rows(rows, tokenizer if config.prompt_prefill else None))
+    return SftlabGRPOTrainer(model=model, reward_funcs=reward_funcs, args=args, train_dataset=dataset,
+                             processing_class=tokenizer)
 
 
 if __name__ == "__main__":  # `accelerate launch -m sftlab.train.grpo --model ... --data ... --out ...`
