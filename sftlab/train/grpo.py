@@ -32,9 +32,10 @@ from sftlab.train.schedule import parse_schedule
 
 REPORT_TO = ("none", "tensorboard", "wandb", "trackio")
 LR_SCHEDULERS = ("constant", "cosine", "linear", "constant_with_warmup")
-# TRL 1.16's names. dapo = token-mean over the global batch (the paper's verl setting, and TRL's default);
-# grpo = mean over each sequence's tokens, then over sequences (the original GRPO paper); dr_grpo = sum over tokens
-# divided by a constant (max_completion_length); bnpo = token-mean over the local micro-batch.
+# TRL 1.16's names. dapo = token-mean over the global batch (TRL's default, and the closest to the paper's verl,
+# which token-means each dynamic micro-batch: docs/training.md "Loss types"); grpo = mean over each sequence's tokens,
+# then over sequences (the original GRPO paper); dr_grpo = sum over tokens divided by a constant
+# (max_completion_length); bnpo = token-mean over the local micro-batch.
 LOSS_TYPES = ("dapo", "grpo", "dr_grpo", "bnpo")
 SCALE_REWARDS = ("group", "batch", "none")
 VLLM_MODES = ("colocate", "server")
