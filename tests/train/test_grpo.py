@@ -276,3 +276,12 @@ def test_sokoban_rl_prompts_end_with_the_originals_think_prefill_which_the_rewar
     assert reward(prompts=[prompt], **batch) == [1.0]
     assert reward(prompts=[own.train_dataset[0]["prompt"]], **batch) == [0.0]  # no <think> anywhere
     assert "prompt_prefill" not in GrpoConfig(model="m", data="d", out="o", prompt_prefill=False).training_fields()
+
+
+def test_a_run_recorded_before_the_new_defaults_resumes_with_the_old_values_and_not_with_the_new():
+    legacy = {"optimizer_rules": "transformers", "vllm_importance_sampling_correction": True,
+              "prompt_prefill": False, "sokoban_reward": "strict"}
+    recorded = GrpoConfig(model="m", data="d", out="o", **legacy).training_fields()
+    assert not set(legacy) & set(recorded)  # what run.json held before the fields existed
+    new = GrpoConfig(model="m", data="d", out="o").training_fields()
+    assert {k for k in set(new) | set(recorded) if new.get(k) != recorded.get(k)} == set(legacy)
