@@ -285,3 +285,34 @@ def test_a_run_recorded_before_the_new_defaults_resumes_with_the_old_values_and_
     assert not set(legacy) & set(recorded)  # what run.json held before the fields existed
     new = GrpoConfig(model="m", data="d", out="o").training_fields()
     assert {k for k in set(new) | set(recorded) if new.get(k) != recorded.get(k)} == set(legacy)
+
+
+def test_trls_is_correction_drops_a_masked_completions_gradient_and_sftlabs_default_keeps_it(rl_data, tmp_path):
+    """What `vllm_importance_sampling_correction` does to the loss, on CPU: TRL multiplies each completion's token
+    losses by the importance-sampling weight vLLM's log-probs give it; `sequence_mask` sets it to 0 for a completion
+    whose ratio passes the cap. The weights need vLLM on a GPU (benchmarks/fidelity_check.py measures them), so the
+    trainer is told it generated with vLLM and handed the weights a masked and a kept completion get."""
+    import torch
+
+    from sftlab.train.grpo import _build_trainer
+
+    rows, _ = load_rl_rows(str(rl_data))
+
+    def loss(correction: bool, advantages: list[float]) -> float:
+        config = GrpoConfig(model="tiny-random", data=str(rl_data), out=str(tmp_path / str(correction)),
+                            vllm_importance_sampling_correction=correction, **TINY)
+        trainer = _build_trainer(config, tmp_path / str(correction), rows,
+                                 [lambda completions, **kw: [0.0] * len(completions)], 2, 1, False, False, 8, False)
+        trainer.use_vllm = True  # the loss reads this flag; the generation never ran
+        trainer.model.eval()  # the loss of one batch, outside a training step (no accumulation)
+        inputs = {"prompt_ids": torch.tensor([[5, 6, 7], [5, 6, 7]]), "prompt_mask": torch.ones(2, 3, dtype=torch.long),
+                  "completion_ids": torch.tensor([[8, 9, 10], [11, 12, 13]]),
+                  "completion_mask": torch.ones(2, 3, dtype=torch.long),
+                  "advantages": torch.tensor(advantages), "num_items_in_batch": torch.tensor(6.0),
+                  "importance_sampling_ratio": torch.tensor([[0.0], [1.0]])}  # completion 0 masked by TRL
+        with torch.no_grad():
+            return float(trainer._compute_loss(trainer.model, inputs))
+
+    trl, sftlab = loss(True, [1.0, -1.0]), loss(False, [1.0, -1.0])
+    assert trl == pytest.approx(loss(False, [0.0, -1.0]))  # TRL's: as if completion 0 had no advantage
+    assert sftlab != pytest.approx(trl)  # sftlab's default (verl's): completion 0 counts
