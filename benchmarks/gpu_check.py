@@ -10,7 +10,9 @@ It prints, for smollm2-135m in bf16 (or tiny-random in fp32 with --dry-run):
 2. the hf backend's closed-loop Sokoban evaluation, episodes/s (all episodes batched per turn);
 3. the time of one GRPO step (the second; the first pays for warm-up);
 4. a 2-process DDP SFT run through `accelerate launch` when there are two GPUs (--ddp on forces it; in
-   --dry-run that is two gloo CPU processes).
+   --dry-run that is two gloo CPU processes);
+5. fidelity: pure bf16's lost updates vs fp32 weights, and TRL's vLLM importance-sampling weights that sftlab's
+   GRPO turns off (benchmarks/fidelity_check.py).
 MFU = 6 x parameters x tokens/s / the GPU's peak dense bf16 FLOP/s (attention FLOPs not counted, so it is a lower
 bound); the peak comes from a table of known GPUs or --peak-tflops. --json writes every figure.
 """
@@ -199,7 +201,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--peak-tflops", type=float, help="the GPU's peak dense bf16 TFLOP/s, for MFU")
     parser.add_argument("--ddp", choices=("auto", "on", "off"), default="auto",
                         help="the 2-process DDP run: auto = when there are two GPUs")
-    parser.add_argument("--sections", default="sft,eval,grpo,ddp", help="comma list of sections to run")
+    parser.add_argument("--sections", default="sft,eval,grpo,ddp,fidelity", help="comma list of sections to run")
     parser.add_argument("--json", type=Path, help="also write every figure here")
     args = parser.parse_args(argv)
 
@@ -230,6 +232,11 @@ def main(argv: list[str] | None = None) -> dict:
             report["results"].append(ddp_section(size, work, gpu))
         elif "ddp" in sections:
             print(f"ddp  skipped ({env['gpus']} GPU(s); --ddp on forces it)", flush=True)
+        if "fidelity" in sections:
+            from fidelity_check import SIZES as FIDELITY_SIZES
+            from fidelity_check import fidelity_section
+
+            report["results"] += fidelity_section(FIDELITY_SIZES["gpu" if gpu else "dry"], work, gpu)
     report["total_s"] = round(time.perf_counter() - started, 1)
     print(f"gpu_check: done in {report['total_s']:.0f} s", flush=True)
     if args.json:

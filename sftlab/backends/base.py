@@ -112,3 +112,26 @@ class Backend(ABC):
 
     def __exit__(self, *_exc) -> None:
         self.close()
+
+
+_TURN_PROBE = "sftlab-end-of-turn-probe"
+
+
+def end_of_turn_id(tokenizer) -> int | None:
+    """The special token the tokenizer's chat template closes an assistant turn with (`<|im_end|>`, `<|eot_id|>`,
+    `<end_of_turn>`), or None when there is no template or it closes turns with plain text.
+
+    A base model's EOS can be another token (Qwen2.5 base: `<|endoftext|>`), and a model trained on chat-template
+    completions ends its answers with this one: generation stops on both (docs/evaluation.md).
+    """
+    turns = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": _TURN_PROBE}]
+    try:
+        text = tokenizer.apply_chat_template(turns, tokenize=False)
+    except Exception:  # noqa: BLE001 (no template, or one that rejects this chat: no end-of-turn token to add)
+        return None
+    if not isinstance(text, str) or _TURN_PROBE not in text:
+        return None
+    tail = tokenizer(text.split(_TURN_PROBE, 1)[1], add_special_tokens=False)["input_ids"]
+    special = set(tokenizer.all_special_ids) | {
+        i for i, token in getattr(tokenizer, "added_tokens_decoder", {}).items() if getattr(token, "special", False)}
+    return next((int(t) for t in tail if t in special), None)

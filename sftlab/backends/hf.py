@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
-from sftlab.backends.base import Backend, Generation, Messages, SamplingParams, sample_seeds
+from sftlab.backends.base import Backend, Generation, Messages, SamplingParams, end_of_turn_id, sample_seeds
 from sftlab.errors import ConfigError, ModelError
 
 
@@ -285,9 +285,11 @@ def _common_length(a: Sequence[int], b: Sequence[int]) -> int:
 
 
 def _eos_ids(model, tokenizer) -> list[int]:
+    """The ids generation stops on: the model's EOS ids, the tokenizer's EOS, the chat template's end of turn."""
     ids = []
     configured = getattr(model.generation_config, "eos_token_id", None)
-    for value in (configured if isinstance(configured, (list, tuple)) else [configured]) + [tokenizer.eos_token_id]:
+    configured = configured if isinstance(configured, (list, tuple)) else [configured]
+    for value in [*configured, tokenizer.eos_token_id, end_of_turn_id(tokenizer)]:
         if value is not None and value not in ids:
             ids.append(int(value))
     if not ids:

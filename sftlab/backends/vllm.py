@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sftlab.backends.base import Backend, Generation, Messages, SamplingParams, sample_seeds
+from sftlab.backends.base import Backend, Generation, Messages, SamplingParams, end_of_turn_id, sample_seeds
 from sftlab.errors import ConfigError, ModelError
 
 
@@ -43,6 +43,10 @@ class VLLMBackend(Backend):
         options = {"enforce_eager": True, "enable_prefix_caching": True, "seed": 0} | llm_kwargs
         self.llm = vllm.LLM(model=location, dtype=dtype, **options)
         self.tokenizer = self.llm.get_tokenizer()
+        # vLLM stops on the model's EOS (generation_config) by itself; add the tokenizer's EOS and the chat
+        # template's end of turn, which a base model's EOS is not (Qwen2.5 base: <|endoftext|> vs <|im_end|>)
+        self.stop_token_ids = sorted({i for i in (self.tokenizer.eos_token_id, end_of_turn_id(self.tokenizer))
+                                      if i is not None})
 
     def generate(
         self,
@@ -69,7 +73,8 @@ class VLLMBackend(Backend):
 
     def _params(self, params: SamplingParams, seed: int):
         kwargs = {"n": 1, "temperature": params.temperature, "top_p": params.top_p,
-                  "max_tokens": params.max_new_tokens, "seed": seed % (2**31)}
+                  "max_tokens": params.max_new_tokens, "seed": seed % (2**31),
+                  "stop_token_ids": self.stop_token_ids}
         if params.top_k > 0:
             kwargs["top_k"] = params.top_k
         return self._vllm.SamplingParams(**kwargs)

@@ -30,6 +30,8 @@ OPTION_TYPES: dict[str, type] = {
     "teacher_max_new_tokens": int,
     "teacher_batch_size": int,
     "gp_arithmetic": str,  # teacher (General Points): the filter's arithmetic, "exact" or "float" (the original's)
+    "action_spaces": str,  # Sokoban diverse RL: random-words, or named spaces mixed like base+cardinal
+    "answer_only_converter": str,  # Sokoban answer-only: the original converter's form, 778bcc4 or 077d4cf
 }
 
 MAX_N = 1_000_000
@@ -133,6 +135,10 @@ def _applicable(preset: Preset, teacher: bool) -> set[str]:
         keys |= set(get_task(preset.task).cot_options)
     if teacher:
         keys |= {k for k in OPTION_TYPES if k.startswith("teacher_")} | set(get_task(preset.task).teacher_options)
+    if preset.kind == "rl" and preset.diverse:
+        keys |= set(get_task(preset.task).rl_options)
+    if preset.demo == "answer-only":
+        keys |= set(get_task(preset.task).answer_only_options)
     return keys
 
 
@@ -154,6 +160,14 @@ def _check_option_values(opts: dict) -> None:
         check_choice("lowq style", opts["style"], ("short", "cot"))
     if "gp_arithmetic" in opts:
         check_choice("option gp_arithmetic", opts["gp_arithmetic"], ("exact", "float"))
+    if "answer_only_converter" in opts:
+        from sftlab.demos.answer_only import SOKOBAN_CONVERTERS
+
+        check_choice("option answer_only_converter", opts["answer_only_converter"], SOKOBAN_CONVERTERS)
+    if "action_spaces" in opts:
+        from sftlab.task_adapters.sokoban_rows import parse_action_spaces
+
+        parse_action_spaces(opts["action_spaces"])
     for key in ("teacher_samples", "teacher_max_new_tokens", "teacher_batch_size"):
         if key in opts and opts[key] < 1:
             raise ConfigError(f"option {key} must be at least 1, got {opts[key]}")

@@ -3,7 +3,9 @@
 Sokoban (spec 4): `<think></think> <answer> X </answer>\\n`, X in the prompt's own labels. The original prefilled
 `<think>` in its hand-made chat string and trained on `</think> <answer> X </answer>\\n`; with the tokenizer's chat
 template we cannot prefill, so the demonstration carries the empty think block itself: `<think>` + the original's
-response, byte for byte (trailing newline included).
+response, byte for byte (trailing newline included). That is the converter of commit 778bcc4; at 077d4cf the
+converter writes `X </answer>\\n` whatever its `answer_only` flag says (`converter="077d4cf"`). Which one made the
+published data is not recorded (docs/fidelity.md, row 9).
 
 General Points (spec 4): the JSON answer the original wrote, with `json.dumps` of the cards, the Python repr of the
 numbers and one solver solution chosen by the row's random generator.
@@ -16,9 +18,14 @@ from __future__ import annotations
 import json
 import random
 
+SOKOBAN_CONVERTERS = ("778bcc4", "077d4cf")  # the original's create_sft_dataset.py converter, by commit
 
-def sokoban_answer_only(label: str) -> str:
-    """`<think></think> <answer> {label} </answer>\\n`: the original's prefilled `<think>` + its response."""
+
+def sokoban_answer_only(label: str, converter: str = "778bcc4") -> str:
+    """The original's prefilled `<think>` + its answer-only response: `</think> <answer> {label} </answer>\\n`
+    (converter 778bcc4), or `{label} </answer>\\n` (077d4cf, whose last line overrides the response)."""
+    if converter == "077d4cf":
+        return f"<think>{label} </answer>\n"
     return f"<think></think> <answer> {label} </answer>\n"
 
 

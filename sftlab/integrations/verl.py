@@ -1,8 +1,10 @@
 """verl custom reward: `compute_score(data_source, solution_str, ground_truth, extra_info=None)`.
 
 verl's reward manager calls this once per rollout with the row's `data_source`, the decoded response, the row's
-`reward_model.ground_truth` and its `extra_info` (parquet lists arrive as numpy arrays). It dispatches on the data
-source to the same scorers the TRL trainer uses (`sftlab.train.rewards.score`), so a verl run optimises exactly
+`reward_model.ground_truth` and its `extra_info` (parquet lists arrive as numpy arrays). A solution string that
+holds the decoded prompt too (the Debunk original's `complete` reward manager: it contains `<|im_start|>assistant`)
+is scored as the original scored it: split after the prompt, Sokoban labels read from the prompt if not given.
+It dispatches on the data source to the same scorers the TRL trainer uses (`sftlab.train.rewards.score`), so a verl run optimises exactly
 the numbers `sftlab train grpo` does. Point verl at this file:
 
     custom_reward_function.path=$(python -c "import sftlab.integrations.verl as m; print(m.__file__)")
@@ -13,11 +15,14 @@ Rows come from `sftlab data export verl SRC --out DST`. What is read:
   `general_points...`, `countdown...`);
 - answer: `ground_truth` (Sokoban: the expert direction, or a one-element list; GP / Countdown:
   {"numbers", "target"}), or `ground_truth["answer"]` when it is a dict holding one;
-- Sokoban labels: `extra_info["labels"]`, else `extra_info["metadata"]["labels"]`, else `ground_truth["labels"]`;
+- Sokoban labels: `extra_info["labels"]`, else `extra_info["metadata"]["labels"]`, else `ground_truth["labels"]`,
+  else the prompt's `Answers:` line (only in a prompt + response solution string);
 - an optional `extra_info["prefill"]` (e.g. "<think>") prepended before the format check.
 
 Options go through verl's `custom_reward_function.reward_kwargs`: `gp_rescale` (bool),
-`countdown_format_score` (float) and `gp_arithmetic` ("exact", or "float" for the original's float eval). Only this module and the task packages are imported: no torch.
+`countdown_format_score` (float), `gp_arithmetic` ("exact", or "float" for the original's float eval) and
+`sokoban_reward` ("original", the default and the paper's, or "strict").
+Only this module and the task packages are imported: no torch.
 """
 
 from __future__ import annotations
@@ -27,6 +32,9 @@ from typing import Any
 from sftlab.errors import DataError
 from sftlab.task_adapters import find_task, get_task
 from sftlab.train.rewards import TASK_NAMES, decode_column, score
+
+# A response decoded without special tokens (verl's default manager) never holds it; prompt + response does.
+WHOLE_SEQUENCE_MARK = "<|im_start|>assistant"
 
 
 def task_for(data_source: str, extra_info: dict | None = None) -> str:
@@ -46,17 +54,18 @@ def task_for(data_source: str, extra_info: dict | None = None) -> str:
 
 def compute_score(data_source: str, solution_str: str, ground_truth: Any, extra_info: dict | None = None,
                   gp_rescale: bool = False, countdown_format_score: float = 0.0, gp_arithmetic: str = "exact",
-                  **kwargs) -> float:
+                  sokoban_reward: str = "original", **kwargs) -> float:
     """The sftlab reward for one verl rollout; the same value `sftlab.train.rewards` gives the TRL trainer."""
     extra_info = plain(extra_info) or {}
     ground_truth = decode_column(plain(ground_truth))
     task = task_for(data_source, extra_info)
     metadata = dict(decode_column(extra_info.get("metadata")) or {})
     answer, metadata = get_task(task).verl_inputs(ground_truth, extra_info, metadata)
+    solution_str = solution_str if isinstance(solution_str, str) else ""
     result = score(
-        task, solution_str if isinstance(solution_str, str) else "", answer, metadata,
-        prefill=str(extra_info.get("prefill") or ""), gp_rescale=gp_rescale,
-        countdown_format_score=countdown_format_score, gp_arithmetic=gp_arithmetic,
+        task, solution_str, answer, metadata, prefill=str(extra_info.get("prefill") or ""), gp_rescale=gp_rescale,
+        countdown_format_score=countdown_format_score, gp_arithmetic=gp_arithmetic, sokoban_reward=sokoban_reward,
+        whole_sequence=WHOLE_SEQUENCE_MARK in solution_str,
     )
     return float(result.reward)
 

@@ -101,6 +101,11 @@ class Task:
     leakage_key_text: str = ""  # what "the same item" means, for the manifest
     # RL and exports
     grpo_max_completion: int = 4096
+    # What the original's RL prompts had already written of the response (Sokoban: `<think>`); a GRPO run with
+    # prompt_prefill on ends each rendered prompt with it, and the reward counts it.
+    rl_prefill: str = ""
+    rl_options: tuple[str, ...] = ()  # build options a diverse RL preset takes (Sokoban: action_spaces)
+    answer_only_options: tuple[str, ...] = ()  # build options an answer-only preset takes
     ability: str = "reasoning"
     data_source_prefixes: tuple[str, ...] = ()  # verl data_source prefixes recognised (default: the name)
     # experiment specs

@@ -1,9 +1,11 @@
 """Sokoban as a pipeline task: presets, the closed-loop eval suite, the single-step reward, the oracle.
 
-Reward (debunk spec, docs/training.md "GRPO"): exactly one `<think>`, `</think>`, `<answer>`, `</answer>` in that
-order, counted over the prompt's prefill plus the completion; the whole stripped `<answer>` content must be one of
-the prompt's own 4 labels (case-insensitive, the eval env's rule via `sftlab.tasks.sokoban.parse_action`), mapped
-to the expert direction.
+Rewards (docs/training.md "GRPO"), chosen by the `sokoban_reward` option:
+- `original` (the default, the paper's): the original's `compute_score_with_action_sequence_and_diverse_prompt`
+  (`sokoban_teacher.original_reward`): the format counted from the prompt's assistant prefill, the last answer split
+  into actions, each a label, `n(label)` or a bare 1-4, the first ones equal to the expert's.
+- `strict`: the same format, and the whole stripped `<answer>` content must be one of the prompt's own 4 labels
+  (case-insensitive, the eval env's rule via `sftlab.tasks.sokoban.parse_action`): what the evaluation accepts.
 """
 
 from __future__ import annotations
@@ -16,11 +18,17 @@ from sftlab.errors import SEED_LIMIT, DataError
 from sftlab.task_adapters import sokoban_rows
 from sftlab.task_adapters.base import MAX_RESPONSE_CHARS, Preset, RewardResult, Suite, Task
 from sftlab.task_adapters.rows import TRAIN_SEED_BASE
-from sftlab.task_adapters.sokoban_teacher import sokoban_teacher_verify
+from sftlab.task_adapters.sokoban_teacher import (
+    ASSISTANT_MARKERS,
+    direction_ids,
+    original_reward,
+    sokoban_teacher_verify,
+)
 from sftlab.tasks.expr import Verdict
 from sftlab.tasks.sokoban import EVAL_TAGS, parse_action, solve
 
 DIRECTIONS = ("Up", "Down", "Left", "Right")
+SOKOBAN_REWARDS = ("original", "strict")
 _TAG_RE = re.compile(r"</?(?:think|answer)>")
 _SOK = "6x6, 1 box; one row per state along the shortest path (horizon 1)"
 
@@ -61,6 +69,28 @@ def sokoban_score(response: str, answer: Any, labels: Any, prefill: str = "") ->
     return RewardResult(1.0, "correct")
 
 
+def sokoban_original_score(response: str, answer: Any, labels: Any, prefill: str = "",
+                           whole_sequence: bool = False) -> RewardResult:
+    """The original's Sokoban GRPO reward (`sokoban_teacher.original_reward`) of one response: 1.0 or 0.0.
+
+    `answer` is the expert direction (or the horizon's list of directions / action ids), `labels` the prompt's 4
+    labels (Up, Down, Left, Right order), `prefill` what the prompt already wrote of the response (`<think>`).
+    With `whole_sequence` the response is the original's whole decoded prompt + response (verl's `complete`
+    reward manager): the split and, without `labels`, the labels come from its prompt, as in the original.
+    """
+    truth = direction_ids(answer)
+    if truth is None:
+        raise DataError(f"a Sokoban row's answer must be one of {', '.join(DIRECTIONS)} (or a list), got {answer!r}")
+    if labels is not None and len(labels) != 4:
+        raise DataError(f"a Sokoban row needs 4 prompt labels (Up, Down, Left, Right order), got {labels!r}")
+    if isinstance(response, str) and len(response) > MAX_RESPONSE_CHARS:
+        return RewardResult(0.0, "too long")
+    if not whole_sequence:
+        response = ASSISTANT_MARKERS[1] + "\n" + (prefill or "") + (response or "")
+    reward = original_reward(response, truth, labels)
+    return RewardResult(reward, "correct" if reward else "wrong or malformed")
+
+
 class SokobanTask(Task):
     name = "sokoban"
     label = "Sokoban"
@@ -75,6 +105,9 @@ class SokobanTask(Task):
                         "teacher_max_new_tokens": 4096, "teacher_batch_size": 8}
     leakage_key_text = "XSB rows of every training state vs each eval episode's initial state"
     grpo_max_completion = 1024
+    rl_options = ("action_spaces",)
+    answer_only_options = ("answer_only_converter",)
+    rl_prefill = "<think>"  # the original's prompt ends `<|im_start|>assistant\n<think>`
     ability = "bfs"
     spec_demos = ("answer-only", "cot")
     diverse_prompts = True
@@ -143,7 +176,15 @@ class SokobanTask(Task):
         return Verdict(result.reward, result.reason, correct=result.reward >= 1.0)
 
     def reward(self, response, answer, metadata, *, prefill="", options=None) -> RewardResult:
-        return sokoban_score(response, answer, (metadata or {}).get("labels"), prefill=prefill)
+        options, metadata = options or {}, metadata or {}
+        labels = metadata.get("labels")
+        whole_sequence = bool(options.get("whole_sequence"))
+        if labels is None and "labels" in metadata and not whole_sequence:
+            raise DataError("a Sokoban verl row needs the prompt's labels in extra_info['labels'] (or a solution "
+                            "string holding the prompt, as verl's `complete` reward manager decodes it)")
+        if options.get("sokoban_reward", "original") == "strict":
+            return sokoban_score(response, answer, labels, prefill=prefill)
+        return sokoban_original_score(response, answer, labels, prefill=prefill, whole_sequence=whole_sequence)
 
     def oracle_answer(self, row: dict, rng: random.Random) -> str:
         meta = row.get("metadata") or {}
@@ -170,6 +211,5 @@ class SokobanTask(Task):
         labels = extra_info.get("labels") or metadata.get("labels")
         if labels is None and isinstance(ground_truth, dict):
             labels = ground_truth.get("labels")
-        if labels is None:
-            raise DataError("a Sokoban verl row needs the prompt's labels in extra_info['labels']")
-        return answer, {**metadata, "labels": list(labels)}
+        # None: read from the prompt, which only a whole prompt + response solution string holds (see reward)
+        return answer, {**metadata, "labels": None if labels is None else list(labels)}

@@ -3,16 +3,26 @@
 Training (spec 5): 6x6 rooms with 1 box; for each puzzle, every state from the start up to (not including) the
 solved state gives one row whose ground truth is the optimal action there (the solver's first move from that
 state, ties broken Up, Down, Left, Right). Fixed prompts use Up/Down/Left/Right; diverse prompts draw 4 pool
-words per row (sftlab.prompts.diversity) and the demonstration answers in those words.
+words per row (sftlab.prompts.diversity) and the demonstration answers in those words. A diverse RL build with
+`--option action_spaces=base+cardinal` mixes named action spaces instead, as the original's GRPO data
+(`create_mixed_dataset.py`) did (docs/data.md).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from sftlab.errors import DataError
+import numpy as np
+
+from sftlab.errors import ConfigError, DataError
 from sftlab.task_adapters.rows import make_row, train_seed_base
 
+# Named action spaces of the original's create_mixed_dataset.py: the variant with its labels, and whether its
+# `_answers_block` adds the `where A is Up, ...` line
+NAMED_SPACES = {"base": ("SimpleSokoban", False), "cardinal": ("CardinalSokoban", False),
+                "alphabetical": ("SimpleSokobanAlphabetical", True), "numerical": ("SimpleSokobanNumerical", True),
+                "emoji": ("EmojiSokoban", False)}
+RANDOM_WORDS = "random-words"
 TRAIN_DIM = (6, 6)
 TRAIN_BOXES = 1
 EVAL_BASE_SEED = 123
@@ -69,7 +79,7 @@ def train_rows(config, eval_keys: set[str], progress: bool, skip_leaks: bool) ->
             if spec.kind == "rl" or config.teacher:
                 completion = None
             elif spec.demo == "answer-only":
-                completion = sokoban_answer_only(label)
+                completion = sokoban_answer_only(label, config.options.get("answer_only_converter", "778bcc4"))
             else:
                 completion = sokoban_cot(state, plan, labels)
             rows.append(make_row(
@@ -84,7 +94,50 @@ def train_rows(config, eval_keys: set[str], progress: bool, skip_leaks: bool) ->
         puzzles += 1
         bar.update(1)
     bar.close()
-    return rows, {"puzzles": config.size, "candidates": candidates, "skipped_for_leakage": skipped}
+    counts = {"puzzles": config.size, "candidates": candidates, "skipped_for_leakage": skipped}
+    spaces = parse_action_spaces(config.options.get("action_spaces", RANDOM_WORDS))
+    if spaces:
+        counts["action_spaces"] = mix_action_spaces(rows, spaces, config.seed)
+    return rows, counts
+
+
+def parse_action_spaces(value: str) -> tuple[str, ...] | None:
+    """`random-words` -> None; `base+cardinal` -> ("base", "cardinal"); anything else is a ConfigError."""
+    if value == RANDOM_WORDS:
+        return None
+    names = tuple(part.strip().lower() for part in str(value).split("+"))
+    if len(names) < 2 or len(set(names)) != len(names) or not set(names) <= set(NAMED_SPACES):
+        raise ConfigError(f"option action_spaces must be {RANDOM_WORDS} or 2+ distinct names joined by '+' from "
+                          f"{', '.join(NAMED_SPACES)} (e.g. base+cardinal), got {value!r}")
+    return names
+
+
+def mix_action_spaces(rows: list[dict], spaces: tuple[str, ...], seed: int) -> dict[str, int]:
+    """Give each row one of the named `spaces` (its labels, prompt and `action_space`), in place; the row counts.
+
+    The original's `convert_to_mixed_data`: a permutation of the rows; each later space takes `len // k` of them
+    (k = the number of spaces), the first space the rest. The original drew the permutation with numpy's global
+    RNG (unseeded at 707425c, seed 42 later); here a generator seeded with the build seed.
+    """
+    from sftlab.prompts.sokoban import user_prompt
+    from sftlab.tasks.sokoban import get_variant
+
+    order = np.random.default_rng([int(seed), len(rows)]).permutation(len(rows))
+    share = len(rows) // len(spaces)
+    first = len(rows) - share * (len(spaces) - 1)
+    counts = {}
+    for k, name in enumerate(spaces):
+        chosen = order[:first] if k == 0 else order[first + (k - 1) * share: first + k * share]
+        variant_name, where_line = NAMED_SPACES[name]
+        labels = get_variant(variant_name).prompt_labels
+        for i in chosen:
+            row = rows[int(i)]
+            meta = row["metadata"]
+            text = user_prompt(meta["rows"], labels=labels, where_line=where_line)
+            row["prompt"] = [{"role": "user", "content": text}]
+            meta.update(labels=list(labels), accepted=list(labels), action_space=name)
+        counts[name] = len(chosen)
+    return counts
 
 
 def verify_row(row: dict) -> bool:
@@ -95,6 +148,11 @@ def verify_row(row: dict) -> bool:
     text = completion_text(row)
     if text is None:
         return True
+    if not text.startswith("<think></think>") and text.endswith(" </answer>\n") and "<answer>" not in text:
+        # the 077d4cf converter's answer-only form (`<think>X </answer>`): no <answer> tag to parse
+        label = text[len("<think>"): -len(" </answer>\n")]
+        accepted = row["metadata"]["accepted"]
+        return text.startswith("<think>") and parse_action(label, accepted) == row["answer"]
     think_end, answer = text.find("</think>"), text.find("<answer>")
     if think_end < 0 or answer < 0 or think_end > answer:
         return False

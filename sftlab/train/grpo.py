@@ -2,10 +2,12 @@
 
 Defaults (spec/debunk.md section 6, the original's verl scripts): 8 generations per prompt at temperature 1.0 and
 top_p 1.0; 256 prompts per optimizer step (one update per batch, one PPO epoch); clip epsilon 0.2; no KL (beta 0),
-no entropy bonus; AdamW lr 1e-6 constant, weight decay 0.01, gradient clipping 1.0; token-mean loss (TRL's
-`loss_type="dapo"`: token losses averaged over every completion token of the global batch, which is what verl's
-`loss_agg_mode=token-mean` does); advantages normalised by the group's reward std (verl's GRPO default); max
-completion 1024 tokens for Sokoban, 4096 for General Points and Countdown.
+no entropy bonus; AdamW lr 1e-6 constant, weight decay 0.01 on every parameter, gradient clipping 1.0, a step whose
+gradient norm is not finite skipped (verl's optimizer rules); token-mean loss (TRL's `loss_type="dapo"`: token
+losses averaged over every completion token of the global batch; verl's dynamic micro-batches weigh them slightly
+differently, docs/training.md); advantages normalised by the group's reward std (verl's GRPO default); no vLLM
+importance-sampling correction (verl has none); the original's Sokoban reward; max completion 1024 tokens for
+Sokoban, 4096 for General Points and Countdown.
 
 `train_grpo(GrpoConfig(...))` writes a run folder exactly like `train_sft` (docs/contracts.md: run.json with kind
 "grpo", checkpoints/checkpoint-N with COMPLETE, logs/log_history.jsonl), resumes the same way, and returns it.
@@ -23,14 +25,17 @@ from pathlib import Path
 
 from sftlab.errors import ConfigError, DataError, check_choice, check_positive, config_from_mapping
 from sftlab.settings import setting
+from sftlab.task_adapters.sokoban import SOKOBAN_REWARDS
 from sftlab.tasks.general_points.verify import ARITHMETIC as GP_ARITHMETIC
+from sftlab.train.recipes import OPTIMIZER_RULES
 from sftlab.train.schedule import parse_schedule
 
 REPORT_TO = ("none", "tensorboard", "wandb", "trackio")
 LR_SCHEDULERS = ("constant", "cosine", "linear", "constant_with_warmup")
-# TRL 1.16's names. dapo = token-mean over the global batch (the paper's verl setting, and TRL's default);
-# grpo = mean over each sequence's tokens, then over sequences (the original GRPO paper); dr_grpo = sum over tokens
-# divided by a constant (max_completion_length); bnpo = token-mean over the local micro-batch.
+# TRL 1.16's names. dapo = token-mean over the global batch (TRL's default, and the closest to the paper's verl,
+# which token-means each dynamic micro-batch: docs/training.md "Loss types"); grpo = mean over each sequence's tokens,
+# then over sequences (the original GRPO paper); dr_grpo = sum over tokens divided by a constant
+# (max_completion_length); bnpo = token-mean over the local micro-batch.
 LOSS_TYPES = ("dapo", "grpo", "dr_grpo", "bnpo")
 SCALE_REWARDS = ("group", "batch", "none")
 VLLM_MODES = ("colocate", "server")
@@ -42,6 +47,10 @@ CPU_MAX_COMPLETION = 64
 # Fields that do not change what is trained: they may differ between a run and its resumption.
 _NOT_TRAINING = ("out", "resume", "force", "report_to", "use_vllm", "vllm_mode", "vllm_server_url",
                  "vllm_gpu_memory_utilization", "vllm_tensor_parallel_size")
+# How runs trained before each field existed: a run records a field only when it differs, so older runs resume
+# with these values and a run with another value is told apart.
+_BEFORE_THE_FIELD = {"gp_arithmetic": "exact", "sokoban_reward": "strict", "vllm_importance_sampling_correction": True,
+                     "optimizer_rules": "transformers", "prompt_prefill": False}
 
 
 @dataclass(frozen=True)
@@ -83,6 +92,16 @@ class GrpoConfig:
     gp_arithmetic: str = setting(
         "exact", "General Points reward: exact (8/(3-8/3) is 24, +5) or float (the original's float eval: -1).",
         choices=GP_ARITHMETIC)
+    sokoban_reward: str = setting(
+        "original", "Sokoban reward: original (the paper's: `4`, `4(Right)`, `Right, Up` count as Right) or strict "
+        "(the whole answer must be one prompt label, as the evaluation accepts).", choices=SOKOBAN_REWARDS)
+    prompt_prefill: bool = setting(
+        True, "End each RL prompt with what the original's prompt had already written of the answer (Sokoban: "
+        "`<think>`, which the reward counts); off: the model writes it itself.")
+    optimizer_rules: str = setting(
+        "verl", "verl (the originals: weight decay on every parameter, warmup steps rounded down, a step with a "
+        "non-finite gradient norm skipped) or transformers (no decay on biases and norms, warmup rounded up).",
+        choices=OPTIMIZER_RULES)
     schedule: str | tuple[int, ...] = setting(
         "log", "Checkpoints: log, epoch, or steps like 10,20,40; the last step is always saved.")
     save_every: int | None = setting(None, "Checkpoint every N steps (overrides schedule; paper: 500 / 100).")
@@ -92,6 +111,9 @@ class GrpoConfig:
     vllm_server_url: str | None = setting(None, "Server mode URL, e.g. http://localhost:8000.")
     vllm_gpu_memory_utilization: float = setting(0.3, "Share of GPU memory vLLM may take (colocate).")
     vllm_tensor_parallel_size: int = setting(1, "vLLM tensor parallel size.")
+    vllm_importance_sampling_correction: bool = setting(
+        False, "TRL's correction of vLLM's sampling log-probs (sequence mask, cap 3; off: verl and the paper have "
+        "none).", flag="--vllm-is-correction/--no-vllm-is-correction")
     bf16: bool = setting(False, "bf16 autocast (GPU only).")
     gradient_checkpointing: bool = setting(False, "Trade compute for memory.")
     seed: int = setting(1, "Seed of data order and sampling.", spec=False, why="set by the plan from the spec's seeds")
@@ -148,6 +170,8 @@ class GrpoConfig:
         check_seed("seed", self.seed)
         check_choice("loss_type", self.loss_type, LOSS_TYPES)
         check_choice("gp_arithmetic", self.gp_arithmetic, GP_ARITHMETIC)
+        check_choice("sokoban_reward", self.sokoban_reward, SOKOBAN_REWARDS)
+        check_choice("optimizer_rules", self.optimizer_rules, OPTIMIZER_RULES)
         check_choice("scale_rewards", self.scale_rewards, SCALE_REWARDS)
         check_choice("lr_scheduler", self.lr_scheduler, LR_SCHEDULERS)
         check_choice("report_to", self.report_to, REPORT_TO)
@@ -176,8 +200,9 @@ class GrpoConfig:
         """The fields that define what is trained (recorded in run.json and compared on resume)."""
         fields = {k: list(v) if isinstance(v, tuple) else v
                   for k, v in dataclasses.asdict(self).items() if k not in _NOT_TRAINING}
-        if fields["gp_arithmetic"] == "exact":  # how every run recorded before the field existed trained: those
-            del fields["gp_arithmetic"]  # runs resume, and a float run is still told apart
+        for name, before in _BEFORE_THE_FIELD.items():
+            if fields[name] == before:
+                del fields[name]
         return fields
 
     @classmethod
@@ -188,11 +213,11 @@ class GrpoConfig:
 
 def task_reward(config: GrpoConfig):
     """The reward a run trains on unless `reward_funcs` replaces it: each row's task reward (a TaskReward), with
-    this config's reward options (gp_rescale, countdown_format_score, gp_arithmetic)."""
+    this config's reward options (gp_rescale, countdown_format_score, gp_arithmetic, sokoban_reward)."""
     from sftlab.train.rewards import TaskReward
 
     return TaskReward(gp_rescale=config.gp_rescale, countdown_format_score=config.countdown_format_score,
-                      gp_arithmetic=config.gp_arithmetic)
+                      gp_arithmetic=config.gp_arithmetic, sokoban_reward=config.sokoban_reward)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -239,11 +264,26 @@ def load_rl_rows(data: str) -> tuple[list[dict], dict | None]:
     return rows, manifest
 
 
-def trl_rows(rows: list[dict]) -> list[dict]:
-    """Rows for TRL: the prompt messages plus the columns the reward reads; nested values as JSON text, so
-    Arrow never reshapes them (the rewards decode them back)."""
+def trl_rows(rows: list[dict], tokenizer=None) -> list[dict]:
+    """Rows for TRL: the prompt plus the columns the reward reads; nested values as JSON text, so Arrow never
+    reshapes them (the rewards decode them back).
+
+    The prompt is the chat messages, or, given a `tokenizer` (prompt_prefill), for a task with an RL prefill the
+    text its chat template renders with the assistant turn opened, followed by the prefill (`...assistant\n<think>`,
+    the original's prompt): TRL renders message prompts with a fresh assistant turn, so a prefill must be text.
+    """
+    from sftlab.task_adapters import get_task
+
+    def prompt(row):
+        prefill = get_task(row["task"]).rl_prefill if tokenizer is not None else ""
+        if not prefill:
+            return row["prompt"]
+        from sftlab.backends.hf import render_chat
+
+        return render_chat(tokenizer, row["prompt"]) + prefill
+
     return [
-        {"prompt": row["prompt"], "id": str(row.get("id", i)), "task": row["task"],
+        {"prompt": prompt(row), "id": str(row.get("id", i)), "task": row["task"],
          "answer": json.dumps(row["answer"], sort_keys=True),
          "metadata": json.dumps(row.get("metadata") or {}, sort_keys=True)}
         for i, row in enumerate(rows)
@@ -400,10 +440,19 @@ def _build_trainer(config: GrpoConfig, run: Path, rows, reward_funcs, per_device
         report_to=[] if config.report_to == "none" else [config.report_to],
         disable_tqdm=not progress,
         log_completions=False,
+        vllm_importance_sampling_correction=config.vllm_importance_sampling_correction,
         **vllm_kwargs,
     )
-    return GRPOTrainer(model=model, reward_funcs=reward_funcs, args=args,
-                       train_dataset=datasets.Dataset.from_list(trl_rows(rows)), processing_class=tokenizer)
+    from sftlab.train.optim import VerlOptimizerRules
+
+    class SftlabGRPOTrainer(VerlOptimizerRules, GRPOTrainer):
+        """TRL's GRPOTrainer with the run's optimizer rules (sftlab.train.optim)."""
+
+        optimizer_rules = config.optimizer_rules
+
+    dataset = datasets.Dataset.from_list(trl_rows(rows, tokenizer if config.prompt_prefill else None))
+    return SftlabGRPOTrainer(model=model, reward_funcs=reward_funcs, args=args, train_dataset=dataset,
+                             processing_class=tokenizer)
 
 
 if __name__ == "__main__":  # `accelerate launch -m sftlab.train.grpo --model ... --data ... --out ...`

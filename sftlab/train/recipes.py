@@ -18,6 +18,11 @@ from __future__ import annotations
 LOSS_NORMALIZATIONS = ("batch_token_mean", "sequence_mean_sum", "microbatch_mean_sum")
 # How a completion ends in the training sequence.
 COMPLETION_ENDS = ("chat_template", "eos")
+# Weight decay, warmup rounding and non-finite gradients: the transformers Trainer's or verl's (sftlab.train.optim).
+OPTIMIZER_RULES = ("transformers", "verl")
+# fp32: fp32 weights and AdamW states (with --bf16, bf16 autocast); pure_bf16: weights, gradients and AdamW states
+# in bf16, as verl's `model.fsdp_config.model_dtype=bf16`.
+PRECISIONS = ("fp32", "pure_bf16")
 
 _DEFAULT = {
     "num_epochs": 5,
@@ -35,6 +40,8 @@ _DEFAULT = {
     "loss_normalization": "batch_token_mean",
     "shuffle": True,
     "completion_end": "chat_template",
+    "optimizer_rules": "transformers",
+    "precision": "fp32",
 }
 
 SFT_RECIPES: dict[str, dict] = {
@@ -45,6 +52,10 @@ SFT_RECIPES: dict[str, dict] = {
         "max_length": 5000,
         # verl, micro-batch 1: each sequence's token-mean is backpropagated on its own, no 1/accumulation factor
         "loss_normalization": "sequence_mean_sum",
+        # the verl fork's SFTDataset: `response + tokenizer.eos_token`, the model's raw EOS (<|endoftext|> for a
+        # Qwen2.5 base model), not the chat template's end of turn
+        "completion_end": "eos",
+        "optimizer_rules": "verl",  # AdamW over all parameters, int() warmup, non-finite gradient steps skipped
     },
     "rethinking": {
         "num_epochs": 8,
@@ -62,6 +73,8 @@ SFT_RECIPES: dict[str, dict] = {
         "loss_normalization": "microbatch_mean_sum",  # loss_agg_mode=token-mean per micro-batch, summed
         "shuffle": False,  # data.shuffle_train=False
         "completion_end": "eos",  # OurSFTDataset: response ids + tokenizer.eos_token_id, no chat-template end
+        "optimizer_rules": "verl",
+        "precision": "pure_bf16",  # model.fsdp_config.model_dtype=bf16 in every script
     },
 }
 

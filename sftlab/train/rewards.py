@@ -12,11 +12,13 @@ and verl runs optimise the same numbers.
 
 Decisions (see docs/training.md, "GRPO"):
 - Sokoban format: exactly one `<think>`, `</think>`, `<answer>`, `</answer>` in that order, counted over the
-  prompt's prefill plus the completion. Our prompts are chat messages with no prefilled `<think>`, so the model
-  writes the opening tag itself; a prompt that does end in `<think>` (a string prompt, or a final assistant
-  message used as a prefill, like the original's templated text) contributes that tag, exactly like the paper.
-- Sokoban answer: the whole stripped `<answer>` content must be one of the prompt's own 4 labels
-  (case-insensitive, the eval env's rule via `sftlab.tasks.sokoban.parse_action`), mapped to its direction.
+  prompt's prefill plus the completion. A prompt that ends in `<think>` (a string prompt, or a final assistant
+  message used as a prefill, like the original's templated text) contributes that tag, exactly like the paper;
+  without one the model writes the opening tag itself.
+- Sokoban answer (`sokoban_reward`): `original` (default) is the original's GRPO reward: the last answer split at commas,
+  semicolons and whitespace, each piece a label (any case), `n(label)` or a bare 1-4, the first ones equal to the expert's;
+  `strict`: the whole stripped `<answer>` content must be one of the prompt's own 4 labels (case-insensitive, the
+  eval env's rule via `sftlab.tasks.sokoban.parse_action`), mapped to its direction.
 - General Points: 5 / -1 / -2 / -3 from `sftlab.tasks.general_points.score`; `rescale=True` maps it affinely to
   [0, 1] as (r + 3) / 8 (5 -> 1, -1 -> 0.25, -2 -> 0.125, -3 -> 0).
 - Countdown: 1 for a verified expression, else `format_score` (default 0) when an answer could be extracted but
@@ -35,7 +37,7 @@ from sftlab.errors import ConfigError, DataError, SftlabError, check_choice
 from sftlab.task_adapters import MAX_RESPONSE_CHARS, RewardResult, get_task, reward_task_names  # noqa: F401
 from sftlab.task_adapters.countdown import countdown_score  # noqa: F401  (re-exported)
 from sftlab.task_adapters.general_points import GP_MAX, GP_MIN, general_points_score  # noqa: F401
-from sftlab.task_adapters.sokoban import sokoban_format, sokoban_score  # noqa: F401  (re-exported)
+from sftlab.task_adapters.sokoban import SOKOBAN_REWARDS, sokoban_format, sokoban_score  # noqa: F401
 from sftlab.tasks.general_points.verify import ARITHMETIC as GP_ARITHMETIC
 
 
@@ -121,15 +123,19 @@ def decode_column(value: Any) -> Any:
 
 
 def score(task: str, response: str, answer: Any, metadata: dict | None = None, *, prefill: str = "",
-          gp_rescale: bool = False, countdown_format_score: float = 0.0, gp_arithmetic: str = "exact"
-          ) -> RewardResult:
-    """Score one response for `task` (sokoban, general_points, countdown) against a data row's answer/metadata."""
+          gp_rescale: bool = False, countdown_format_score: float = 0.0, gp_arithmetic: str = "exact",
+          sokoban_reward: str = "original", whole_sequence: bool = False) -> RewardResult:
+    """Score one response for `task` (sokoban, general_points, countdown) against a data row's answer/metadata.
+
+    `whole_sequence`: `response` is the decoded prompt followed by the response (verl's `complete` manager).
+    """
     answer = decode_column(answer)
     metadata = decode_column(metadata) or {}
     adapter = _reward_task(task)
     return adapter.reward(response, answer, metadata, prefill=prefill,
                           options={"gp_rescale": gp_rescale, "countdown_format_score": countdown_format_score,
-                                   "gp_arithmetic": gp_arithmetic})
+                                   "gp_arithmetic": gp_arithmetic, "sokoban_reward": sokoban_reward,
+                                   "whole_sequence": whole_sequence})
 
 
 def _reward_task(task: str):
@@ -153,16 +159,18 @@ class TaskReward:
     datasets; with a task name every row is scored as that task. Picklable and named (TRL logs it as
     `rewards/<name>/mean`). Options: `gp_rescale` (General Points in [0, 1]), `countdown_format_score` (reward
     for a wrong but extractable Countdown answer), `gp_arithmetic` (General Points: "exact", or "float" for the
-    original's float eval).
+    original's float eval), `sokoban_reward` ("original", the paper's GRPO reward, or "strict", the eval's rule).
     """
 
     def __init__(self, task: str | None = None, *, gp_rescale: bool = False, countdown_format_score: float = 0.0,
-                 gp_arithmetic: str = "exact"):
+                 gp_arithmetic: str = "exact", sokoban_reward: str = "original"):
         if task is not None:
             task = _reward_task(task).name
         if not math.isfinite(countdown_format_score) or not 0.0 <= countdown_format_score < 1.0:
             raise ConfigError("countdown_format_score must be in [0, 1), below the reward for a correct answer")
         check_choice("gp_arithmetic", gp_arithmetic, GP_ARITHMETIC)
+        check_choice("sokoban_reward", sokoban_reward, SOKOBAN_REWARDS)
+        self.sokoban_reward = sokoban_reward
         self.task = task
         self.gp_rescale = gp_rescale
         self.countdown_format_score = countdown_format_score
@@ -181,13 +189,14 @@ class TaskReward:
         prompts = prompts if prompts is not None else [None] * n
         return [
             score(t, completion_text(c), a, m, prefill=prompt_prefill(p), gp_rescale=self.gp_rescale,
-                  countdown_format_score=self.countdown_format_score, gp_arithmetic=self.gp_arithmetic).reward
+                  countdown_format_score=self.countdown_format_score, gp_arithmetic=self.gp_arithmetic,
+                  sokoban_reward=self.sokoban_reward).reward
             for c, a, m, p, t in zip(completions, answer, metadata, prompts, task, strict=True)
         ]
 
 
 def sokoban_reward(completions, answer, metadata, prompts=None, **kwargs) -> list[float]:
-    """TRL reward: the paper's single-step Sokoban reward (1.0 / 0.0) per completion."""
+    """TRL reward: the paper's single-step Sokoban reward (1.0 / 0.0, the original's rule) per completion."""
     return TaskReward("sokoban")(completions, answer=answer, metadata=metadata, prompts=prompts)
 
 

@@ -20,7 +20,14 @@ from pathlib import Path
 
 from sftlab.errors import ConfigError, DataError, check_choice, check_positive, config_from_mapping
 from sftlab.settings import setting
-from sftlab.train.recipes import COMPLETION_ENDS, LOSS_NORMALIZATIONS, RECIPE_FIELDS, SFT_RECIPES
+from sftlab.train.recipes import (
+    COMPLETION_ENDS,
+    LOSS_NORMALIZATIONS,
+    OPTIMIZER_RULES,
+    PRECISIONS,
+    RECIPE_FIELDS,
+    SFT_RECIPES,
+)
 from sftlab.train.schedule import parse_schedule
 
 REPORT_TO = ("none", "tensorboard", "wandb", "trackio")
@@ -29,6 +36,8 @@ PLAN = "set by the plan (from the spec's models, conditions and experiment folde
 LORA_DEFAULTS = {"lora_r": 32, "lora_alpha": 16, "lora_target_modules": "all-linear", "lora_dropout": 0.0}
 # Fields that do not change what is trained: they may differ between a run and its resumption.
 _NOT_TRAINING = ("out", "resume", "force", "report_to")
+# How runs trained before each field existed: a run records a field only when it differs, so older runs resume.
+_BEFORE_THE_FIELD = {"optimizer_rules": "transformers", "precision": "fp32"}
 
 
 @dataclass(frozen=True)
@@ -72,7 +81,14 @@ class SftConfig:
     # (recipe) chat_template: the completion as the chat template renders the assistant turn (its end-of-turn,
     # e.g. `<|im_end|>` + newline); eos: the completion text followed by the tokenizer's raw EOS token (rethinking)
     completion_end: str | None = setting(
-        None, "chat_template (the default) or eos (raw EOS token, rethinking).")
+        None, "chat_template (the default) or eos (raw EOS token, debunk and rethinking).")
+    # (recipe) transformers: the Trainer's AdamW (no decay on biases and norms, warmup steps rounded up); verl: both
+    # originals' (decay on every parameter, warmup int(ratio x steps), a step with a non-finite gradient norm skipped)
+    optimizer_rules: str | None = setting(
+        None, "transformers (the default) or verl (debunk, rethinking): weight decay, warmup rounding, bad steps.")
+    # (recipe) fp32: fp32 weights and AdamW states (bf16 autocast with --bf16); pure_bf16: weights, gradients and
+    # AdamW states in bf16 (rethinking: verl's model_dtype=bf16; small late updates are rounded away)
+    precision: str | None = setting(None, "fp32 (the default) or pure_bf16 (rethinking: bf16 weights and AdamW).")
     packing: bool = setting(False, "Pack rows into max-length blocks (best-fit decreasing; implies padding-free).")
     padding_free: bool = setting(False, "Concatenate a batch into one row, no padding tokens.")
     schedule: str | tuple[int, ...] | None = setting(
@@ -107,6 +123,8 @@ class SftConfig:
         set_(self, "schedule", parse_schedule(self.schedule))
         check_choice("loss_normalization", self.loss_normalization, LOSS_NORMALIZATIONS)
         check_choice("completion_end", self.completion_end, COMPLETION_ENDS)
+        check_choice("optimizer_rules", self.optimizer_rules, OPTIMIZER_RULES)
+        check_choice("precision", self.precision, PRECISIONS)
         if not isinstance(self.shuffle, bool):
             raise ConfigError(f"shuffle must be true or false, got {self.shuffle!r}")
         if isinstance(self.lora_target_modules, list):
@@ -148,7 +166,8 @@ class SftConfig:
 
     def training_fields(self) -> dict:
         """The fields that define what is trained (recorded in run.json and compared on resume)."""
-        return {k: _plain(v) for k, v in dataclasses.asdict(self).items() if k not in _NOT_TRAINING}
+        return {k: _plain(v) for k, v in dataclasses.asdict(self).items()
+                if k not in _NOT_TRAINING and _BEFORE_THE_FIELD.get(k, ...) != v}
 
     @classmethod
     def from_dict(cls, values: dict) -> SftConfig:
@@ -253,7 +272,8 @@ def _build_trainer(config: SftConfig, run: Path, rows, per_device: int, accum: i
 
     if not progress:
         datasets.disable_progress_bars()
-    model, tokenizer = load(config.model, device="cpu", dtype="float32", for_training=True)
+    dtype = "bfloat16" if config.precision == "pure_bf16" else "float32"
+    model, tokenizer = load(config.model, device="cpu", dtype=dtype, for_training=True)
     if config.attn_implementation:
         model.set_attn_implementation(config.attn_implementation)
     args = TrlSFTConfig(
@@ -301,7 +321,8 @@ def _build_trainer(config: SftConfig, run: Path, rows, per_device: int, accum: i
         rows = tokenize_raw_eos(rows, tokenizer)  # TRL takes tokenized rows as they are (labels from the mask)
     trainer = NormalizedSFTTrainer(model=model, args=args, train_dataset=datasets.Dataset.from_list(rows),
                                    processing_class=tokenizer, peft_config=peft_config,
-                                   loss_normalization=config.loss_normalization)
+                                   loss_normalization=config.loss_normalization,
+                                   optimizer_rules=config.optimizer_rules)
     if config.padding_free and not config.packing:
         trainer.train_dataset = _truncate(trainer.train_dataset, config.max_length)
     return trainer

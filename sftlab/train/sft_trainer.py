@@ -22,12 +22,16 @@ import torch
 from trl import SFTTrainer
 
 from sftlab.errors import DataError
+from sftlab.train.optim import VerlOptimizerRules
 
 
-class NormalizedSFTTrainer(SFTTrainer):
-    """`SFTTrainer` whose training loss is normalised per `loss_normalization` (module docstring)."""
+class NormalizedSFTTrainer(VerlOptimizerRules, SFTTrainer):
+    """`SFTTrainer` whose training loss is normalised per `loss_normalization` (module docstring), with the
+    Trainer's or verl's `optimizer_rules` (`sftlab.train.optim`)."""
 
-    def __init__(self, *args, loss_normalization: str = "batch_token_mean", **kwargs):
+    def __init__(self, *args, loss_normalization: str = "batch_token_mean", optimizer_rules: str = "transformers",
+                 **kwargs):
+        self.optimizer_rules = optimizer_rules
         super().__init__(*args, **kwargs)
         self.loss_normalization = loss_normalization
         if loss_normalization != "batch_token_mean":

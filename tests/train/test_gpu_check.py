@@ -43,8 +43,10 @@ def test_dry_run_exercises_every_section_on_cpu(tmp_path):
     assert by["eval"][0]["episodes_per_s"] > 0 and by["eval"][0]["episodes"] == 2
     assert by["grpo"][0]["step_s"] > 0
     assert by["ddp"][0]["distributed"] == "MULTI_CPU" and by["ddp"][0]["tokens_per_s"] > 0
+    bf16, is_weights = by["fidelity"]  # pure bf16 loses most small updates; the IS weights need vLLM on a GPU
+    assert bf16["changed_pure_bf16"] < bf16["changed_fp32"] and is_weights["skipped"]
     for line in ("sft  padded", "sft  padding-free", "eval closed-loop Sokoban (hf):", "grpo one step:",
-                 "ddp  2 processes (MULTI_CPU)", "gpu_check: done in"):
+                 "ddp  2 processes (MULTI_CPU)", "fidelity pure bf16 vs fp32 weights", "gpu_check: done in"):
         assert line in done.stdout, line
 
 

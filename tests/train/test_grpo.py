@@ -229,3 +229,90 @@ def test_gp_arithmetic_is_a_training_field_only_when_not_the_default():
     assert "gp_arithmetic" not in exact
     assert GrpoConfig(model="m", data="d", out="o", gp_arithmetic="float").training_fields() == {
         **exact, "gp_arithmetic": "float"}
+
+
+def test_the_trl_trainer_gets_verls_settings_no_is_correction_and_verls_optimizer(rl_data, tmp_path):
+    """TRL corrects vLLM's sampling log-probs by default (sequence mask, cap 3); verl, the original's trainer,
+    does not: off unless asked. The original's optimizer rules (decay on every parameter) are the default."""
+    from sftlab.train.grpo import _build_trainer
+
+    rows, _ = load_rl_rows(str(rl_data))
+
+    def build(name, **fields):
+        config = GrpoConfig(model="tiny-random", data=str(rl_data), out=str(tmp_path / name), **{**TINY, **fields})
+        return _build_trainer(config, tmp_path / name, rows, [lambda completions, **kw: [0.0] * len(completions)],
+                              2, 1, False, False, 8, False)
+
+    paper, trl_default = build("p"), build("t", vllm_importance_sampling_correction=True,
+                                          optimizer_rules="transformers")
+    assert paper.vllm_importance_sampling_correction is False and trl_default.vllm_importance_sampling_correction
+    assert (paper.optimizer_rules, trl_default.optimizer_rules) == ("verl", "transformers")
+    decayed = {id(p) for g in paper.create_optimizer().param_groups if g["weight_decay"] > 0 for p in g["params"]}
+    assert decayed == {id(p) for p in paper.model.parameters() if p.requires_grad}
+    fields = GrpoConfig(model="m", data="d", out="o").training_fields()
+    assert fields["vllm_importance_sampling_correction"] is False and fields["optimizer_rules"] == "verl"
+
+
+def test_sokoban_rl_prompts_end_with_the_originals_think_prefill_which_the_reward_counts(rl_data, tmp_path):
+    from sftlab.backends.hf import render_chat
+    from sftlab.train.grpo import _build_trainer, task_reward
+
+    rows, _ = load_rl_rows(str(rl_data))
+
+    def build(name, **fields):
+        config = GrpoConfig(model="tiny-random", data=str(rl_data), out=str(tmp_path / name), **{**TINY, **fields})
+        return _build_trainer(config, tmp_path / name, rows, [task_reward(config)], 2, 1, False, False, 8, False)
+
+    paper, own = build("p"), build("o", prompt_prefill=False)
+    tok = paper.processing_class
+    prompt = paper.train_dataset[0]["prompt"]
+    assert prompt == render_chat(tok, rows[0]["prompt"]) + "<think>"  # `...<|im_start|>assistant\n<think>`
+    assert own.train_dataset[0]["prompt"] == rows[0]["prompt"]  # messages: the model opens <think> itself
+    label = rows[0]["metadata"]["labels"][("Up", "Down", "Left", "Right").index(rows[0]["answer"])]
+    completion = f" Push it. </think> <answer> {label} </answer>"
+    reward = task_reward(GrpoConfig(model="m", data="d", out="o"))
+    batch = {"completions": [completion], "answer": [rows[0]["answer"]], "metadata": [rows[0]["metadata"]],
+             "task": ["sokoban"]}
+    assert reward(prompts=[prompt], **batch) == [1.0]
+    assert reward(prompts=[own.train_dataset[0]["prompt"]], **batch) == [0.0]  # no <think> anywhere
+    assert "prompt_prefill" not in GrpoConfig(model="m", data="d", out="o", prompt_prefill=False).training_fields()
+
+
+def test_a_run_recorded_before_the_new_defaults_resumes_with_the_old_values_and_not_with_the_new():
+    legacy = {"optimizer_rules": "transformers", "vllm_importance_sampling_correction": True,
+              "prompt_prefill": False, "sokoban_reward": "strict"}
+    recorded = GrpoConfig(model="m", data="d", out="o", **legacy).training_fields()
+    assert not set(legacy) & set(recorded)  # what run.json held before the fields existed
+    new = GrpoConfig(model="m", data="d", out="o").training_fields()
+    assert {k for k in set(new) | set(recorded) if new.get(k) != recorded.get(k)} == set(legacy)
+
+
+def test_trls_is_correction_drops_a_masked_completions_gradient_and_sftlabs_default_keeps_it(rl_data, tmp_path):
+    """What `vllm_importance_sampling_correction` does to the loss, on CPU: TRL multiplies each completion's token
+    losses by the importance-sampling weight vLLM's log-probs give it; `sequence_mask` sets it to 0 for a completion
+    whose ratio passes the cap. The weights need vLLM on a GPU (benchmarks/fidelity_check.py measures them), so the
+    trainer is told it generated with vLLM and handed the weights a masked and a kept completion get."""
+    import torch
+
+    from sftlab.train.grpo import _build_trainer
+
+    rows, _ = load_rl_rows(str(rl_data))
+
+    def loss(correction: bool, advantages: list[float]) -> float:
+        config = GrpoConfig(model="tiny-random", data=str(rl_data), out=str(tmp_path / str(correction)),
+                            vllm_importance_sampling_correction=correction, **TINY)
+        trainer = _build_trainer(config, tmp_path / str(correction), rows,
+                                 [lambda completions, **kw: [0.0] * len(completions)], 2, 1, False, False, 8, False)
+        trainer.use_vllm = True  # the loss reads this flag; the generation never ran
+        trainer.model.eval()  # the loss of one batch, outside a training step (no accumulation)
+        inputs = {"prompt_ids": torch.tensor([[5, 6, 7], [5, 6, 7]]), "prompt_mask": torch.ones(2, 3, dtype=torch.long),
+                  "completion_ids": torch.tensor([[8, 9, 10], [11, 12, 13]]),
+                  "completion_mask": torch.ones(2, 3, dtype=torch.long),
+                  "advantages": torch.tensor(advantages), "num_items_in_batch": torch.tensor(6.0),
+                  "importance_sampling_ratio": torch.tensor([[0.0], [1.0]])}  # completion 0 masked by TRL
+        with torch.no_grad():
+            return float(trainer._compute_loss(trainer.model, inputs))
+
+    trl, sftlab = loss(True, [1.0, -1.0]), loss(False, [1.0, -1.0])
+    assert trl == pytest.approx(loss(False, [0.0, -1.0]))  # TRL's: as if completion 0 had no advantage
+    assert sftlab != pytest.approx(trl)  # sftlab's default (verl's): completion 0 counts

@@ -135,3 +135,17 @@ def test_paper_specs_select_the_recipes_and_the_original_grpo_length(tmp_path):
     (rl,) = [c for c in gp.conditions if c.method == "grpo"]
     assert rl.preset == "gp-rl" and rl.data.n is None
     assert gp.train.grpo["max_steps"] == PRESETS["gp-rl"].default_n // 256 * 2000 == 78000
+
+
+def test_both_paper_recipes_end_completions_with_the_raw_eos_as_the_originals(tmp_path):
+    # Debunk: the verl fork's SFTDataset appends `tokenizer.eos_token` to the response; Rethinking: OurSFTDataset
+    # appends `eos_token_id`. Neither ends with the chat template's end of turn (and its newline).
+    for recipe in ("debunk", "rethinking"):
+        assert SFT_RECIPES[recipe]["completion_end"] == "eos"
+        trainer = _build_trainer(SftConfig(out=str(tmp_path / recipe), recipe=recipe, **CPU), tmp_path / recipe,
+                                 _rows(2), 2, 1, gpu=False, progress=False)
+        ids, labels = trainer.train_dataset[0]["input_ids"], trainer.train_dataset[0]["labels"]
+        tok = trainer.processing_class
+        assert [t for t, label in zip(ids, labels, strict=True) if label != -100] == tok(
+            "number 0", add_special_tokens=False)["input_ids"] + [tok.eos_token_id]
+    assert SFT_RECIPES["default"]["completion_end"] == "chat_template"
