@@ -85,7 +85,7 @@ def register(task: Task | type[Task], *, replace: bool = False) -> Task:
             if owner is not None:
                 raise ConfigError(f"task name {name!r} of {type(task).__name__} is already taken by task {owner.name}")
         taken_presets, taken_suites = presets(), suites()
-        for preset in task.presets():
+        for preset in [*task.presets(), *task.pair_presets()]:
             if preset.name in taken_presets:
                 raise ConfigError(f"preset {preset.name!r} of task {task.name} already exists")
             if preset.task != task.name:
@@ -184,7 +184,8 @@ def _cached(kind: str, build) -> dict:
 
 def presets() -> dict[str, Preset]:
     """Every preset of every registered task, by name."""
-    return _cached("presets", lambda: {p.name: p for t in _tasks.values() for p in t.presets()})
+    return _cached("presets", lambda: {p.name: p for t in _tasks.values()
+                                       for p in [*t.presets(), *t.pair_presets()]})
 
 
 def suites() -> dict[str, Suite]:
