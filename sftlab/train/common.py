@@ -14,6 +14,7 @@ import shutil
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import NamedTuple
 
 from transformers import TrainerCallback
 
@@ -109,6 +110,40 @@ def batch_plan(global_batch: int, per_device_batch: int | None, n_processes: int
             f"{global_batch}; per-device batches that fit: {', '.join(map(str, fits))}"
         )
     return per_device_batch, share // per_device_batch
+
+
+class Prepared(NamedTuple):
+    """What a method knows before its run folder opens (see `prepare`)."""
+
+    rows: list[dict]
+    manifest: dict | None
+    processes: int
+    per_device: int
+    accum: int
+    gpu: bool
+
+
+def prepare(config, load_rows: Callable) -> Prepared:
+    """The checks and sizes of a method whose global batch counts training rows, in this order: the batch split
+    over the processes, the device (bf16 needs a GPU), the rows and manifest (`load_rows(config.data)`), and the
+    model (an unknown one fails here, before a run folder exists)."""
+    from sftlab.models import resolve
+    from sftlab.train.config import check_device
+
+    processes = world_size()
+    per_device, accum = batch_plan(config.global_batch, config.per_device_batch, processes)
+    gpu = check_device(config)
+    rows, manifest = load_rows(config.data)
+    resolve(config.model)
+    return Prepared(rows, manifest, processes, per_device, accum, gpu)
+
+
+def check_not_empty(trainer, config, rows: list, what: str) -> None:
+    """A DataError when the trainer's tokenization left no training sequence (TRL drops rows whose prompt alone
+    fills max_length)."""
+    if len(trainer.train_dataset) == 0:
+        raise DataError(f"max_length {config.max_length} leaves no {what} token in any of the {len(rows)} training "
+                        f"rows of {config.data} (each prompt alone fills it); raise --max-length")
 
 
 def prepare_run(

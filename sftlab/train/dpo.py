@@ -78,15 +78,9 @@ def train_dpo(config: DpoConfig, progress: bool = True) -> Path:
 
     Resumes an interrupted run with the same training fields; an already complete one is returned untouched.
     """
-    from sftlab.models import resolve
     from sftlab.train import common
-    from sftlab.train.config import check_device
 
-    n_procs = common.world_size()
-    per_device, accum = common.batch_plan(config.global_batch, config.per_device_batch, n_procs)
-    gpu = check_device(config)
-    rows, manifest = load_pair_rows(config.data)
-    resolve(config.model)  # an unknown model fails here, before a run folder exists
+    rows, manifest, n_procs, per_device, accum, gpu = common.prepare(config, load_pair_rows)
 
     def describe(trainer, steps: dict) -> dict:
         return {"rows": len(rows), **steps, "per_device_batch": per_device, "grad_accum": accum,
@@ -99,9 +93,13 @@ def train_dpo(config: DpoConfig, progress: bool = True) -> Path:
                 f"{plan['effective_batch']} pairs = {per_device} x {accum} accum x {n_procs} process(es), {lora}, "
                 f"checkpoints at {plan['checkpoint_steps']}")
 
-    return common.train_run(
-        config, kind="dpo", manifest=manifest, progress=progress, describe=describe, summary=summary,
-        build=lambda run: _build_trainer(config, run, rows, per_device, accum, gpu, progress))
+    def build(run: Path):
+        trainer = _build_trainer(config, run, rows, per_device, accum, gpu, progress)
+        common.check_not_empty(trainer, config, rows, "response")
+        return trainer
+
+    return common.train_run(config, kind="dpo", manifest=manifest, build=build, describe=describe,
+                            summary=summary, progress=progress)
 
 
 def _build_trainer(config: DpoConfig, run: Path, rows, per_device: int, accum: int, gpu: bool, progress: bool):

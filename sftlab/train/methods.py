@@ -20,15 +20,13 @@ Importing this module imports no torch (the config modules keep their heavy impo
 from __future__ import annotations
 
 import difflib
-import importlib.util
 import os
 import re
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 from sftlab.errors import ConfigError
+from sftlab.plugins import entry_point_objects, load_file, unload_file
 
 ENTRY_POINT_GROUP = "sftlab.methods"
 ENV_VAR = "SFTLAB_METHOD_MODULES"
@@ -169,14 +167,8 @@ def _register_from(obj, origin: str) -> None:
 
 
 def _load_entry_points() -> None:
-    from importlib.metadata import entry_points
-
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        try:
-            obj = ep.load()
-        except Exception as exc:  # a broken plugin must not take the whole CLI down with a traceback
-            raise ConfigError(f"method plugin {ep.name!r} ({ep.value}) failed to load: {exc}") from None
-        _register_from(obj, f"entry point {ep.name!r}")
+    for name, obj in entry_point_objects(ENTRY_POINT_GROUP, "method"):
+        _register_from(obj, f"entry point {name!r}")
 
 
 def load_method_module(path: str | os.PathLike) -> list[Method]:
@@ -185,46 +177,11 @@ def load_method_module(path: str | os.PathLike) -> list[Method]:
     Loading the same file twice is a no-op. The path is added to SFTLAB_METHOD_MODULES for child processes.
     """
     _ensure()
-    file = Path(path).expanduser().resolve()
-    key = str(file)
-    if key in _loaded_files:
-        return []
-    if not file.is_file():
-        raise ConfigError(f"no such method module: {path}")
-    before = set(_methods)
-    _loaded_files[key] = []
-    module_name = f"sftlab_user_method_{len(_loaded_files)}_{re.sub(r'[^A-Za-z0-9_]', '_', file.stem)}"
-    spec = importlib.util.spec_from_file_location(module_name, file)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module  # dataclasses and pickling look the module up by name
-    try:
-        spec.loader.exec_module(module)
-    except ConfigError:
-        _loaded_files.pop(key, None)
-        raise
-    except Exception as exc:
-        _loaded_files.pop(key, None)
-        raise ConfigError(f"method module {path} failed to import: {type(exc).__name__}: {exc}") from None
-    found = getattr(module, "METHODS", None) or getattr(module, "METHOD", None)
-    if found is not None:
-        _register_from(found, f"method module {path}")
-    new = [_methods[n] for n in _methods if n not in before]
-    _loaded_files[key] = [m.name for m in new]
-    if not new:
-        raise ConfigError(f"method module {path} defines no method: set METHOD = Method(...) or call register()")
-    paths = [p for p in os.environ.get(ENV_VAR, "").split(os.pathsep) if p]
-    if key not in paths:
-        os.environ[ENV_VAR] = os.pathsep.join([*paths, key])
-    return new
+    names = load_file(path, what="method", names=("METHODS", "METHOD"), example="Method(...)", registry=_methods,
+                      loaded=_loaded_files, env_var=ENV_VAR, register_found=_register_from)
+    return [_methods[name] for name in names]
 
 
 def unload_method_module(path: str | os.PathLike) -> None:
     """Forget a loaded method file: unregister its methods and drop it from SFTLAB_METHOD_MODULES (tests)."""
-    key = str(Path(path).expanduser().resolve())
-    for name in _loaded_files.pop(key, []):
-        unregister(name)
-    paths = [p for p in os.environ.get(ENV_VAR, "").split(os.pathsep) if p and p != key]
-    if paths:
-        os.environ[ENV_VAR] = os.pathsep.join(paths)
-    else:
-        os.environ.pop(ENV_VAR, None)
+    unload_file(path, loaded=_loaded_files, unregister=unregister, env_var=ENV_VAR)

@@ -111,21 +111,13 @@ def train_sft(config: SftConfig, progress: bool = True) -> Path:
 
     Resumes an interrupted run with the same training fields; an already complete one is returned untouched.
     """
-    from sftlab.models import resolve
     from sftlab.train import common
-    from sftlab.train.config import check_device
 
-    n_procs = common.world_size()
-    per_device, accum = common.batch_plan(config.global_batch, config.per_device_batch, n_procs)
-    gpu = check_device(config)
-    rows, manifest = load_sft_rows(config.data)
-    resolve(config.model)  # an unknown model fails here, before a run folder exists
+    rows, manifest, n_procs, per_device, accum, gpu = common.prepare(config, load_sft_rows)
 
     def build(run: Path):
         trainer = _build_trainer(config, run, rows, per_device, accum, gpu, progress)
-        if len(trainer.train_dataset) == 0:  # TRL drops rows whose prompt alone fills max_length
-            raise DataError(f"max_length {config.max_length} leaves no completion token in any of the {len(rows)} "
-                            f"training rows of {config.data} (each prompt alone fills it); raise --max-length")
+        common.check_not_empty(trainer, config, rows, "completion")
         return trainer
 
     def describe(trainer, steps: dict) -> dict:
