@@ -52,28 +52,13 @@ def _root(
 
         for path in task_module:
             load_task_module(path)
-    _load_method_modules(method_module or ())
+    _train_verb().load_method_modules(method_module or ())
 
 
-def _load_method_modules(paths) -> None:
-    from sftlab.cli.train import add_method_commands
-    from sftlab.train.methods import load_method_module
-
-    for path in paths:
-        load_method_module(path)
-    add_method_commands()
-
-
-def _method_modules_in(argv: list[str]) -> list[str]:
-    """The `--method-module` files of a command line: loaded before it is parsed, so that `sftlab --method-module
-    m.py train mine` finds the plugin's command (the train commands are built from the method registry)."""
-    found = []
-    for i, arg in enumerate(argv):
-        if arg == "--method-module" and i + 1 < len(argv):
-            found.append(argv[i + 1])
-        elif arg.startswith("--method-module="):
-            found.append(arg.split("=", 1)[1])
-    return found
+def _train_verb():
+    """sftlab.cli.train, which loads method plugins and gives each its command (loaded by name, as `_register`
+    loads every verb module: this package imports no stage itself)."""
+    return importlib.import_module("sftlab.cli.train")
 
 
 def _register() -> None:
@@ -97,7 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     rank 0 alone; the other ranks return the same code silently.
     """
     try:
-        _load_method_modules(_method_modules_in(list(sys.argv[1:] if argv is None else argv)))
+        train = _train_verb()
+        train.load_method_modules(train.method_modules_in(list(sys.argv[1:] if argv is None else argv)))
         result = app(args=argv, standalone_mode=False, prog_name="sftlab")
     except SftlabError as exc:
         if not getattr(exc, "reported_by_rank0", False):  # another rank's copy of rank 0's error: said there

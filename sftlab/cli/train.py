@@ -92,6 +92,27 @@ def add_method_commands() -> None:
             _command(method, _TRAIN_APP)
 
 
+def load_method_modules(paths) -> None:
+    """Register the methods of these plugin files (`--method-module`) and give each new one its command."""
+    from sftlab.train.methods import load_method_module
+
+    for path in paths:
+        load_method_module(path)
+    add_method_commands()
+
+
+def method_modules_in(argv: list[str]) -> list[str]:
+    """The `--method-module` files of a command line: loaded before it is parsed, so that `sftlab --method-module
+    m.py train mine` finds the plugin's command (the train commands are built from the method registry)."""
+    found = []
+    for i, arg in enumerate(argv):
+        if arg == "--method-module" and i + 1 < len(argv):
+            found.append(argv[i + 1])
+        elif arg.startswith("--method-module="):
+            found.append(arg.split("=", 1)[1])
+    return found
+
+
 def register(app: typer.Typer) -> None:
     add_method_commands()
     app.add_typer(_TRAIN_APP, name="train")

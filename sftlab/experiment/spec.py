@@ -17,7 +17,14 @@ from typing import Any
 from sftlab.errors import ConfigError, check_field_types
 from sftlab.settings import settings_of, spec_keys
 from sftlab.task_adapters import all_tasks, get_task, load_task_module
-from sftlab.train.methods import DEFAULT_METHOD, ROW_KINDS, get_method, load_method_module, method_names
+from sftlab.train.methods import (
+    DEFAULT_METHOD,
+    ROW_KINDS,
+    get_method,
+    load_method_module,
+    method_names,
+    unknown_method_message,
+)
 from sftlab.yamlfile import read_yaml
 
 # A spec's `task` is any registered task with training presets, by name or alias (sokoban, gp/general_points,
@@ -469,8 +476,6 @@ def _demos(task: str) -> tuple[str, ...]:
 
 def _parse_method(ctx: _Ctx, value: Any, path: str) -> str:
     if not isinstance(value, str) or value not in method_names():
-        from sftlab.train.methods import unknown_method_message
-
         raise ctx.fail(path, unknown_method_message(value))
     return value
 

@@ -29,7 +29,7 @@ from sftlab.errors import ConfigError, SftlabError, environment_error
 from sftlab.experiment.plan import Plan, Step, log_path, output_path, read_state, state_path
 from sftlab.io import atomic_write_json
 from sftlab.store import ResultsStore
-from sftlab.train.methods import get_method, is_method
+from sftlab.train.methods import get_method, is_method, unknown_method_message
 
 Runner = Callable[[Step, "StepContext"], dict]
 RUNNERS: dict[str, Runner] = {}
@@ -183,8 +183,8 @@ def execute_step(step_json: dict, exp: str, plan_json: dict) -> dict:
         log.write(f"\n=== {step.id} ({step.kind}, hash {step.hash}) started {time.ctime(started)}\n")
         try:
             runner = RUNNERS.get(step.kind) or (_train if is_method(step.kind) else None)  # every method trains
-            if runner is None:
-                raise ConfigError(f"no runner for step kind {step.kind!r}")
+            if runner is None:  # e.g. a plugin method whose file this process did not load
+                raise ConfigError(f"no runner for step kind {step.kind!r}: {unknown_method_message(step.kind)}")
             outputs = runner(step, StepContext(exp=exp, plan=plan)) or {}
         except KeyboardInterrupt:
             _write_state(exp, step, status="failed", error="interrupted", started=started,

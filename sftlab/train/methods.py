@@ -40,6 +40,7 @@ ROW_KINDS = {
 # Row kinds made from demonstrations: a spec condition of such a method names its `demo`.
 DEMONSTRATION_KINDS = ("sft", "pairs")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+RESERVED = ("data", "eval", "report")  # the plan's other step kinds: a method named so would be run as one
 
 
 @dataclass(frozen=True)
@@ -57,9 +58,9 @@ class Method:
     def __post_init__(self):
         from sftlab.train.config import TrainConfig
 
-        if not _NAME.match(self.name or ""):
-            raise ConfigError(f"method name {self.name!r} must be lower-case letters, digits and _, "
-                              "starting with a letter")
+        if not _NAME.match(self.name or "") or self.name in RESERVED:
+            raise ConfigError(f"method name {self.name!r} must be lower-case letters, digits and _, starting with a "
+                              f"letter, and not one of the plan's step kinds ({', '.join(RESERVED)})")
         if not (isinstance(self.config, type) and issubclass(self.config, TrainConfig)):
             raise ConfigError(f"method {self.name}: config must be a TrainConfig subclass (sftlab.train.config)")
         if not callable(self.train):
