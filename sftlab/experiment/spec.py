@@ -427,6 +427,9 @@ def _check_train_overrides(ctx: _Ctx, value: Any, path: str, method: str) -> dic
 
 def _parse_train(ctx: _Ctx, value: Any) -> TrainSettings:
     methods = method_names()
+    for key in value if isinstance(value, dict) else ():
+        if key not in methods and key != "resources":
+            raise ctx.fail(f"train.{key}", f"{unknown_method_message(key)} (or resources)")
     train = ctx.mapping(value, "train", (*methods, "resources"))
     return TrainSettings(
         methods={m: _check_train_overrides(ctx, train[m], f"train.{m}", m) for m in methods if m in train},

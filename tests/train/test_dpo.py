@@ -56,15 +56,15 @@ def test_sokoban_rejects_the_demonstration_with_a_wrong_action(pairs):
 
 
 def test_sftlab_train_dpo_moves_the_policy_towards_the_chosen_responses(tmp_path, capsys):
-    pairs = build_preset("countdown-nocot-pairs", tmp_path / "pairs", n=4, progress=False)  # short rows: fast
+    pairs = build_preset("countdown-nocot-pairs", tmp_path / "pairs", n=2, progress=False)  # short rows: fast
     run = tmp_path / "run"
     args = ["train", "dpo", "--model", "tiny-random", "--data", str(pairs), "--out", str(run), "--max-steps", "2",
-            "--schedule", "1,2", "--global-batch", "4", "--lr", "0.001", "--lr-scheduler", "constant",
+            "--schedule", "1,2", "--global-batch", "2", "--lr", "0.001", "--lr-scheduler", "constant",
             "--warmup-ratio", "0", "--max-length", "256", "--beta", "0.2", "--quiet"]
     assert main(args) == 0, capsys.readouterr().err
     info = read_run(run)
     assert info["kind"] == "dpo" and info["status"] == "complete" and info["config"]["beta"] == 0.2
-    assert info["plan"]["rows"] == 4 and info["plan"]["effective_batch"] == 4  # every pair in every step
+    assert info["plan"]["rows"] == 2 and info["plan"]["effective_batch"] == 2  # every pair in every step
     assert [step for step, _ in list_checkpoints(run)] == [0, 1, 2]
     first, second = [entry for entry in read_log_history(run) if "loss" in entry]
     # step 1 compares the policy with itself (margin 0, loss log 2); after one update it prefers the chosen side
@@ -118,7 +118,8 @@ def test_a_spec_plans_sft_grpo_and_dpo_side_by_side(tmp_path):
     with pytest.raises(SpecError, match=r"conditions\[2\]\.method: unknown method 'dop' \(did you mean dpo\?\)"):
         parse_spec(bad)
     bad = _grid(tmp_path, train={"dop": {}})
-    with pytest.raises(SpecError, match=r"train\.dop: unknown key; choose one of: sft, grpo, dpo, resources"):
+    with pytest.raises(SpecError, match=r"train\.dop: unknown method 'dop' \(did you mean dpo\?\); choose one of: "
+                                        r"sft, grpo, dpo \(or resources\)"):
         parse_spec(bad)
     bad = _grid(tmp_path)
     bad["conditions"][2]["preset"] = "sokoban-answer-only"
