@@ -1,5 +1,5 @@
-"""`sftlab train METHOD` (sft, grpo, dpo, a plugin's; sftlab.train.methods): thin wrappers that build the method's
-config and call its train function.
+"""`sftlab train METHOD` (sft, grpo, dpo, a plugin's; sftlab.train.methods): thin wrappers that build the
+method's config and call its train function.
 
 Flags and YAML keys map onto the same config fields, and the flags are derived from those fields' declarations
 (sftlab.settings); a flag given on the command line wins over the YAML.

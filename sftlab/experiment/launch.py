@@ -2,8 +2,8 @@
 
 `accelerate_command(...)` builds `python -m accelerate.commands.launch --num_processes N ... -m
 sftlab.experiment.launch EXP STEP_ID`; every process then runs `main`, which trains the step's config with its
-method's train function (sftlab.train.methods; TRL + accelerate do the distribution; rank 0 alone writes the run folder). The calling step records
-the outcome, so this module writes no state of its own. The command line itself is built in
+method's train function (sftlab.train.methods; TRL + accelerate do the distribution; rank 0 alone writes the run
+folder). The calling step records the outcome, so this module writes no state of its own. The command line itself is built in
 sftlab.experiment.launch_command (which the step runner imports without importing this entry point).
 """
 

@@ -19,6 +19,7 @@ from sftlab.settings import settings_of, spec_keys
 from sftlab.task_adapters import all_tasks, get_task, load_task_module
 from sftlab.train.methods import (
     DEFAULT_METHOD,
+    DEMONSTRATIONS,
     ROW_KINDS,
     get_method,
     load_method_module,
@@ -473,8 +474,7 @@ def _load_module(ctx: _Ctx, key: str, value: Any, load) -> None:
 
 def _demos(task: str) -> tuple[str, ...]:
     adapter = get_task(task)
-    demo_rows = get_method(DEFAULT_METHOD).rows  # the demonstration sets
-    return adapter.spec_demos or tuple(dict.fromkeys(p.demo for p in adapter.presets() if p.kind == demo_rows))
+    return adapter.spec_demos or tuple(dict.fromkeys(p.demo for p in adapter.presets() if p.kind == DEMONSTRATIONS))
 
 
 def _parse_method(ctx: _Ctx, value: Any, path: str) -> str:

@@ -154,8 +154,8 @@ class Task:
         return [Preset(s.name, self.name, "eval", None, False, s.default_n, s.description) for s in self.suites()]
 
     def pair_presets(self) -> list[Preset]:
-        """A preference-pair preset `<preset>-pairs` over each demonstration preset whose demonstrations are verified
-        (not the deliberately low-quality arms): the rows DPO trains on."""
+        """A preference-pair preset `<preset>-pairs` over each demonstration preset whose demonstrations are
+        verified (not the deliberately low-quality arms): the rows DPO trains on."""
         return [Preset(f"{p.name}-pairs", p.task, "pairs", p.demo, p.diverse, p.default_n,
                        f"Preference pairs over {p.name}: chosen its verified demonstration, rejected one the "
                        "verifier fails", p.options)
@@ -306,8 +306,9 @@ class Task:
 
     # --- experiment specs ---------------------------------------------------------------------------------------
     def derive_preset(self, rows: str, prompts: str | None, demo: str | None) -> str:
-        """The data preset of a spec condition whose method trains on `rows` (a preset kind), e.g. sokoban + sft rows
-        + diverse + cot -> `sokoban-diverse-cot`; rl rows -> `sokoban-diverse-rl`; pairs -> `sokoban-diverse-cot-pairs`."""
+        """The data preset of a spec condition whose method trains on `rows` (a preset kind), e.g. sokoban + sft
+        rows + diverse + cot -> `sokoban-diverse-cot`; rl -> `sokoban-diverse-rl`; pairs -> `sokoban-diverse-cot-pairs`.
+        """
         diverse = "diverse-" if prompts == "diverse" else ""
         names = {"rl": f"{self.prefix}-{diverse}rl", "pairs": f"{self.prefix}-{diverse}{demo}-pairs"}
         return names.get(rows, f"{self.prefix}-{diverse}{demo}")

@@ -18,9 +18,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from sftlab.data import load_rows
 from sftlab.errors import ConfigError, DataError, check_choice, check_positive
+from sftlab.io import read_manifest
+from sftlab.models import load
 from sftlab.settings import setting
-from sftlab.train.config import LoraFields, TrainConfig
+from sftlab.train.config import LoraFields, TrainConfig, trainer_args
 
 # TRL 1.16's single-loss names (sigmoid is DPO itself; the others are its published variants).
 LOSS_TYPES = ("sigmoid", "hinge", "ipo", "robust", "exo_pair", "nca_pair", "bco_pair", "sppo_hard", "apo_zero",
@@ -57,9 +60,6 @@ def load_pair_rows(data: str) -> tuple[list[dict], dict | None]:
 
     A folder without a manifest is a DataError; rows without `chosen` and `rejected` (an SFT or RL set) too.
     """
-    from sftlab.data import load_rows
-    from sftlab.io import read_manifest
-
     rows = load_rows(data, split="train")
     manifest = read_manifest(data) if Path(data).is_dir() else None
     if not rows:
@@ -106,9 +106,6 @@ def _build_trainer(config: DpoConfig, run: Path, rows, per_device: int, accum: i
     import datasets
     from trl import DPOConfig as TrlDPOConfig
     from trl import DPOTrainer
-
-    from sftlab.models import load
-    from sftlab.train.config import trainer_args
 
     if not progress:
         datasets.disable_progress_bars()

@@ -23,9 +23,11 @@ from pathlib import Path
 from sftlab.data import load_rows
 from sftlab.errors import ConfigError, DataError, check_choice, check_positive
 from sftlab.io import read_manifest
+from sftlab.models import load
 from sftlab.settings import setting
 from sftlab.tasks.general_points.verify import ARITHMETIC as GP_ARITHMETIC
-from sftlab.train.config import TrainConfig
+from sftlab.train.config import TrainConfig, check_device, trainer_args
+from sftlab.train.rewards import TASK_NAMES, CheckedReward, TaskReward
 
 # TRL 1.16's names. dapo = token-mean over the global batch (the paper's verl setting, and TRL's default);
 # grpo = mean over each sequence's tokens, then over sequences (the original GRPO paper); dr_grpo = sum over tokens
@@ -146,8 +148,6 @@ class GrpoConfig(TrainConfig):
 def task_reward(config: GrpoConfig):
     """The reward a run trains on unless `reward_funcs` replaces it: each row's task reward (a TaskReward), with
     this config's reward options (gp_rescale, countdown_format_score, gp_arithmetic)."""
-    from sftlab.train.rewards import TaskReward
-
     return TaskReward(gp_rescale=config.gp_rescale, countdown_format_score=config.countdown_format_score,
                       gp_arithmetic=config.gp_arithmetic)
 
@@ -166,8 +166,6 @@ def load_rl_rows(data: str) -> tuple[list[dict], dict | None]:
     manifest = read_manifest(folder) if folder.is_dir() else None
     if not rows:
         raise DataError(f"{data} has no training rows")
-    from sftlab.train.rewards import TASK_NAMES
-
     for number, row in enumerate(rows, start=1):
         if row.get("completion"):
             raise DataError(
@@ -219,8 +217,6 @@ def train_grpo(config: GrpoConfig, progress: bool = True, reward_funcs=None) -> 
     same training fields; an already complete one is returned untouched.
     """
     from sftlab.train import common
-    from sftlab.train.config import check_device
-    from sftlab.train.rewards import CheckedReward
 
     n_procs = common.world_size()
     gpu = check_device(config)
@@ -275,9 +271,6 @@ def _build_trainer(config: GrpoConfig, run: Path, rows, reward_funcs, per_device
     import datasets
     from trl import GRPOConfig as TrlGRPOConfig
     from trl import GRPOTrainer
-
-    from sftlab.models import load
-    from sftlab.train.config import trainer_args
 
     if not progress:
         datasets.disable_progress_bars()

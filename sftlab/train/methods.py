@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 from sftlab.errors import ConfigError
 from sftlab.plugins import entry_point_objects, load_file, unload_file
+from sftlab.train.config import TrainConfig
 
 ENTRY_POINT_GROUP = "sftlab.methods"
 ENV_VAR = "SFTLAB_METHOD_MODULES"
@@ -37,8 +38,9 @@ ROW_KINDS = {
     "rl": "an RL set (*-rl)",
     "pairs": "a preference-pair set (*-pairs)",
 }
+DEMONSTRATIONS = "sft"  # the preset kind of demonstration sets
 # Row kinds made from demonstrations: a spec condition of such a method names its `demo`.
-DEMONSTRATION_KINDS = ("sft", "pairs")
+DEMONSTRATION_KINDS = (DEMONSTRATIONS, "pairs")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 RESERVED = ("data", "eval", "report")  # the plan's other step kinds: a method named so would be run as one
 
@@ -56,8 +58,6 @@ class Method:
     help: str = ""
 
     def __post_init__(self):
-        from sftlab.train.config import TrainConfig
-
         if not _NAME.match(self.name or "") or self.name in RESERVED:
             raise ConfigError(f"method name {self.name!r} must be lower-case letters, digits and _, starting with a "
                               f"letter, and not one of the plan's step kinds ({', '.join(RESERVED)})")

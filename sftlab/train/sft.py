@@ -16,9 +16,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from sftlab.data import load_rows
 from sftlab.errors import ConfigError, DataError, check_choice, check_positive
+from sftlab.io import read_manifest
+from sftlab.models import load
+from sftlab.models.resolve import ATTN_IMPLEMENTATIONS
 from sftlab.settings import setting
-from sftlab.train.config import LoraFields, TrainConfig
+from sftlab.train.config import LoraFields, TrainConfig, trainer_args
 from sftlab.train.recipes import COMPLETION_ENDS, LOSS_NORMALIZATIONS, SFT_RECIPES
 
 
@@ -60,8 +64,6 @@ class SftConfig(LoraFields, TrainConfig):
         check_choice("completion_end", self.completion_end, COMPLETION_ENDS)
         if not isinstance(self.shuffle, bool):
             raise ConfigError(f"shuffle must be true or false, got {self.shuffle!r}")
-        from sftlab.models.resolve import ATTN_IMPLEMENTATIONS
-
         check_positive("max_length", self.max_length, integer=True)
         if self.attn_implementation is not None:
             check_choice("attn_implementation", self.attn_implementation, ATTN_IMPLEMENTATIONS)
@@ -78,9 +80,6 @@ def load_sft_rows(data: str) -> tuple[list[dict], dict | None]:
 
     A folder without a manifest is a DataError; rows without a `completion` (an RL or eval set) too.
     """
-    from sftlab.data import load_rows
-    from sftlab.io import read_manifest
-
     rows = load_rows(data, split="train")
     manifest = read_manifest(data) if Path(data).is_dir() else None
     if not rows:
@@ -133,8 +132,6 @@ def _build_trainer(config: SftConfig, run: Path, rows, per_device: int, accum: i
     import datasets
     from trl import SFTConfig as TrlSFTConfig
 
-    from sftlab.models import load
-    from sftlab.train.config import trainer_args
     from sftlab.train.sft_trainer import NormalizedSFTTrainer, tokenize_raw_eos
 
     if not progress:
