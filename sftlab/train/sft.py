@@ -35,8 +35,9 @@ class SftConfig(LoraFields, TrainConfig):
     DEFAULTS = SFT_RECIPES["default"]
 
     # The paper recipe (sftlab.train.recipes.SFT_RECIPES): default | debunk | rethinking.
-    recipe: str = setting("default", "default, debunk or rethinking: the paper's settings for every (recipe) "
-                          "setting left unset.")
+    recipe: str = setting("default", "default, debunk or rethinking: the paper's value of every setting it "
+                          "covers that is left unset (optimizer, schedule, batch, length, loss, data order; the "
+                          "[defaults] shown are the default recipe's).")
     max_length: int | None = setting(
         None, "Max tokens of prompt + completion; longer rows are cut at the end (recipe; default 2048).")
     # (recipe) How the per-token cross-entropy of a step becomes the backpropagated loss:
