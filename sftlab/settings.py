@@ -62,6 +62,8 @@ def settings_of(cls) -> list[Setting]:
         if kind is bool and "/" not in flag:
             flag = f"{flag}/--no-{flag[2:]}"
         default = f.default if f.default is not MISSING else None
+        if default is None:  # a training method's value of a shared field it leaves None (sftlab.train.config)
+            default = getattr(cls, "DEFAULTS", {}).get(f.name)
         out.append(Setting(f.name, flag, meta.get("help", ""), kind, default, meta.get("cli", True),
                            meta.get("spec", True), meta.get("why", ""), meta.get("commas", False),
                            tuple(meta.get("choices", ()))))

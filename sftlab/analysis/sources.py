@@ -100,7 +100,8 @@ class RunInfo:
 
     @property
     def kind(self) -> str:
-        """"sft", "grpo", or "?" when run.json does not say."""
+        """The training method that made the run (run.json `kind`: sft, grpo, dpo, ...), or "?" when it does not
+        say."""
         return str(self.meta.get("kind", "?"))
 
 

@@ -41,6 +41,10 @@ def _root(
     task_module: list[str] = typer.Option(
         None, "--task-module", help="A Python file defining your own task (repeatable); see docs/adding-a-task.md."
     ),
+    method_module: list[str] = typer.Option(
+        None, "--method-module", help="A Python file defining your own training method (repeatable); see "
+                                      "docs/training.md."
+    ),
 ) -> None:
     """Controlled experiments on when SFT generalizes, and how it compares with RL (GRPO)."""
     if task_module:
@@ -48,6 +52,13 @@ def _root(
 
         for path in task_module:
             load_task_module(path)
+    _train_verb().load_method_modules(method_module or ())
+
+
+def _train_verb():
+    """sftlab.cli.train, which loads method plugins and gives each its command (loaded by name, as `_register`
+    loads every verb module: this package imports no stage itself)."""
+    return importlib.import_module("sftlab.cli.train")
 
 
 def _register() -> None:
@@ -71,6 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     rank 0 alone; the other ranks return the same code silently.
     """
     try:
+        train = _train_verb()
+        train.load_method_modules(train.method_modules_in(list(sys.argv[1:] if argv is None else argv)))
         result = app(args=argv, standalone_mode=False, prog_name="sftlab")
     except SftlabError as exc:
         if not getattr(exc, "reported_by_rank0", False):  # another rank's copy of rank 0's error: said there

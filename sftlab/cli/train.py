@@ -1,4 +1,5 @@
-"""`sftlab train sft` and `sftlab train grpo`: thin wrappers that build a config and call the trainer.
+"""`sftlab train METHOD` (sft, grpo, dpo, a plugin's; sftlab.train.methods): thin wrappers that build the
+method's config and call its train function.
 
 Flags and YAML keys map onto the same config fields, and the flags are derived from those fields' declarations
 (sftlab.settings); a flag given on the command line wins over the YAML.
@@ -12,7 +13,7 @@ from typing import Optional
 
 import typer
 
-# CLI-style spellings accepted in YAML besides the SftConfig field names
+# CLI-style spellings accepted in YAML besides the config field names
 YAML_ALIASES = {"epochs": "num_epochs", "lr": "learning_rate"}
 
 
@@ -46,7 +47,7 @@ def merged_values(config: Path | None, flags: dict, force: bool) -> dict:
 
 
 def _extra() -> list[inspect.Parameter]:
-    """The options of `train sft|grpo` that are not config fields."""
+    """The options of `train METHOD` that are not config fields."""
     kw = inspect.Parameter.KEYWORD_ONLY
     return [
         inspect.Parameter("config", kw, annotation=Optional[Path],  # noqa: UP045 - typer reads typing.Optional
@@ -64,32 +65,54 @@ def _echo_once(run) -> None:
         typer.echo(str(run))
 
 
-def register(app: typer.Typer) -> None:
+def _command(method, train_app: typer.Typer) -> None:
+    """Add `sftlab train <method>`: its options are derived from the method's config fields (sftlab.settings), so a
+    new field is a new flag."""
     from sftlab.settings import with_settings
-    from sftlab.train.grpo import GrpoConfig
-    from sftlab.train.sft import SftConfig
 
-    train_app = typer.Typer(help="Fine-tune a model: sft (supervised), grpo (RL).", no_args_is_help=True)
-
-    # Options are derived from the config fields (sftlab.settings): a new field is a new flag.
-    @train_app.command("sft")
-    @with_settings(SftConfig, _extra())
-    def sft(values: dict, config: Path | None, quiet: bool) -> None:
-        """Supervised fine-tuning (TRL SFTTrainer) with a paper's recipe (--recipe); prints the run folder."""
-        from sftlab.train.sft import train_sft
-
+    @train_app.command(method.name, help=method.help)
+    @with_settings(method.config, _extra())
+    def command(values: dict, config: Path | None, quiet: bool) -> None:
         force = values.pop("force", False)
-        run = train_sft(SftConfig.from_dict(merged_values(config, values, force)), progress=not quiet)
+        run = method.train(method.config.from_dict(merged_values(config, values, force)), progress=not quiet)
         _echo_once(run)
 
-    @train_app.command("grpo")
-    @with_settings(GrpoConfig, _extra())
-    def grpo(values: dict, config: Path | None, quiet: bool) -> None:
-        """GRPO with the Debunk paper's RL settings (TRL GRPOTrainer, task rewards); prints the run folder."""
-        from sftlab.train.grpo import train_grpo
 
-        force = values.pop("force", False)
-        run = train_grpo(GrpoConfig.from_dict(merged_values(config, values, force)), progress=not quiet)
-        _echo_once(run)
+_TRAIN_APP = typer.Typer(help="Fine-tune a model with a registered method: sft (supervised), grpo (RL), dpo "
+                              "(preferences), or a plugin's.", no_args_is_help=True)
 
-    app.add_typer(train_app, name="train")
+
+def add_method_commands() -> None:
+    """A `sftlab train` command for every registered method that has none yet (plugins loaded after startup)."""
+    from sftlab.train.methods import all_methods
+
+    have = {info.name for info in _TRAIN_APP.registered_commands}
+    for method in all_methods():
+        if method.name not in have:
+            _command(method, _TRAIN_APP)
+
+
+def load_method_modules(paths) -> None:
+    """Register the methods of these plugin files (`--method-module`) and give each new one its command."""
+    from sftlab.train.methods import load_method_module
+
+    for path in paths:
+        load_method_module(path)
+    add_method_commands()
+
+
+def method_modules_in(argv: list[str]) -> list[str]:
+    """The `--method-module` files of a command line: loaded before it is parsed, so that `sftlab --method-module
+    m.py train mine` finds the plugin's command (the train commands are built from the method registry)."""
+    found = []
+    for i, arg in enumerate(argv):
+        if arg == "--method-module" and i + 1 < len(argv):
+            found.append(argv[i + 1])
+        elif arg.startswith("--method-module="):
+            found.append(arg.split("=", 1)[1])
+    return found
+
+
+def register(app: typer.Typer) -> None:
+    add_method_commands()
+    app.add_typer(_TRAIN_APP, name="train")

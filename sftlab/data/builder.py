@@ -7,6 +7,7 @@ staged folder that is renamed into place only when everything succeeded.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,6 +115,13 @@ def _make_rows(config: BuildConfig, progress: bool) -> tuple[list[dict], dict, d
 
         rows = suite_rows(spec.name, n=config.size, seed=config.seed or None, progress=progress)
         return rows, {"per_split": _per_split(rows)}, {}
+    if spec.kind == "pairs":
+        from sftlab.data.pairs import demonstration_preset, pair_rows
+
+        demos = dataclasses.replace(config, preset=demonstration_preset(spec.name))
+        rows, counts, extra = _make_rows(demos, progress)
+        pairs, pair_counts = pair_rows(spec.task, rows, config.seed)
+        return pairs, {**counts, **pair_counts}, extra
     from sftlab.data.leakage import eval_keys
 
     keys = set() if config.paper_seeds else set(eval_keys(spec.task))
@@ -136,9 +144,11 @@ def _per_split(rows: list[dict]) -> dict:
 
 
 def _verify(task: str, rows: list[dict]) -> dict:
-    """Re-verify every completion with the task's verifier; return counts (the arms' error rates included)."""
+    """Re-verify every completion (a pair's chosen one) with the task's verifier; return counts (the arms' error
+    rates included)."""
     verify_row = get_task(task).verify_row
-    with_completion = [r for r in rows if "completion" in r]
+    with_completion = [r if "completion" in r else {**r, "completion": r["chosen"]}
+                       for r in rows if "completion" in r or "chosen" in r]
     passed = sum(1 for r in with_completion if verify_row(r))
     checked = len(with_completion)
     return {"checked": checked, "correct": passed, "correct_fraction": round(passed / checked, 6) if checked else None}

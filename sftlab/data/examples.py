@@ -17,13 +17,19 @@ START, END = "<!-- examples:start -->", "<!-- examples:end -->"
 
 
 def examples_markdown() -> str:
-    """One fenced JSON row per preset (the teacher preset excepted: it needs a model)."""
+    """One fenced JSON row per preset (the teacher preset excepted: it needs a model; of the preference-pair
+    presets, the first of each task: the others pair the same way)."""
     from sftlab.data import PRESETS, build_preset, load_rows
     from sftlab.task_adapters import get_task
 
     parts = []
+    paired: set[str] = set()
     with tempfile.TemporaryDirectory() as tmp:
         for name, preset in PRESETS.items():
+            if preset.kind == "pairs":
+                if preset.task in paired or preset.demo == "teacher":
+                    continue
+                paired.add(preset.task)
             if preset.demo == "teacher":
                 parts.append(f"### `{name}`\n\n{preset.description}. Needs `--teacher MODEL`; its rows are the "
                              "countdown-rl rows plus the first verified teacher sample as the completion.\n")

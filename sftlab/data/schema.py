@@ -64,8 +64,9 @@ def row_problem(row) -> str | None:
     if not isinstance(row["metadata"], dict):
         return "metadata is not an object"
     problem = _message_problem(row["prompt"], "prompt")
-    if problem is None and "completion" in row:
-        problem = _message_problem(row["completion"], "completion")
+    for key in ("completion", "chosen", "rejected"):
+        if problem is None and key in row:
+            problem = _message_problem(row[key], key)
     return problem
 
 

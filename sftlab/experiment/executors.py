@@ -20,6 +20,7 @@ from pathlib import Path
 from sftlab.errors import ConfigError
 from sftlab.experiment.plan import Plan, Step
 from sftlab.experiment.steps import execute_step
+from sftlab.train.methods import is_method
 
 EXECUTORS = ("local", "ray")
 # A step whose Ray worker process or node dies is started once more (a train step resumes from its last
@@ -104,7 +105,7 @@ def ray_needs(step: Step) -> tuple[float, float]:
 
     cpus = float(step.resources.get("cpus") or 0)
     gpus = float(step.resources.get("gpus") or 0)
-    if step.kind in ("sft", "grpo") and not gpus:
+    if is_method(step.kind) and not gpus:
         cpus = max(cpus, float(train_processes(step.resources)))
     return cpus, gpus
 

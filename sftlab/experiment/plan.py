@@ -25,12 +25,14 @@ from pathlib import Path
 
 from sftlab.errors import ConfigError
 from sftlab.experiment.spec import ExperimentSpec
+from sftlab.train.methods import get_method, is_method
 
 # Bump a kind's version when what its step computes changes in a way its settings do not show.
 # A step whose kind changes what it computes gets a new version, so finished steps rerun. "eval" follows
 # sftlab.evaluate.runner.PROTOCOL (a test keeps them equal). data 2: Sokoban answer-only completions end with a
-# newline and GP diverse prompts with one newline, as the originals.
-STEP_VERSIONS = {"data": 2, "sft": 1, "grpo": 1, "eval": 3, "report": 1}
+# newline and GP diverse prompts with one newline, as the originals. A train step's version is its method's
+# (sftlab.train.methods).
+STEP_VERSIONS = {"data": 2, "eval": 3, "report": 1}
 
 # Keys `--only` can filter on, and which step attribute each one reads.
 ONLY_KEYS = ("condition", "model", "seed", "suite", "method", "kind", "step")
@@ -87,7 +89,8 @@ class Plan:
 
 def step_hash(kind: str, config: dict, dep_hashes: list[str]) -> str:
     """sha256 over the canonical JSON of the step's kind, kind version, settings and upstream hashes."""
-    payload = json.dumps({"kind": kind, "version": STEP_VERSIONS.get(kind, 1), "config": config,
+    version = get_method(kind).version if is_method(kind) else STEP_VERSIONS.get(kind, 1)
+    payload = json.dumps({"kind": kind, "version": version, "config": config,
                           "deps": dep_hashes}, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
 
@@ -147,7 +150,7 @@ def expand(spec: ExperimentSpec) -> Plan:
         for model_key, model in spec.models.items():
             for seed in spec.seeds:
                 run = run_name(spec, cond.name, model_key, seed)
-                settings = {**(spec.train.sft if cond.method == "sft" else spec.train.grpo), **cond.train}
+                settings = {**spec.train.settings(cond.method), **cond.train}
                 attrs = {"condition": cond.name, "model": model_key, "seed": str(seed), "method": cond.method,
                          "run": run}
                 train = b.add(f"train/{run}", cond.method, {"model": model, "seed": seed, "settings": settings},
@@ -261,7 +264,7 @@ def output_path(exp: Path, step: Step) -> Path:
     exp = Path(exp)
     if step.kind == "data":
         return exp / "outputs" / "data" / step.id.split("/", 1)[1]
-    if step.kind in ("sft", "grpo"):
+    if is_method(step.kind):
         return exp / "outputs" / "runs" / step.id.split("/", 1)[1]
     if step.kind == "eval":
         return exp / "outputs" / "eval"

@@ -16,6 +16,7 @@ from sftlab.experiment.plan import Plan, expand, parse_only, select, step_status
 from sftlab.experiment.spec import ExperimentSpec, load_spec
 from sftlab.experiment.steps import train_processes
 from sftlab.io import atomic_write_json, atomic_write_text
+from sftlab.train.methods import is_method
 
 # What a status means for the next run.
 ACTIONS = {"done": "skip (done)", "pending": "run", "changed": "rerun (inputs changed)",
@@ -53,7 +54,7 @@ def plan_table(plan: Plan, exp: Path, title: str | None = None) -> Table:
         status = step_status(exp, step)
         needs = f"{step.resources.get('cpus', 0):g} cpu" + (
             f", {step.resources['gpus']:g} gpu" if step.resources.get("gpus") else "")
-        if step.kind in ("sft", "grpo") and train_processes(step.resources) > 1:
+        if is_method(step.kind) and train_processes(step.resources) > 1:
             needs += f", {train_processes(step.resources)} processes"
         table.add_row(str(i), step.id, step.kind, step.hash[:8], needs,
                       f"[{styles.get(status, 'white')}]{status}[/]", ACTIONS[status])

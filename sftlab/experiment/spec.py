@@ -17,11 +17,20 @@ from typing import Any
 from sftlab.errors import ConfigError, check_field_types
 from sftlab.settings import settings_of, spec_keys
 from sftlab.task_adapters import all_tasks, get_task, load_task_module
+from sftlab.train.methods import (
+    DEFAULT_METHOD,
+    DEMONSTRATIONS,
+    ROW_KINDS,
+    get_method,
+    load_method_module,
+    method_names,
+    unknown_method_message,
+)
 from sftlab.yamlfile import read_yaml
 
 # A spec's `task` is any registered task with training presets, by name or alias (sokoban, gp/general_points,
-# countdown, the reasoning-gym tasks, plugins): see sftlab.task_adapters.
-METHODS = ("sft", "grpo")
+# countdown, the reasoning-gym tasks, plugins): see sftlab.task_adapters. A condition's `method` is any registered
+# training method (sft, grpo, dpo, plugins): see sftlab.train.methods.
 PROMPTS = ("fixed", "diverse")
 BASELINES = ("base", "oracle", "random")
 BACKENDS = ("hf", "vllm")
@@ -37,6 +46,12 @@ def _preset_demo(name: str) -> str | None:
     from sftlab.data import PRESETS
 
     return PRESETS[name].demo
+
+
+def _preset_kind(name: str) -> str:
+    from sftlab.data import PRESETS
+
+    return PRESETS[name].kind
 
 
 def known_presets() -> tuple[str, ...]:
@@ -98,11 +113,14 @@ class Condition:
 
 @dataclass(frozen=True)
 class TrainSettings:
-    """Training settings per method: keyword arguments of SftConfig / GrpoConfig, plus resources."""
+    """Training settings per method (`train.<method>`: keyword arguments of that method's config), plus resources."""
 
-    sft: dict = field(default_factory=dict)
-    grpo: dict = field(default_factory=dict)
+    methods: dict = field(default_factory=dict)  # method name -> its settings (only the methods the spec sets)
     resources: Resources = field(default_factory=lambda: Resources(cpus=1, gpus=0))
+
+    def settings(self, method: str) -> dict:
+        """The spec's settings of `method` (empty when it sets none)."""
+        return self.methods.get(method, {})
 
 
 @dataclass(frozen=True)
@@ -223,8 +241,8 @@ def _kind(value: Any) -> str:
     return "nothing" if value is None else f"{type(value).__name__} {value!r}"[:80]
 
 
-_TOP_KEYS = ("name", "description", "hardware", "measured", "task", "task_module", "models", "seeds", "data", "conditions",
-             "train", "eval", "report")
+_TOP_KEYS = ("name", "description", "hardware", "measured", "task", "task_module", "method_module", "models", "seeds",
+             "data", "conditions", "train", "eval", "report")
 _CONDITION_KEYS = ("name", "method", "prompts", "demo", "preset", "data", "train")
 _DATA_KEYS = ("n", "seed", "teacher", "paper_seeds", "allow_overlap", "options")
 _RESOURCE_KEYS = ("cpus", "gpus", "processes", "accelerate_config")
@@ -241,7 +259,9 @@ def eval_spec_keys() -> tuple[str, ...]:
     from sftlab.evaluate.config import EvalConfig
 
     return _PLAN_EVAL_KEYS + tuple(k for k in spec_keys(EvalConfig) if k not in _PLAN_EVAL_KEYS)
-# Keys the plan fills in itself: a spec may not set them.
+
+
+# Keys the plan fills in itself (a method config declares exactly these spec=False): a spec may not set them.
 _MANAGED_TRAIN_KEYS = ("model", "data", "out", "seed", "force", "resume")
 
 
@@ -263,7 +283,9 @@ def parse_spec(raw: Any, source: str = "<spec>") -> ExperimentSpec:
     top = ctx.mapping(raw, "", _TOP_KEYS, required=("name", "task", "models", "conditions"))
     name = ctx.name(top["name"], "name")
     if top.get("task_module") is not None:
-        _load_task_module(ctx, top["task_module"])
+        _load_module(ctx, "task_module", top["task_module"], load_task_module)
+    if top.get("method_module") is not None:
+        _load_module(ctx, "method_module", top["method_module"], load_method_module)
     task = _parse_task(ctx, top["task"])
 
     models = _parse_models(ctx, top["models"])
@@ -378,67 +400,51 @@ def _parse_resources(ctx: _Ctx, value: Any, path: str, base: Resources) -> Resou
     return out
 
 
-def _config_class(method: str):
-    """The method's train config class, or None while that stage is not installed."""
-    module, cls = {"sft": ("sftlab.train.sft", "SftConfig"), "grpo": ("sftlab.train.grpo", "GrpoConfig"),
-                   "eval": ("sftlab.evaluate", "EvalConfig")}[method]
-    try:
-        import importlib
-
-        return getattr(importlib.import_module(module), cls)
-    except (ImportError, AttributeError):
-        return None
-
-
-def _config_fields(method: str) -> tuple[str, ...] | None:
-    config = _config_class(method)
-    return None if config is None else tuple(f.name for f in dataclasses.fields(config))
-
-
 def _check_train_overrides(ctx: _Ctx, value: Any, path: str, method: str) -> dict:
     if value is None:
         return {}
     if not isinstance(value, dict):
         raise ctx.fail(path, f"expected a mapping of {method} settings, got {_kind(value)}")
-    fields = _config_fields(method)
-    cls = _config_class(method)
+    config = get_method(method).config
+    fields = tuple(f.name for f in dataclasses.fields(config))
     # the fields declared spec=False (sftlab.settings) are the plan's to set
-    managed = _MANAGED_TRAIN_KEYS if cls is None else tuple(s.name for s in settings_of(cls) if not s.spec)
+    managed = tuple(s.name for s in settings_of(config) if not s.spec)
     for key in value:
         if key in managed:
             raise ctx.fail(_join(path, str(key)), "is set by the plan (from models, seeds and the condition); "
                                                   "remove it")
-        if fields is not None and key not in fields:
+        if key not in fields:
             allowed = ", ".join(f for f in fields if f not in managed)
             raise ctx.fail(_join(path, str(key)), f"unknown {method} setting; choose one of: {allowed}")
-    config = _config_class(method)
-    if config is not None:  # let the stage check the values too (placeholders for what the plan fills in)
-        try:
-            check_field_types(config, value, method)
-            config(model="model", data="data", out="out", **value)
-        except ConfigError as exc:
-            raise ctx.fail(path, str(exc)) from None
-        except TypeError as exc:
-            raise ctx.fail(path, f"invalid {method} settings: {exc}") from None
+    try:  # let the method check the values too (placeholders for what the plan fills in)
+        check_field_types(config, value, method)
+        config(model="model", data="data", out="out", **value)
+    except ConfigError as exc:
+        raise ctx.fail(path, str(exc)) from None
+    except TypeError as exc:
+        raise ctx.fail(path, f"invalid {method} settings: {exc}") from None
     return dict(value)
 
 
 def _parse_train(ctx: _Ctx, value: Any) -> TrainSettings:
-    train = ctx.mapping(value, "train", ("sft", "grpo", "resources"))
+    methods = method_names()
+    for key in value if isinstance(value, dict) else ():
+        if key not in methods and key != "resources":
+            raise ctx.fail(f"train.{key}", f"{unknown_method_message(key)} (or resources)")
+    train = ctx.mapping(value, "train", (*methods, "resources"))
     return TrainSettings(
-        sft=_check_train_overrides(ctx, train.get("sft"), "train.sft", "sft"),
-        grpo=_check_train_overrides(ctx, train.get("grpo"), "train.grpo", "grpo"),
+        methods={m: _check_train_overrides(ctx, train[m], f"train.{m}", m) for m in methods if m in train},
         resources=_parse_resources(ctx, train.get("resources"), "train.resources", Resources(cpus=1, gpus=0)),
     )
 
 
 def derive_preset(task: str, method: str, prompts: str | None, demo: str | None) -> str:
     """The data preset of a condition: e.g. sokoban + diverse + cot + sft -> `sokoban-diverse-cot`."""
-    return get_task(task).derive_preset(method, prompts, demo)
+    return get_task(task).derive_preset(get_method(method).rows, prompts, demo)
 
 
 def _training_tasks() -> list:
-    return [t for t in all_tasks() if any(p.kind in ("sft", "rl") for p in t.presets())]
+    return [t for t in all_tasks() if any(p.kind in ROW_KINDS for p in t.presets())]
 
 
 def _parse_task(ctx: _Ctx, value: Any) -> str:
@@ -453,21 +459,28 @@ def _parse_task(ctx: _Ctx, value: Any) -> str:
     return adapter.name
 
 
-def _load_task_module(ctx: _Ctx, value: Any) -> None:
+def _load_module(ctx: _Ctx, key: str, value: Any, load) -> None:
+    """Load the plugin file a spec's `task_module` / `method_module` names (relative to the spec)."""
     if not isinstance(value, str) or not value.strip():
-        raise ctx.fail("task_module", f"expected the path of a Python file, got {_kind(value)}")
+        raise ctx.fail(key, f"expected the path of a Python file, got {_kind(value)}")
     path = Path(value).expanduser()
     if not path.is_absolute() and ctx.source not in ("<spec>", ""):
         path = Path(ctx.source).parent / path
     try:
-        load_task_module(path)
+        load(path)
     except ConfigError as exc:
-        raise ctx.fail("task_module", str(exc)) from None
+        raise ctx.fail(key, str(exc)) from None
 
 
 def _demos(task: str) -> tuple[str, ...]:
     adapter = get_task(task)
-    return adapter.spec_demos or tuple(dict.fromkeys(p.demo for p in adapter.presets() if p.kind == "sft"))
+    return adapter.spec_demos or tuple(dict.fromkeys(p.demo for p in adapter.presets() if p.kind == DEMONSTRATIONS))
+
+
+def _parse_method(ctx: _Ctx, value: Any, path: str) -> str:
+    if not isinstance(value, str) or value not in method_names():
+        raise ctx.fail(path, unknown_method_message(value))
+    return value
 
 
 def _parse_conditions(ctx: _Ctx, value: Any, task: str, data_defaults: DataSettings,
@@ -485,7 +498,8 @@ def _parse_conditions(ctx: _Ctx, value: Any, task: str, data_defaults: DataSetti
             why = "is used twice" if name in seen else "is reserved for a baseline"
             raise ctx.fail(f"{path}.name", f"{name!r} {why}; give each condition its own name")
         seen.add(name)
-        method = ctx.choice(cond.get("method", "sft"), f"{path}.method", METHODS)
+        method = _parse_method(ctx, cond.get("method", DEFAULT_METHOD), f"{path}.method")
+        rows = get_method(method).rows
         prompts = cond.get("prompts")
         demo = cond.get("demo")
         if prompts is not None:
@@ -494,26 +508,24 @@ def _parse_conditions(ctx: _Ctx, value: Any, task: str, data_defaults: DataSetti
                 raise ctx.fail(f"{path}.prompts", f"{task} has no diverse-prompt sets; use fixed or leave it out")
         if demo is not None:
             ctx.choice(demo, f"{path}.demo", _demos(task))
-            if method == "grpo":
-                raise ctx.fail(f"{path}.demo", "grpo learns from rewards, not demonstrations; remove demo")
+            if not get_method(method).uses_demonstrations:
+                raise ctx.fail(f"{path}.demo", f"{method} learns from rewards, not demonstrations; remove demo")
         data = _parse_data(ctx, cond.get("data"), f"{path}.data", data_defaults)
         if "preset" in cond:
             preset = ctx.choice(cond["preset"], f"{path}.preset", presets)
             if demo is not None or prompts is not None:
                 raise ctx.fail(f"{path}.preset", "give either preset or prompts/demo, not both")
         else:
-            if method == "sft" and demo is None:
-                raise ctx.fail(f"{path}.demo", f"is required for sft; choose one of: {', '.join(_demos(task))}")
+            if get_method(method).uses_demonstrations and demo is None:
+                raise ctx.fail(f"{path}.demo", f"is required for {method}; choose one of: {', '.join(_demos(task))}")
             preset = derive_preset(task, method, prompts or "fixed", demo)
             if preset not in presets:
                 raise ctx.fail(path, f"no data preset {preset!r} for this combination; "
                                      f"choose a preset explicitly: {', '.join(presets)}")
         if preset.endswith("-eval"):
             raise ctx.fail(f"{path}.preset", f"{preset!r} is an eval suite, not a training set")
-        is_rl = preset.endswith("-rl")
-        if is_rl != (method == "grpo"):
-            need = "an RL set (*-rl)" if method == "grpo" else "a demonstration set (not *-rl)"
-            raise ctx.fail(f"{path}.preset", f"{method} needs {need}, got {preset!r}")
+        if _preset_kind(preset) != rows:
+            raise ctx.fail(f"{path}.preset", f"{method} needs {ROW_KINDS[rows]}, got {preset!r}")
         if preset in presets and _preset_demo(preset) == "teacher" and not data.teacher:
             raise ctx.fail(f"{path}.demo", "'teacher' needs a teacher model: set data.teacher")
         _check_build(ctx, f"{path}.data" if "data" in cond else "data", preset, data)
@@ -574,11 +586,10 @@ def _parse_eval(ctx: _Ctx, value: Any, task: str) -> EvalSettings:
     resources = _parse_resources(ctx, ev.get("resources"), "eval.resources", Resources())
     if resources.processes is not None:
         raise ctx.fail("eval.resources.processes", "only training runs several processes; remove it")
-    fields = _config_fields("eval")
-    if fields is not None:  # settings this version's evaluator does not take fail now, not mid-run
-        wanted = [k for k in options if k not in fields]
-        if wanted:
-            raise ctx.fail(f"eval.{wanted[0]}", "is not supported by this sftlab version's evaluator")
+    fields = tuple(f.name for f in dataclasses.fields(EvalConfig))
+    wanted = [k for k in options if k not in fields]  # settings the evaluator does not take fail now, not mid-run
+    if wanted:
+        raise ctx.fail(f"eval.{wanted[0]}", "is not supported by this sftlab version's evaluator")
     settings = EvalSettings(suites=suites, splits=splits, checkpoints=checkpoints, baselines=baselines,
                             backend=backend, options=options, resources=resources)
     _check_eval_configs(ctx, settings)
@@ -587,9 +598,8 @@ def _parse_eval(ctx: _Ctx, value: Any, task: str) -> EvalSettings:
 
 def _check_eval_configs(ctx: _Ctx, ev: EvalSettings) -> None:
     """Let the evaluator validate every suite's settings now (splits, episode limits ...), not when a step runs."""
-    config = _config_class("eval")
-    if config is None:
-        return
+    from sftlab.evaluate.config import EvalConfig as config
+
     for suite in ev.suites:
         options = dict(ev.options)
         if isinstance(options.get("episodes"), dict):

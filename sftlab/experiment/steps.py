@@ -29,6 +29,7 @@ from sftlab.errors import ConfigError, SftlabError, environment_error
 from sftlab.experiment.plan import Plan, Step, log_path, output_path, read_state, state_path
 from sftlab.io import atomic_write_json
 from sftlab.store import ResultsStore
+from sftlab.train.methods import get_method, is_method, unknown_method_message
 
 Runner = Callable[[Step, "StepContext"], dict]
 RUNNERS: dict[str, Runner] = {}
@@ -181,9 +182,9 @@ def execute_step(step_json: dict, exp: str, plan_json: dict) -> dict:
     with _logging_to(log_path(exp, step)) as log:
         log.write(f"\n=== {step.id} ({step.kind}, hash {step.hash}) started {time.ctime(started)}\n")
         try:
-            runner = RUNNERS.get(step.kind)
-            if runner is None:
-                raise ConfigError(f"no runner for step kind {step.kind!r}")
+            runner = RUNNERS.get(step.kind) or (_train if is_method(step.kind) else None)  # every method trains
+            if runner is None:  # e.g. a plugin method whose file this process did not load
+                raise ConfigError(f"no runner for step kind {step.kind!r}: {unknown_method_message(step.kind)}")
             outputs = runner(step, StepContext(exp=exp, plan=plan)) or {}
         except KeyboardInterrupt:
             _write_state(exp, step, status="failed", error="interrupted", started=started,
@@ -269,11 +270,8 @@ def run_data(step: Step, ctx: StepContext) -> dict:
 
 
 def train_config(step: Step, ctx: StepContext):
-    """The SftConfig / GrpoConfig of a train step."""
-    if step.kind == "sft":
-        from sftlab.train.sft import SftConfig as Config
-    else:
-        from sftlab.train.grpo import GrpoConfig as Config
+    """The config of a train step (an instance of its method's config class)."""
+    Config = get_method(step.kind).config  # noqa: N806 - a class
     data = ctx.output(step.deps[0])
     values = {"model": step.config["model"], "data": str(data), "out": str(output_path(ctx.exp, step)),
               "seed": step.config["seed"], "resume": True, **step.config["settings"]}
@@ -293,11 +291,7 @@ def _train(step: Step, ctx: StepContext) -> dict:
     if processes > 1:
         return _launch_train(step, ctx, processes)
     config = train_config(step, ctx)
-    if step.kind == "sft":
-        from sftlab.train.sft import train_sft as train
-    else:
-        from sftlab.train.grpo import train_grpo as train
-    run = train(config, progress=True)
+    run = get_method(step.kind).train(config, progress=True)
     return {"run": str(run)}
 
 
@@ -352,8 +346,6 @@ class TrainLaunchError(SftlabError):
     """A multi-process training launch ended with an error (its message is the processes' own error line)."""
 
 
-register("sft")(_train)
-register("grpo")(_train)
 
 
 def _eval_checkpoints(step: Step, ctx: StepContext):

@@ -14,14 +14,12 @@ See docs/adding-a-task.md.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
-import sys
 from collections.abc import Iterator, Mapping
-from pathlib import Path
 
 from sftlab.errors import ConfigError
+from sftlab.plugins import entry_point_objects, load_file, unload_file
 from sftlab.task_adapters.base import (
     MAX_RESPONSE_CHARS,
     Preset,
@@ -85,7 +83,7 @@ def register(task: Task | type[Task], *, replace: bool = False) -> Task:
             if owner is not None:
                 raise ConfigError(f"task name {name!r} of {type(task).__name__} is already taken by task {owner.name}")
         taken_presets, taken_suites = presets(), suites()
-        for preset in task.presets():
+        for preset in [*task.presets(), *task.pair_presets()]:
             if preset.name in taken_presets:
                 raise ConfigError(f"preset {preset.name!r} of task {task.name} already exists")
             if preset.task != task.name:
@@ -111,14 +109,7 @@ def unregister(name: str) -> None:
 
 def unload_task_module(path: str | os.PathLike) -> None:
     """Forget a loaded task file: unregister its tasks and drop it from SFTLAB_TASK_MODULES (tests, notebooks)."""
-    key = str(Path(path).expanduser().resolve())
-    for name in _loaded_files.pop(key, []):
-        unregister(name)
-    paths = [p for p in os.environ.get(ENV_VAR, "").split(os.pathsep) if p and p != key]
-    if paths:
-        os.environ[ENV_VAR] = os.pathsep.join(paths)
-    else:
-        os.environ.pop(ENV_VAR, None)
+    unload_file(path, loaded=_loaded_files, unregister=unregister, env_var=ENV_VAR)
 
 
 def get_task(name: str) -> Task:
@@ -184,7 +175,8 @@ def _cached(kind: str, build) -> dict:
 
 def presets() -> dict[str, Preset]:
     """Every preset of every registered task, by name."""
-    return _cached("presets", lambda: {p.name: p for t in _tasks.values() for p in t.presets()})
+    return _cached("presets", lambda: {p.name: p for t in _tasks.values()
+                                       for p in [*t.presets(), *t.pair_presets()]})
 
 
 def suites() -> dict[str, Suite]:
@@ -231,14 +223,8 @@ def _register_from(obj, origin: str) -> list[Task]:
 
 
 def _load_entry_points() -> None:
-    from importlib.metadata import entry_points
-
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        try:
-            obj = ep.load()
-        except Exception as exc:  # a broken plugin must not take the whole CLI down with a traceback
-            raise ConfigError(f"task plugin {ep.name!r} ({ep.value}) failed to load: {exc}") from None
-        _register_from(obj, f"entry point {ep.name!r}")
+    for name, obj in entry_point_objects(ENTRY_POINT_GROUP, "task"):
+        _register_from(obj, f"entry point {name!r}")
 
 
 def load_task_module(path: str | os.PathLike) -> list[Task]:
@@ -247,36 +233,9 @@ def load_task_module(path: str | os.PathLike) -> list[Task]:
     Loading the same file twice is a no-op. The path is added to SFTLAB_TASK_MODULES for child processes.
     """
     _ensure()
-    file = Path(path).expanduser().resolve()
-    key = str(file)
-    if key in _loaded_files:
-        return []
-    if not file.is_file():
-        raise ConfigError(f"no such task module: {path}")
-    before = set(_tasks)
-    _loaded_files[key] = []
-    module_name = f"sftlab_user_task_{len(_loaded_files)}_{re.sub(r'[^A-Za-z0-9_]', '_', file.stem)}"
-    spec = importlib.util.spec_from_file_location(module_name, file)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module  # dataclasses and pickling look the module up by name
-    try:
-        spec.loader.exec_module(module)
-    except ConfigError:
-        raise
-    except Exception as exc:
-        _loaded_files.pop(key, None)
-        raise ConfigError(f"task module {path} failed to import: {type(exc).__name__}: {exc}") from None
-    found = getattr(module, "TASKS", None) or getattr(module, "TASK", None)
-    if found is not None:
-        _register_from(found, f"task module {path}")
-    new = [_tasks[n] for n in _tasks if n not in before]
-    _loaded_files[key] = [t.name for t in new]
-    if not new:
-        raise ConfigError(f"task module {path} defines no task: set TASK = MyTask() or call register()")
-    paths = [p for p in os.environ.get(ENV_VAR, "").split(os.pathsep) if p]
-    if key not in paths:
-        os.environ[ENV_VAR] = os.pathsep.join([*paths, key])
-    return new
+    names = load_file(path, what="task", names=("TASKS", "TASK"), example="MyTask()", registry=_tasks,
+                      loaded=_loaded_files, env_var=ENV_VAR, register_found=_register_from)
+    return [_tasks[name] for name in names]
 
 
 __all__ = [

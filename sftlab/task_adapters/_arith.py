@@ -4,10 +4,25 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from collections.abc import Sequence
 from typing import Any
 
+from sftlab.demos.corrupt import wrong_expression
 from sftlab.errors import ConfigError, DataError
+
+FORMULA = re.compile(r'"formula":\s*"([^"]*)"')  # General Points' JSON answer
+BOXED = re.compile(r"\\boxed\{([^{}]*)\}")  # Countdown's final answer
+
+
+def replace_last(text: str, pattern: re.Pattern, rng: random.Random) -> str | None:
+    """`text` with the expression in `pattern`'s last match (its group 1) changed by one operator or number, or
+    None when `text` has no match (the caller's verifier decides whether the change made it wrong)."""
+    found = list(pattern.finditer(text))
+    if not found:
+        return None
+    last = found[-1]
+    return text[:last.start(1)] + wrong_expression(last.group(1), lambda _: False, rng) + text[last.end(1):]
 
 
 def random_formula(numbers: Sequence[int], rng: random.Random) -> str:

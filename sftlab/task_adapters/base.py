@@ -37,7 +37,7 @@ class Preset:
 
     name: str
     task: str  # the canonical task name (see sftlab.task_adapters)
-    kind: str  # "sft" | "rl" | "eval"
+    kind: str  # "sft" | "rl" | "pairs" (preference pairs over a demonstration set) | "eval"
     demo: str | None  # "answer-only" | "cot" | "nocot" | "lowq" | "teacher" | None (RL and eval rows)
     diverse: bool
     default_n: int  # puzzles (Sokoban), hands (GP), queries (Countdown); eval suites: per tag/split
@@ -158,6 +158,14 @@ class Task:
         """The dataset presets of this task (training sets and eval suites)."""
         return [Preset(s.name, self.name, "eval", None, False, s.default_n, s.description) for s in self.suites()]
 
+    def pair_presets(self) -> list[Preset]:
+        """A preference-pair preset `<preset>-pairs` over each demonstration preset whose demonstrations are
+        verified (not the deliberately low-quality arms): the rows DPO trains on."""
+        return [Preset(f"{p.name}-pairs", p.task, "pairs", p.demo, p.diverse, p.default_n,
+                       f"Preference pairs over {p.name}: chosen its verified demonstration, rejected one the "
+                       "verifier fails", p.options)
+                for p in self.presets() if p.kind == "sft" and p.demo != "lowq"]
+
     def suites(self) -> list[Suite]:
         """The eval suites of this task."""
         return []
@@ -255,6 +263,27 @@ class Task:
         verdict = self.judge(response, answer)
         return RewardResult(float(verdict.reward), "correct" if verdict.correct else "wrong")
 
+    # --- preference pairs ---------------------------------------------------------------------------------------
+    def wrong_response(self, row: dict, rng: random.Random) -> str | None:
+        """A candidate rejected response for a demonstration row (default: the random policy's answer); tasks
+        that can corrupt the demonstration itself (a wrong action, a wrong final expression) override it."""
+        try:
+            return self.random_answer(row, rng)
+        except NotImplementedError:
+            return None
+
+    def rejected_response(self, row: dict, rng: random.Random, tries: int = 20) -> str | None:
+        """A response to `row` that the task's verifier fails: it scores below the row's demonstration (the
+        reward() of both), or None when `tries` candidates of `wrong_response` found none."""
+        answer, metadata = row["answer"], row.get("metadata") or {}
+        chosen = row["completion"][0]["content"]
+        best = self.reward(chosen, answer, metadata).reward
+        for _ in range(tries):
+            text = self.wrong_response(row, rng)
+            if text is not None and text != chosen and self.reward(text, answer, metadata).reward < best:
+                return text
+        return None
+
     # --- reference policies -------------------------------------------------------------------------------------
     def oracle_answer(self, row: dict, rng: random.Random) -> str:
         """A correct answer to the row, in the task's answer format."""
@@ -281,7 +310,10 @@ class Task:
         return answer, metadata
 
     # --- experiment specs ---------------------------------------------------------------------------------------
-    def derive_preset(self, method: str, prompts: str | None, demo: str | None) -> str:
-        """The data preset of a spec condition, e.g. sokoban + diverse + cot + sft -> `sokoban-diverse-cot`."""
+    def derive_preset(self, rows: str, prompts: str | None, demo: str | None) -> str:
+        """The data preset of a spec condition whose method trains on `rows` (a preset kind), e.g. sokoban + sft
+        rows + diverse + cot -> `sokoban-diverse-cot`; rl -> `sokoban-diverse-rl`; pairs -> `sokoban-diverse-cot-pairs`.
+        """
         diverse = "diverse-" if prompts == "diverse" else ""
-        return f"{self.prefix}-{diverse}rl" if method == "grpo" else f"{self.prefix}-{diverse}{demo}"
+        names = {"rl": f"{self.prefix}-{diverse}rl", "pairs": f"{self.prefix}-{diverse}{demo}-pairs"}
+        return names.get(rows, f"{self.prefix}-{diverse}{demo}")

@@ -7,9 +7,11 @@ from typing import Any
 
 from sftlab.task_adapters import countdown_rows
 from sftlab.task_adapters._arith import (
+    BOXED,
     answer_numbers_target,
     numbers_ground_truth,
     random_formula,
+    replace_last,
     row_numbers_target,
 )
 from sftlab.task_adapters.base import MAX_RESPONSE_CHARS, Preset, RewardResult, Suite, Task
@@ -106,6 +108,10 @@ class CountdownTask(Task):
     def reward(self, response, answer, metadata, *, prefill="", options=None) -> RewardResult:
         return countdown_score(response, answer,
                                format_score=float((options or {}).get("countdown_format_score", 0.0)))
+
+    def wrong_response(self, row: dict, rng: random.Random) -> str | None:
+        """The demonstration with its boxed expression changed by one operator or number (sftlab.demos.corrupt)."""
+        return replace_last(row["completion"][0]["content"], BOXED, rng)
 
     def oracle_answer(self, row: dict, rng: random.Random) -> str:
         numbers, target = row_numbers_target(row)

@@ -11,9 +11,11 @@ from typing import Any
 
 from sftlab.task_adapters import gp_rows
 from sftlab.task_adapters._arith import (
+    FORMULA,
     answer_numbers_target,
     numbers_ground_truth,
     random_formula,
+    replace_last,
     row_numbers_target,
 )
 from sftlab.task_adapters.base import MAX_RESPONSE_CHARS, Preset, RewardResult, SplitMetric, Suite, Task
@@ -130,6 +132,10 @@ class GeneralPointsTask(Task):
         options = options or {}
         return general_points_score(response, answer, rescale=bool(options.get("gp_rescale", False)),
                                     arithmetic=options.get("gp_arithmetic") or "exact")
+
+    def wrong_response(self, row: dict, rng: random.Random) -> str | None:
+        """The demonstration with its formula changed by one operator or number (sftlab.demos.corrupt)."""
+        return replace_last(row["completion"][0]["content"], FORMULA, rng)
 
     def oracle_answer(self, row: dict, rng: random.Random) -> str:
         numbers, target = row_numbers_target(row)

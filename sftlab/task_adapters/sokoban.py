@@ -27,6 +27,8 @@ from sftlab.task_adapters.sokoban_teacher import (
 from sftlab.tasks.expr import Verdict
 from sftlab.tasks.sokoban import EVAL_TAGS, parse_action, solve
 
+_ANSWER = re.compile(r"(<answer>\s*)(.*?)(\s*</answer>)", re.DOTALL)  # a demonstration's answer span
+
 DIRECTIONS = ("Up", "Down", "Left", "Right")
 SOKOBAN_REWARDS = ("original", "strict")
 _TAG_RE = re.compile(r"</?(?:think|answer)>")
@@ -185,6 +187,17 @@ class SokobanTask(Task):
         if options.get("sokoban_reward", "original") == "strict":
             return sokoban_score(response, answer, labels, prefill=prefill)
         return sokoban_original_score(response, answer, labels, prefill=prefill, whole_sequence=whole_sequence)
+
+    def wrong_response(self, row: dict, rng: random.Random) -> str | None:
+        """The demonstration with another action label in its answer (the verifier decides whether it is wrong)."""
+        chosen = row["completion"][0]["content"]
+        found = list(_ANSWER.finditer(chosen))
+        labels = [label for label in (row.get("metadata") or {}).get("labels", ()) if found
+                  and label != found[-1].group(2)]
+        if not labels:
+            return None
+        last = found[-1]
+        return chosen[:last.start(2)] + rng.choice(labels) + chosen[last.end(2):]
 
     def oracle_answer(self, row: dict, rng: random.Random) -> str:
         meta = row.get("metadata") or {}

@@ -1,5 +1,5 @@
-"""TRL plumbing shared by the SFT and GRPO trainers: the run folder, the checkpoint-schedule callback, COMPLETE
-markers, the JSONL training log, resume, and the batch arithmetic.
+"""TRL plumbing shared by every training method: the one training skeleton (`train_run`), the run folder, the
+checkpoint-schedule callback, COMPLETE markers, the JSONL training log, resume, and the batch arithmetic.
 
 This module imports transformers at the top: import it only inside the functions that train.
 """
@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import errno
 import json
+import math
 import os
 import shutil
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import NamedTuple
 
 from transformers import TrainerCallback
 
 from sftlab import __version__
 from sftlab.errors import ConfigError, DataError, disk_full_message
-from sftlab.io import acquire_output, atomic_write_json, process_rank, release_output
+from sftlab.io import acquire_output, atomic_write_json, atomic_write_text, process_rank, release_output
 from sftlab.train.runs import (
     CHECKPOINTS,
     COMPLETE,
@@ -110,6 +112,40 @@ def batch_plan(global_batch: int, per_device_batch: int | None, n_processes: int
     return per_device_batch, share // per_device_batch
 
 
+class Prepared(NamedTuple):
+    """What a method knows before its run folder opens (see `prepare`)."""
+
+    rows: list[dict]
+    manifest: dict | None
+    processes: int
+    per_device: int
+    accum: int
+    gpu: bool
+
+
+def prepare(config, load_rows: Callable) -> Prepared:
+    """The checks and sizes of a method whose global batch counts training rows, in this order: the batch split
+    over the processes, the device (bf16 needs a GPU), the rows and manifest (`load_rows(config.data)`), and the
+    model (an unknown one fails here, before a run folder exists)."""
+    from sftlab.models import resolve
+    from sftlab.train.config import check_device
+
+    processes = world_size()
+    per_device, accum = batch_plan(config.global_batch, config.per_device_batch, processes)
+    gpu = check_device(config)
+    rows, manifest = load_rows(config.data)
+    resolve(config.model)
+    return Prepared(rows, manifest, processes, per_device, accum, gpu)
+
+
+def check_not_empty(trainer, config, rows: list, what: str) -> None:
+    """A DataError when the trainer's tokenization left no training sequence (TRL drops rows whose prompt alone
+    fills max_length)."""
+    if len(trainer.train_dataset) == 0:
+        raise DataError(f"max_length {config.max_length} leaves no {what} token in any of the {len(rows)} training "
+                        f"rows of {config.data} (each prompt alone fills it); raise --max-length")
+
+
 def prepare_run(
     out: str | os.PathLike, *, kind: str, base_model: str, data: str, config: dict, force: bool, resume: bool
 ) -> tuple[Path, Path | None, bool]:
@@ -192,7 +228,7 @@ def _never_trained(run: Path) -> bool:
 
 
 def open_run(config, *, kind: str, manifest: dict | None, progress: bool) -> tuple[Path, Path | None, bool]:
-    """`prepare_run` for an SftConfig/GrpoConfig, plus what both trainers do next: say when the run is already
+    """`prepare_run` for a method's config (a TrainConfig), plus what every trainer does next: say when the run is already
     complete, keep the data manifest next to the run, and send TensorBoard logs into the run's logs/ folder."""
     run, resume_from, complete = on_main_process(
         prepare_run, config.out, kind=kind, base_model=config.model, data=config.data,
@@ -207,6 +243,40 @@ def open_run(config, *, kind: str, manifest: dict | None, progress: bool) -> tup
     if config.report_to == "tensorboard":
         os.environ.setdefault("TENSORBOARD_LOGGING_DIR", str(run / "logs" / "tensorboard"))
     return run, resume_from, False
+
+
+def train_run(config, *, kind: str, manifest: dict | None, build: Callable, describe: Callable,
+              summary: Callable[[dict], str], progress: bool, notes: tuple[str, ...] = ()) -> Path:
+    """The training skeleton every method shares; returns the run folder.
+
+    Opens (or resumes) the run folder, builds the method's trainer with `build(run)`, plans the checkpoints
+    (`config.checkpoint_schedule` over the run's length), attaches the checkpoint and log callbacks, records the
+    plan `describe(trainer, {total_steps, steps_per_epoch, checkpoint_steps})` in run.json, prints `summary(plan)`
+    and `notes`, and trains to the end. A failure before training marks the run failed and re-raises.
+    """
+    from sftlab.train.schedule import checkpoint_steps
+
+    run, resume_from, complete = open_run(config, kind=kind, manifest=manifest, progress=progress)
+    if complete:
+        return run
+    try:
+        trainer = build(run)
+        spe = steps_per_epoch(trainer)
+        total = config.max_steps or math.ceil(config.num_epochs * spe)
+        steps = checkpoint_steps(config.checkpoint_schedule(total), total, spe)
+    except Exception as exc:
+        mark_failed(run, exc)
+        raise
+    trainer.add_callback(CheckpointSchedule(run, steps))
+    trainer.add_callback(JsonlLog(run))
+    plan = describe(trainer, {"total_steps": total, "steps_per_epoch": spe, "checkpoint_steps": steps})
+    plan["distributed"] = distribution(trainer)  # e.g. NO, MULTI_CPU, MULTI_GPU, FSDP
+    update_run_json(run, plan=plan, status="running")
+    if progress and is_main_process():
+        print(summary(plan) + (f"; resuming from {resume_from.name}" if resume_from else ""), flush=True)
+        for note in notes:
+            print(note, flush=True)
+    return train_to_end(trainer, run, resume_from)
 
 
 def mark_failed(run: Path, exc: BaseException) -> None:
@@ -289,8 +359,6 @@ def truncate_log(run: Path, last_step: int) -> None:
             continue
         if isinstance(record, dict) and record.get("step", 0) <= last_step and "train_runtime" not in record:
             kept.append(line)
-    from sftlab.io import atomic_write_text
-
     atomic_write_text(path, "".join(line + "\n" for line in kept))
 
 

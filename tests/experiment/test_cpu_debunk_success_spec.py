@@ -20,7 +20,7 @@ def test_the_plan_trains_both_answer_only_runs_on_the_full_set_and_skips_the_bas
     spec = load_spec(SPEC)
     steps = expand(spec).steps
     assert {s.config["n"] for s in steps if s.kind == "data"} == {200}
-    sft = spec.train.sft
+    sft = spec.train.settings("sft")
     assert sft["max_steps"] * sft["global_batch"] >= ANSWER_ONLY_ROWS  # at least one epoch
     assert len(sft["schedule"]) >= 2 and sft["schedule"][-1] == sft["max_steps"]  # a learning curve
     evals = {s.config["run_name"] for s in steps if s.kind == "eval"}

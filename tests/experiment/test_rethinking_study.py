@@ -16,7 +16,7 @@ SPEC = Path(__file__).resolve().parents[2] / "experiments" / "rethinking-countdo
 def test_the_shipped_spec_lists_a_ladder_and_evaluates_every_grid_point():
     spec = load_spec(SPEC)
     assert {"tiny-random", "smollm2-135m"} <= set(spec.models) and len(spec.models) >= 4
-    assert spec.train.sft["schedule"] == "log" and spec.eval.checkpoints == "all"
+    assert spec.train.settings("sft")["schedule"] == "log" and spec.eval.checkpoints == "all"
     assert {c.name for c in spec.conditions} == {"cot", "nocot", "lowq"}
     assert set(spec.eval.suites) == {"countdown-eval", "gp-eval", "crossdomain-eval", "safety-eval"}
 

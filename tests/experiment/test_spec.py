@@ -48,7 +48,8 @@ def test_typo_in_a_condition_names_its_path():
     (lambda r: r["eval"].update(suites=["sokoban-evl"]), r"eval\.suites\[0\]: unknown value 'sokoban-evl'"),
     (lambda r: r["eval"].update(episodes=0), r"eval\.episodes: must be >= 1"),
     (lambda r: r["eval"].update(baselines=["orcale"]), r"eval\.baselines\[0\]: unknown value 'orcale'"),
-    (lambda r: r["conditions"][0].update(method="ppo"), r"conditions\[0\]\.method: unknown value 'ppo'"),
+    (lambda r: r["conditions"][0].update(method="ppo"),
+     r"conditions\[0\]\.method: unknown method 'ppo' \(did you mean dpo\?\); choose one of: sft, grpo, dpo"),
     (lambda r: r["conditions"][0].update(preset="sokoban-answer-onyl"), r"conditions\[0\]\.preset: unknown value"),
     (lambda r: r["conditions"].append({"name": "g", "method": "grpo", "demo": "cot"}),
      r"conditions\[2\]\.demo: grpo learns from rewards"),
@@ -125,7 +126,7 @@ def test_cpu_debunk_spec_is_sized_for_intervals_that_can_separate():
     spec = load_spec(ROOT / "experiments" / "cpu-debunk.yaml")
     grid = {(c.prompts, c.demo, c.method) for c in spec.conditions}
     assert grid == {(p, d, "sft") for p in ("fixed", "diverse") for d in ("answer-only", "cot")}
-    assert len(spec.train.sft["schedule"]) >= 2 and spec.eval.checkpoints == "all"
+    assert len(spec.train.settings("sft")["schedule"]) >= 2 and spec.eval.checkpoints == "all"
     splits = set(spec.eval.splits_for("sokoban-eval"))
     assert {ID, FAKE, *INSTRUCTION_TAGS} <= splits and len(splits & set(DIFFICULTY_TAGS)) >= 2
     assert spec.eval.options["episodes"] >= 30 and {"oracle", "random", "base"} <= set(spec.eval.baselines)

@@ -120,21 +120,22 @@ def test_paper_specs_select_the_recipes_and_the_original_grpo_length(tmp_path):
     root = Path(__file__).resolve().parents[2] / "experiments"
     sokoban, gp = load_spec(root / "paper-sokoban.yaml"), load_spec(root / "paper-gp.yaml")
     for spec in (sokoban, gp):
-        assert SftConfig(model="m", data="d", out="o", **spec.train.sft).loss_normalization == "sequence_mean_sum"
-        GrpoConfig(model="m", data="d", out="o", **spec.train.grpo)  # valid settings
+        sft = SftConfig(model="m", data="d", out="o", **spec.train.settings("sft"))
+        assert sft.loss_normalization == "sequence_mean_sum"
+        GrpoConfig(model="m", data="d", out="o", **spec.train.settings("grpo"))  # valid settings
     rethinking = load_spec(root / "paper-rethinking-countdown.yaml")
-    config = SftConfig(model="m", data="d", out="o", **rethinking.train.sft)
+    config = SftConfig(model="m", data="d", out="o", **rethinking.train.settings("sft"))
     assert (config.recipe, config.loss_normalization, config.adam_beta2) == ("rethinking", "microbatch_mean_sum", 0.999)
     assert rethinking.conditions[0].data.n == 20480  # 80 steps per epoch x 8 epochs = 640, the paper's grid
     # verl: len(dataloader with drop_last) x total_epochs, 256 prompts per step (sokoban_grpo.sh, gp_l_grpo.sh)
     (rl,) = [c for c in sokoban.conditions if c.method == "grpo"]
     assert rl.preset == "sokoban-diverse-rl" and rl.data.n is None  # the preset's default 200 puzzles
     sokoban_rows_ = load_rows(build_preset(rl.preset, tmp_path / "rl", seed=rl.data.seed, progress=False))
-    assert sokoban.train.grpo["max_steps"] == len(sokoban_rows_) // 256 * 500 == 1500
-    assert sokoban.train.grpo["save_every"] == 500
+    assert sokoban.train.settings("grpo")["max_steps"] == len(sokoban_rows_) // 256 * 500 == 1500
+    assert sokoban.train.settings("grpo")["save_every"] == 500
     (rl,) = [c for c in gp.conditions if c.method == "grpo"]
     assert rl.preset == "gp-rl" and rl.data.n is None
-    assert gp.train.grpo["max_steps"] == PRESETS["gp-rl"].default_n // 256 * 2000 == 78000
+    assert gp.train.settings("grpo")["max_steps"] == PRESETS["gp-rl"].default_n // 256 * 2000 == 78000
 
 
 def test_both_paper_recipes_end_completions_with_the_raw_eos_as_the_originals(tmp_path):

@@ -1,0 +1,101 @@
+"""Every number the docs quote from a run is backed by that run's artifacts, committed under results/.
+
+A quoted block in README.md or docs/*.md is preceded by a marker naming the command that regenerates it from the
+committed study folder:
+
+    <!-- evidence: sftlab report results/STUDY -->                 the block appears verbatim in the report.md
+    <!-- evidence: sftlab analyze table results/STUDY [ARGS] -->   the block is exactly what the command prints
+    <!-- evidence: sftlab quickstart --out results/STUDY -->       a fenced block holding the quickstart's table
+
+The block is the run of non-blank lines after the marker, or a fenced block (its content). A doc therefore
+cannot drift from its evidence, and a reader can rerun the command to check any number.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import shlex
+import subprocess
+from functools import cache
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from sftlab.analysis.report import build_report
+from sftlab.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+MARKER = re.compile(r"^<!-- evidence: (?P<command>.+?) -->$")
+RESULTS_BUDGET = 25 * 2**20  # bytes: every committed study together
+
+
+def _quoted_blocks() -> list[tuple[str, str, str]]:
+    """(doc:line, command, block) for every evidence marker in the docs."""
+    found = []
+    for doc in DOCS:
+        lines = doc.read_text(encoding="utf-8").splitlines()
+        for i, line in enumerate(lines):
+            match = MARKER.match(line.strip())
+            if not match:
+                continue
+            rest = lines[i + 1:]
+            if rest and rest[0].startswith("```"):
+                end = next(j for j in range(1, len(rest)) if rest[j].startswith("```"))
+                block = rest[1:end]
+            else:
+                end = next((j for j, text in enumerate(rest) if not text.strip()), len(rest))
+                block = rest[:end]
+            found.append((f"{doc.relative_to(ROOT)}:{i + 1}", match["command"], "\n".join(block)))
+    return found
+
+
+@cache
+def _report(study: str, out: str) -> str:
+    html = build_report(ROOT / study, Path(out) / study.replace("/", "_") / "report.html", weights=False)
+    return html.with_suffix(".md").read_text(encoding="utf-8")
+
+
+def _regenerate(command: str, tmp_dir: Path, capsys) -> str:
+    args = shlex.split(command)
+    assert args[0] == "sftlab", command
+    if args[1] == "report":
+        return _report(args[2], str(tmp_dir))
+    if args[1:3] == ["analyze", "table"]:
+        capsys.readouterr()
+        assert main(["analyze", "table", str(ROOT / args[3]), *args[4:]]) == 0
+        return capsys.readouterr().out
+    if args[1] == "quickstart":
+        from sftlab.experiment.quickstart import print_results
+
+        buffer = io.StringIO()
+        print_results(ROOT / args[3] / "outputs" / "eval" / "results.sqlite", Console(file=buffer, width=120))
+        return buffer.getvalue()
+    raise AssertionError(f"no regeneration rule for evidence command {command!r}")
+
+
+BLOCKS = _quoted_blocks()
+
+
+def test_the_docs_quote_committed_evidence():
+    assert {where.split(":")[0] for where, _, _ in BLOCKS} >= {"README.md", "docs/quickstart.md"}
+
+
+@pytest.mark.parametrize("where,command,block", BLOCKS, ids=[b[0] for b in BLOCKS])
+def test_a_quoted_block_equals_what_its_command_regenerates(where, command, block, tmp_path_factory, capsys):
+    study = next(arg for arg in shlex.split(command) if arg.startswith("results/"))
+    assert (ROOT / study).is_dir(), f"{where}: {study} is not committed"
+    regenerated = _regenerate(command, tmp_path_factory.getbasetemp(), capsys)
+    if command.split()[1] == "report":
+        assert block in regenerated, f"{where}: the quoted block is not in `{command}`'s report.md"
+    else:
+        assert block.strip("\n") == regenerated.strip("\n"), f"{where}: differs from `{command}`"
+
+
+def test_committed_studies_stay_within_their_size_budget():
+    files = subprocess.run(["git", "ls-files", "-z", "results"], cwd=ROOT, capture_output=True, check=True)
+    paths = [ROOT / p for p in files.stdout.decode().split("\0") if p]
+    assert paths, "no study evidence is committed under results/"
+    assert sum(p.stat().st_size for p in paths if p.is_file()) <= RESULTS_BUDGET
