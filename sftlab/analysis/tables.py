@@ -47,6 +47,7 @@ class Cell:
     ci_high: float | None
     n: int
     best: bool = False
+    others: int = 0  # other stored evaluations of this cell, not shown (a table note names them)
 
 
 @dataclass(frozen=True)
@@ -195,14 +196,19 @@ def results_table(
         have = sorted({r.metric for r in results if r.suite == suite})
         raise ConfigError(f"suite {suite!r} has no metric {metric!r}; it has: {', '.join(have)}")
     columns = order_columns(r.split for r in chosen)
-    picks, notes = _pick_rows(chosen, step)
-    index = {(r.run, r.checkpoint, r.split): r for r in chosen}
+    chosen, notes = _apart_by_model(chosen)
+    picks, pick_notes = _pick_rows(chosen, step)
+    index, others = _latest_per_cell(chosen)
+    notes += pick_notes + [_several_note(run, checkpoint, found)
+                           for (run, checkpoint), found in others.items()
+                           if any(p[:2] == (run, checkpoint) for p in picks)]
     rows = []
     for run, checkpoint, s, kind in picks:
         cells = {}
         for column in columns:
             r = index.get((run, checkpoint, column.split))
-            cells[column.split] = None if r is None else Cell(r.value, r.ci_low, r.ci_high, r.n)
+            hidden = len(others.get((run, checkpoint), {}).get(column.split, ())) - 1 if r is not None else 0
+            cells[column.split] = None if r is None else Cell(r.value, r.ci_low, r.ci_high, r.n, others=max(hidden, 0))
         # A single untrained model is labelled "base"; several (different base models) keep their run's name.
         label_run = BASE if kind == "base" and sum(p[3] == "base" for p in picks) == 1 else run
         rows.append(Row(label_run, checkpoint, s, kind, cells))
@@ -212,6 +218,78 @@ def results_table(
         notes.append("Rows were evaluated under different prompt protocols (" + ", ".join(protocols) + "): the "
                      "paper protocol keeps the original eval prompt's stray backslash, clean drops it.")
     return Table(suite, metric, columns, _mark_best(rows, columns, metric), notes, protocols)
+
+
+_IDENTITY_ONLY = ("content_key", "fingerprint", "model")  # settings that name the evaluation, not how it ran
+
+
+def _apart_by_model(results: list[Result]) -> tuple[list[Result], list[str]]:
+    """Keep runs that share a name but were evaluated from different model folders (`x1/model`, `x2/model`) apart:
+    each gets its own row, labelled with the shortest path tail that tells them apart."""
+    import dataclasses
+
+    paths: dict[str, set[str]] = defaultdict(set)
+    for r in results:
+        if r.settings.get("model"):
+            paths[r.run].add(str(r.settings["model"]))
+    renamed, notes = {}, []
+    for run, found in sorted(paths.items()):
+        if len(found) < 2:
+            continue
+        tails = _distinct_tails(sorted(found))
+        for path, tail in tails.items():
+            renamed[(run, path)] = f"{run} [{tail}]"
+        notes.append(f"Run name {run} was evaluated from {len(found)} different models "
+                     f"({', '.join(sorted(found))}); each has its own row.")
+    if not renamed:
+        return results, notes
+    return [dataclasses.replace(r, run=renamed.get((r.run, str(r.settings.get("model"))), r.run))
+            for r in results], notes
+
+
+def _distinct_tails(paths: list[str]) -> dict[str, str]:
+    """{path: its shortest tail of path parts that no other path shares}."""
+    parts = {p: Path(p).parts or (p,) for p in paths}
+    for k in range(1, max(len(v) for v in parts.values()) + 1):
+        tails = {p: "/".join(v[-k:]) for p, v in parts.items()}
+        if len(set(tails.values())) == len(tails):
+            return tails
+    return {p: p for p in paths}
+
+
+def _latest_per_cell(results: list[Result]):
+    """({(run, checkpoint, split): the latest stored row}, {(run, checkpoint): {split: [rows of each evaluation]}}
+    for the cells that several evaluations fill); "latest" is the store's insertion order."""
+    by_cell: dict[tuple, list[tuple[int, int, Result]]] = defaultdict(list)
+    for i, r in enumerate(results):
+        by_cell[(r.run, r.checkpoint, r.split)].append((-1 if r.seq is None else r.seq, i, r))
+    index, others = {}, defaultdict(dict)
+    for (run, checkpoint, split), found in by_cell.items():
+        found.sort(key=lambda item: item[:2])
+        index[(run, checkpoint, split)] = found[-1][2]
+        if len({r.key for *_, r in found}) > 1:
+            others[(run, checkpoint)][split] = [r for *_, r in reversed(found)]
+    return index, dict(others)
+
+
+def _several_note(run: str, checkpoint: str, found: dict[str, list[Result]]) -> str:
+    """The visible note for a row whose cells several stored evaluations fill: which ones, and which is shown."""
+    evaluations = {r.key: r for rows in found.values() for r in rows}  # newest first
+    described = _describe(list(evaluations.values()))
+    shown, hidden = described[0], described[1:]
+    return (f"{run} ({checkpoint}): {len(evaluations)} evaluations are stored for the cells marked *; each shows "
+            f"the latest ({shown}), not {'; '.join(hidden)}.")
+
+
+def _describe(results: list[Result]) -> list[str]:
+    """A short description of each evaluation: the settings in which they differ (else their content)."""
+    settings = [{k: v for k, v in r.settings.items() if k not in _IDENTITY_ONLY} for r in results]
+    names = sorted({k for s in settings for k in s})
+    differ = [k for k in names if len({repr(s.get(k)) for s in settings}) > 1]
+    if differ:
+        return [", ".join(f"{k}={s.get(k)}" for k in differ) + f", n={r.n}"
+                for s, r in zip(settings, results, strict=True)]
+    return [f"content {str(r.settings.get('fingerprint') or r.key)[:12]}, n={r.n}" for r in results]
 
 
 def _mark_best(rows: list[Row], columns: list[Column], metric: str) -> list[Row]:
@@ -229,7 +307,7 @@ def _mark_best(rows: list[Row], columns: list[Column], metric: str) -> list[Row]
     marked = []
     for r in rows:
         cells = {
-            split: (Cell(c.value, c.ci_low, c.ci_high, c.n, True)
+            split: (Cell(c.value, c.ci_low, c.ci_high, c.n, True, c.others)
                     if c is not None and r.kind != "reference" and best_split.get(split) == c.value else c)
             for split, c in r.cells.items()
         }
@@ -271,7 +349,7 @@ def format_cell(cell: Cell | None, metric: str, interval: bool = True) -> str:
     text = _fmt(cell.value, metric)
     if interval and cell.ci_low is not None and cell.ci_high is not None:
         text += f" [{_fmt(cell.ci_low, metric)}–{_fmt(cell.ci_high, metric)}]"
-    return text
+    return text + ("*" if cell.others else "")
 
 
 def _group_caption(table: Table) -> str:
@@ -374,6 +452,8 @@ def to_latex(table: Table, interval: bool = True, caption: str | None = None, la
             value = _fmt(None if cell is None else cell.value, table.metric).replace("–", "--")
             if cell is not None and cell.best:
                 value = rf"\textbf{{{value}}}"
+            if cell is not None and cell.others:
+                value += r"$^*$"
             if interval and cell is not None and cell.ci_low is not None and cell.ci_high is not None:
                 low, high = _fmt(cell.ci_low, table.metric), _fmt(cell.ci_high, table.metric)
                 value += rf"\,{{\scriptsize[{low}, {high}]}}"
@@ -407,6 +487,8 @@ def to_html(table: Table, interval: bool = True) -> str:
             ci = ""
             if interval and cell is not None and cell.ci_low is not None and cell.ci_high is not None:
                 ci = f'<br><span class="ci">[{_fmt(cell.ci_low, table.metric)}–{_fmt(cell.ci_high, table.metric)}]</span>'
+            if cell is not None and cell.others:
+                ci += '<sup title="several evaluations stored; see the note below">*</sup>'
             klass = ' class="best"' if cell is not None and cell.best else ""
             n = f' title="n={cell.n}"' if cell is not None else ""
             parts.append(f"<td{klass}{n}>{value}{ci}</td>")

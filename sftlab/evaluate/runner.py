@@ -66,13 +66,16 @@ def evaluate(config: EvalConfig, progress: bool = True) -> list[Result]:
     settings = eval_settings(config, max_new_tokens, episodes)
     params = SamplingParams(temperature=config.temperature, top_p=config.top_p, top_k=config.top_k,
                             max_new_tokens=max_new_tokens, seed=config.seed)
+    # The model's full path is part of what an evaluation is (two folders named alike stay apart in tables).
+    model_path = str(Path(config.model).resolve()) if config.model and Path(config.model).exists() else config.model
     results: list[Result] = []
     rows = None
     with ResultsStore(out) as store:
         for target in targets:
             content_key = eval_key(target.fingerprint, config.suite, settings)
             key = row_key(content_key, target)
-            stored_settings = {**settings, "content_key": content_key, "fingerprint": target.fingerprint}
+            stored_settings = {**settings, "content_key": content_key, "fingerprint": target.fingerprint,
+                               "model": model_path}
             partial = UnitLog(out / "partial" / _safe(target.run) / _safe(target.checkpoint)
                               / f"{config.suite}.{key[:16]}.jsonl")
             label = f"{target.run}/{target.checkpoint}"

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sftlab.errors import ConfigError, DataError, check_choice, check_positive, config_from_mapping
-from sftlab.settings import setting
+from sftlab.settings import check_numbers, setting
 from sftlab.tasks.general_points.verify import ARITHMETIC as GP_ARITHMETIC
 from sftlab.train.schedule import parse_schedule
 
@@ -102,6 +102,7 @@ class GrpoConfig:
                           why="the plan decides when a step starts over")
 
     def __post_init__(self):
+        check_numbers(self)  # finite and in range, before the checks below compare them
         set_ = object.__setattr__
         for name in ("model", "data", "out"):
             if not isinstance(getattr(self, name), str) or not getattr(self, name).strip():

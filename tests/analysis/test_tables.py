@@ -203,3 +203,40 @@ def test_sokoban_tables_show_both_validities_and_the_prompt_protocol(tmp_path):
     assert all(t.title.endswith("[prompts: paper]") for t in tables)
     text = "\n".join(to_markdown(t) for t in tables)
     assert "75.0" in text and "60.0" in text and "[prompts: paper]" in text
+
+
+def test_two_evaluations_of_one_cell_show_the_latest_with_a_note_never_silently(tmp_path):
+    """Issue 26: `sftlab eval --backend random --episodes 20` then `--episodes 5` into one folder."""
+    from sftlab.evaluate import EvalConfig, evaluate
+
+    for episodes in (20, 5):
+        evaluate(EvalConfig(model="random", backend="random", suite="gp-eval", episodes=episodes,
+                            out=str(tmp_path)), progress=False)
+    table = results_table(tmp_path, "gp-eval")
+    [row] = table.rows
+    cells = [c for c in row.cells.values() if c is not None]
+    assert cells and all(c.others == 1 for c in cells)
+    assert {c.n for c in cells} <= {1, 2, 3, 4, 5}  # the latest evaluation (5 episodes in all)
+    [note] = [n for n in table.notes if "2 evaluations are stored" in n]
+    assert "episodes=5" in note and "episodes=20" in note and "latest (episodes=5" in note
+    markdown = to_markdown(table)
+    assert "*" in markdown.split("\n")[4] and note in markdown
+    assert "several evaluations stored" in to_html(table) and r"$^*$" in to_latex(table)
+
+
+def test_runs_named_alike_from_different_model_folders_keep_their_own_rows(tmp_path):
+    with ResultsStore(tmp_path) as store:
+        for i, value in ((1, 0.25), (2, 0.75)):
+            store.record(f"k{i}", run="model", checkpoint="checkpoint-5", step=5, suite="gp-eval",
+                         metrics=[Metric("id", "acc", value, 4)],
+                         settings={"episodes": 4, "model": f"/tmp/x{i}/model", "fingerprint": f"f{i}"})
+    table = results_table(tmp_path, "gp-eval")
+    assert sorted((r.label, r.cells["id"].value) for r in table.rows) == [
+        ("model [x1/model] @5", 0.25), ("model [x2/model] @5", 0.75)]
+    assert any("evaluated from 2 different models" in n for n in table.notes)
+    assert not any(c.others for r in table.rows for c in r.cells.values() if c)
+
+
+def test_an_old_store_without_model_paths_still_reads(gp_store):
+    table = results_table(gp_store, "gp-eval")
+    assert not table.notes and not any(c.others for r in table.rows for c in r.cells.values() if c)
