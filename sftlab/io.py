@@ -110,6 +110,41 @@ def ensure_writable(out: str | os.PathLike, force: bool) -> Path:
     return out
 
 
+def check_output_path(out: str | os.PathLike, inputs: Iterable[str | os.PathLike | None] = (), *,
+                      flag: str = "--out") -> Path:
+    """Refuse (one-line DataError) an output path that would destroy what the command reads or stands in: one that
+    is, contains or sits inside any of `inputs` (the data a training reads, the model it starts from), that is or
+    contains the current folder, or that is a results store. Returns `out` as a Path.
+    """
+    out = Path(out)
+    where = out.resolve()
+    here = Path.cwd().resolve()
+    if where == here or where in here.parents:
+        raise DataError(f"{flag} {out} is or contains the current folder; choose a new folder for the output")
+    for item in inputs:
+        if item is None or not Path(item).exists():
+            continue
+        source = Path(item).resolve()
+        if where == source or where in source.parents or source in where.parents:
+            relation = "is" if where == source else "contains" if where in source.parents else "is inside"
+            raise DataError(f"{flag} {out} {relation} the input {item}; choose an output path apart from the inputs")
+    if is_results_store(where):
+        raise DataError(f"{flag} {out} is a results store; choose another path (the store is never overwritten)")
+    return out
+
+
+def is_results_store(path: str | os.PathLike) -> bool:
+    """True for an SQLite file (a results store) or a folder holding one."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "results.sqlite"
+    try:
+        with path.open("rb") as fh:
+            return fh.read(16) == b"SQLite format 3\x00"
+    except OSError:
+        return False
+
+
 # --- one writer per output folder -------------------------------------------------------------------------------
 # An output folder `DIR/NAME` is guarded by an flock on `DIR/.NAME.lock`. The lock file is removed on release; a
 # process that locked a file which was removed meanwhile notices (the path no longer names its inode) and retries.
@@ -236,12 +271,15 @@ def _remove(path: Path) -> None:
 
 
 @contextlib.contextmanager
-def staged_dir(out: str | os.PathLike, force: bool = False) -> Iterator[Path]:
+def staged_dir(out: str | os.PathLike, force: bool = False,
+               inputs: Iterable[str | os.PathLike | None] = ()) -> Iterator[Path]:
     """Yield a temp folder beside `out`; on success it replaces `out` in one rename, on failure it is removed.
 
     A partial output is therefore never left looking complete. An existing `out` is kept unless `force`. The
     output lock is held throughout, so a second writer of `out` is refused instead of silently replacing it.
+    `out` may not be the current folder, a results store or overlap `inputs` (see `check_output_path`).
     """
+    check_output_path(out, inputs)
     with output_lock(out):
         out = ensure_writable(out, force)
         out.parent.mkdir(parents=True, exist_ok=True)

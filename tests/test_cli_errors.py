@@ -335,3 +335,51 @@ def test_only_file_system_refusals_are_mapped_so_bugs_keep_their_traceback(tmp_p
     assert str(staged) == f"cannot write {tmp_path / 'out'}: read-only file system"
     exists = environment_error(FileExistsError(errno.EEXIST, "File exists", str(tmp_path)))
     assert str(exists) == f"cannot create {tmp_path}: it already exists"
+
+
+# --- issue 26: an --out that would destroy an input, non-finite settings -----------------------------------------
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["train", "sft", "--model", "tiny-random", "--data", "sd", "--force", "--out", "sd"], "--out sd is the input sd"),
+    (["train", "sft", "--model", "tiny-random", "--data", "sd", "--force", "--out", "sd/run"], "is inside the input sd"),
+    (["train", "sft", "--model", "tiny-random", "--data", "sd", "--force", "--out", "."], "the current folder"),
+    (["data", "build", "gp-answer-only", "--n", 2, "--force", "--out", "."], "the current folder"),
+    (["data", "build", "gp-answer-only", "--n", 2, "--force", "--out", ".."], "the current folder"),
+    (["data", "build", "gp-answer-only", "--n", 2, "--force", "--out", "ev"], "is a results store"),
+    (["data", "export", "verl", "sd", "--force", "--out", "sd"], "--out sd is the input sd"),
+    (["report", "ev", "--out", "ev/results.sqlite"], "is a results store"),
+    (["report", "ev", "--out", "r.md"], "give an .html path"),
+], ids=["train-into-data", "train-inside-data", "train-cwd", "build-cwd", "build-parent", "build-over-store",
+        "export-into-source", "report-over-store", "report-md"])
+def test_an_out_that_would_destroy_an_input_is_refused_and_nothing_changes(work, args, fragment):
+    before = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in work.rglob("*") if p.is_file()}
+    assert_one_line_error(sftlab(*args, cwd=work), fragment)
+    after = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in work.rglob("*") if p.is_file()}
+    assert after == before
+    assert not list(work.parent.glob(".*.partial")) and not list(work.glob(".*.partial"))
+
+
+@pytest.mark.parametrize("flag, value", [("--weight-decay", "nan"), ("--max-grad-norm", "nan"), ("--lr", "inf")])
+def test_non_finite_training_settings_are_refused_before_training(work, flag, value):
+    proc = sftlab("train", "sft", "--model", "tiny-random", "--data", "sd", "--out", "t-nan", flag, value, cwd=work)
+    assert_one_line_error(proc, "must be a finite number")
+    assert not (work / "t-nan").exists()
+
+
+@pytest.mark.parametrize("where, key, value", [
+    ("train.sft", "weight_decay", float("nan")), ("train.resources", "cpus", float("inf")),
+    ("eval", "max_turns", 10**18), ("eval", "max_new_tokens", 10**18), ("top", "seeds", [2**70]),
+    ("eval", "checkpoints", []), ("train.resources", "processes", 10**9)])
+def test_a_spec_with_a_setting_out_of_range_fails_in_dry_run(work, where, key, value):
+    raw = _tiny_spec()
+    raw["train"]["resources"] = {}
+    target = raw
+    for part in ([] if where == "top" else where.split(".")):
+        target = target[part]
+    target[key] = value
+    import yaml
+
+    (work / "bad.yaml").write_text(yaml.safe_dump(raw))
+    assert_one_line_error(sftlab("run", "bad.yaml", "--out", "bad-run", "--dry-run", cwd=work), key)
+    assert not (work / "bad-run").exists()

@@ -431,12 +431,16 @@ def build_report(
     top of the report. Returns the HTML path.
     """
     from sftlab.errors import DataError
-    from sftlab.io import atomic_write_bytes, atomic_write_text
+    from sftlab.io import atomic_write_bytes, atomic_write_text, check_output_path
 
     root = Path(dir)
     if not root.exists():
         raise DataError(f"no such folder: {root}")
     out_html = Path(out_html) if out_html is not None else (root if root.is_dir() else root.parent) / "report.html"
+    if out_html.suffix.lower() == ".md":
+        raise DataError(f"--out {out_html}: the Markdown report is written beside the HTML one as "
+                        f"{out_html.with_suffix('.md').name}; give an .html path")
+    check_output_path(out_html)  # never the results store, never the current folder
     results, runs, samples, notices = collect(root)
     run_names = {r.run for r in results} | {run.name for run in runs}
     ctx = ReportContext(root=root, results=results, runs=runs, samples=samples, colors=color_map(run_names),
