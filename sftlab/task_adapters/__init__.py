@@ -31,6 +31,7 @@ from sftlab.task_adapters.base import (
     Task,
     Verdict,
 )
+from sftlab.task_adapters.guard import call_plugin, guard, is_plugin, plugin_label
 from sftlab.task_adapters.rows import make_row
 
 ENTRY_POINT_GROUP = "sftlab.tasks"
@@ -72,9 +73,12 @@ def register(task: Task | type[Task], *, replace: bool = False) -> Task:
     """Add a task to the registry and return it; a clash of names, aliases, presets or suites is a ConfigError."""
     _ensure()
     if isinstance(task, type) and issubclass(task, Task):
-        task = task()
+        task = call_plugin(plugin_label(task), "__init__", task) if is_plugin(task) else task()
     if not isinstance(task, Task):
         raise ConfigError(f"a registered task must be a sftlab.task_adapters.Task, got {type(task).__name__}")
+    if is_plugin(task) and not getattr(task, "_sftlab_guarded", False):
+        guard(task)  # its failures become one line naming it and the method
+        object.__setattr__(task, "_sftlab_guarded", True)
     if not _NAME.match(task.name or ""):
         raise ConfigError(f"task name {task.name!r} must be lower-case letters, digits and _, starting with a letter")
     if task.name in _tasks and _tasks[task.name] is task:
@@ -236,7 +240,7 @@ def _load_entry_points() -> None:
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         try:
             obj = ep.load()
-        except Exception as exc:  # a broken plugin must not take the whole CLI down with a traceback
+        except (Exception, SystemExit) as exc:  # a broken plugin must not take the whole CLI down with a traceback
             raise ConfigError(f"task plugin {ep.name!r} ({ep.value}) failed to load: {exc}") from None
         _register_from(obj, f"entry point {ep.name!r}")
 
@@ -263,7 +267,7 @@ def load_task_module(path: str | os.PathLike) -> list[Task]:
         spec.loader.exec_module(module)
     except ConfigError:
         raise
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:  # a plugin must not end the process, even while it is imported
         _loaded_files.pop(key, None)
         raise ConfigError(f"task module {path} failed to import: {type(exc).__name__}: {exc}") from None
     found = getattr(module, "TASKS", None) or getattr(module, "TASK", None)
