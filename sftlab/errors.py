@@ -148,6 +148,7 @@ _REFUSED = {  # errno -> (verb, why)
     errno.EISDIR: ("write", "it is a folder, not a file"),
     errno.EEXIST: ("create", "a file stands where a folder is needed"),
     errno.ENOTDIR: ("create", "a file stands where a folder is needed"),
+    errno.ENAMETOOLONG: ("create", "the name is too long for the file system"),
 }
 
 

@@ -236,7 +236,24 @@ def _rows(rows_text: str):
     return edit
 
 
+def _raw_rows(data: bytes):
+    def edit(dest: Path, manifest):
+        (dest / "train.jsonl").write_bytes(data)
+        manifest["files"]["train.jsonl"]["sha256"] = hashlib.sha256(data).hexdigest()
+        return manifest
+    return edit
+
+
+def _wizard_row() -> bytes:
+    row = {"id": "x", "task": "sokoban", "split": "train", "variant": "v", "seed": 0, "answer": None, "metadata": {},
+           "prompt": [{"role": "wizard", "content": "hi"}], "completion": [{"role": "assistant", "content": "Up"}]}
+    return (json.dumps(row) + "\n").encode()
+
+
 _DAMAGE = {
+    "invalid UTF-8": (_raw_rows(b'{"id": "\xff\xfe"}\n'), "train.jsonl:1: not UTF-8 text"),  # issue 26
+    "deeply nested": (_raw_rows(b"[" * 100_000 + b"]" * 100_000 + b"\n"), "train.jsonl:1: nested too deeply"),
+    "a wizard role": (_raw_rows(_wizard_row()), "role 'wizard'; roles are system, user, assistant, tool"),
     "a list": (lambda d, m: [m], "holds a list, not an sftlab manifest"),
     "no files": (lambda d, m: {k: v for k, v in m.items() if k != "files"}, "lists no files"),
     "no sha256": (lambda d, m: {**m, "files": {"train.jsonl": {"rows": 2}}}, "train.jsonl has no sha256"),
@@ -383,3 +400,29 @@ def test_a_spec_with_a_setting_out_of_range_fails_in_dry_run(work, where, key, v
     (work / "bad.yaml").write_text(yaml.safe_dump(raw))
     assert_one_line_error(sftlab("run", "bad.yaml", "--out", "bad-run", "--dry-run", cwd=work), key)
     assert not (work / "bad-run").exists()
+
+
+def test_a_run_json_that_is_not_a_record_is_one_line_in_eval_and_train(work):
+    run = work / "run-list"
+    run.mkdir(exist_ok=True)
+    (run / "run.json").write_text("[]")
+    assert_one_line_error(sftlab("eval", "--model", run.name, "--suite", "gp-eval", "--episodes", 1, "--out", "ev-rl",
+                                 cwd=work), "run.json holds a list, not a run record")
+    assert_one_line_error(sftlab("train", "sft", "--model", "tiny-random", "--data", "sd", "--out", run.name, cwd=work),
+                          "run.json holds a list, not a run record")
+
+
+def test_a_spec_name_too_long_for_a_folder_is_refused_up_front(work):
+    raw = _tiny_spec()
+    raw["name"] = "n" * 5000
+    (work / "long.yaml").write_text(json.dumps(raw))
+    assert_one_line_error(sftlab("run", "long.yaml", "--dry-run", cwd=work), "a name has at most 100")
+
+
+def test_run_names_that_clean_to_one_folder_keep_their_own_samples():
+    from sftlab.evaluate.unitlog import _safe
+
+    names = ["x y", "x/y", "x__y", "x_y", "..", "org/model"]
+    folders = [_safe(n) for n in names]
+    assert len(set(folders)) == len(names)
+    assert _safe("x__y") == "x__y" and all("/" not in f and f not in (".", "..") for f in folders)

@@ -369,7 +369,7 @@ def to_markdown(table: Table, interval: bool = True) -> str:
             cell = row.cells[column.split]
             text = format_cell(cell, table.metric, interval)
             cells.append(f"**{text}**" if cell is not None and cell.best else text)
-        lines.append("| " + " | ".join([row.label.replace("|", "\\|"), *cells]) + " |")
+        lines.append("| " + " | ".join([md_escape(row.label), *cells]) + " |")
     lines += [f"\n_{note}_" for note in table.notes]
     return "\n".join(lines) + "\n"
 
@@ -417,6 +417,25 @@ def read_csv(text_or_path: str | Path) -> list[dict]:
             "best": raw["best"] == "1",
         })
     return rows
+
+
+def md_escape(text: str) -> str:
+    """Plain text inside Markdown (a run name, a verdict): characters that would start markup are escaped, and
+    HTML is escaped, so a name like `**x**` or `<img>` shows as written."""
+    import re
+
+    text = html.escape(str(text), quote=False)
+    return re.sub(r"([\\`*_{}\[\]()#+!|~])", r"\\\1", text).replace("\n", " ")
+
+
+def md_fence(text: str, lang: str = "") -> str:
+    """`text` in a fenced code block whose fence is longer than any backtick run inside it, so model output
+    holding ``` cannot end the block early."""
+    import re
+
+    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}{lang}\n{text}\n{fence}"
 
 
 _LATEX_SPECIAL = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}",

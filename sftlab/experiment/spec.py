@@ -27,6 +27,7 @@ BASELINES = ("base", "oracle", "random")
 BACKENDS = ("hf", "vllm")
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+MAX_NAME = 100
 
 
 class SpecError(ConfigError):
@@ -210,7 +211,9 @@ class _Ctx:
     def name(self, value: Any, path: str) -> str:
         value = self.text(value, path)
         if not _NAME.match(value):
-            raise self.fail(path, f"{value!r} is not a usable name (letters, digits, '.', '_', '-')")
+            raise self.fail(path, f"{value[:60]!r} is not a usable name (letters, digits, '.', '_', '-')")
+        if len(value) > MAX_NAME:  # it names folders: keep it well under the file system's 255 bytes
+            raise self.fail(path, f"is {len(value)} characters long; a name has at most {MAX_NAME}")
         return value
 
     def str_list(self, value: Any, path: str) -> tuple[str, ...]:

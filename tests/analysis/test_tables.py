@@ -240,3 +240,19 @@ def test_runs_named_alike_from_different_model_folders_keep_their_own_rows(tmp_p
 def test_an_old_store_without_model_paths_still_reads(gp_store):
     table = results_table(gp_store, "gp-eval")
     assert not table.notes and not any(c.others for r in table.rows for c in r.cells.values() if c)
+
+
+def test_markdown_never_lets_a_run_name_or_model_output_become_markup():
+    """Issue 26: a response holding ``` ended the report's code fence; run names were not escaped."""
+    from sftlab.analysis.tables import md_escape, md_fence
+    from sftlab.store import Result
+
+    response = "look: ```\n# not a heading\n```` done"
+    block = md_fence(response, "text")
+    fence = block.split("\n", 1)[0][: -len("text")]
+    assert set(fence) == {"`"} and len(fence) == 5
+    assert block.endswith("\n" + fence) and fence not in block[len(fence):-len(fence)]
+    assert md_escape("**bold** <img src=x> | a_b") == r"\*\*bold\*\* &lt;img src=x&gt; \| a\_b"
+    row = Result("k", "<b>x</b>|y", "checkpoint-1", 1, "gp-eval", "id", "acc", 0.5, None, None, 2, {})
+    markdown = to_markdown(results_table([row], "gp-eval"))
+    assert r"&lt;b&gt;x&lt;/b&gt;\|y @1" in markdown and "<b>" not in markdown
