@@ -1,7 +1,7 @@
 """What a finished step wrote, recorded in its state file and checked again before the step is trusted as done.
 
 A step is done only while its outputs are still there as it left them: `record_outputs` notes every file of its
-output folder (size, plus the sha256 of files up to `HASHED_UP_TO` bytes: configs, manifests, run.json, reports)
+output folder (size, plus the sha256 of files up to `HASHED_UP_TO` bytes: configs, manifests, run.json)
 or, for an evaluation, how many rows each of its result keys has in the shared results store. `outputs_intact`
 compares the same cheap facts again (a stat per file, a hash per small file, one SQL count), so a deleted run
 folder, a truncated store or an edited manifest make the step run again instead of being skipped.
@@ -18,7 +18,7 @@ from pathlib import Path
 
 from sftlab.store import FILENAME, UnreadableStore, count_rows
 
-HASHED_UP_TO = 1 << 20  # larger files (weights, optimizer states) are checked by size only, to stay cheap
+HASHED_UP_TO = 1 << 16  # larger files (weights, optimizer states) are checked by size only, to stay cheap
 
 
 def _file_facts(path: Path) -> list:
