@@ -119,6 +119,19 @@ def load_results(source: Source) -> list[Result]:
     return list(source)
 
 
+def select_evaluations(results: list[Result], where: dict[str, str] | None) -> list[Result]:
+    """The rows whose settings match every KEY=VALUE of `where` (values compared as text); none left is a
+    ConfigError naming the values the store has."""
+    if not where:
+        return results
+    kept = [r for r in results if all(str(r.settings.get(k)) == str(v) for k, v in where.items())]
+    if not kept:
+        have = {k: sorted({str(r.settings.get(k)) for r in results}) for k in where}
+        shown = "; ".join(f"{k}: {', '.join(v)}" for k, v in have.items())
+        raise ConfigError(f"no evaluation has the settings {where}; the store has {shown}")
+    return kept
+
+
 def suites_in(results: list[Result]) -> list[str]:
     """Distinct suites, sorted."""
     return sorted({r.suite for r in results})
@@ -173,14 +186,16 @@ def results_table(
     suite: str | None = None,
     metric: str | None = None,
     step: int | None = None,
+    where: dict[str, str] | None = None,
 ) -> Table:
     """The paper-style table of one suite and metric (default: the suite's headline metric).
 
     Rows: the untrained model, each run at its last checkpoint (or at `step`), then oracle and random. Cells are
     the stored value and interval of (run, checkpoint, suite, split, metric). `suite` may be omitted when the
-    results hold exactly one suite.
+    results hold exactly one suite. `where` keeps only evaluations whose settings have these values (e.g.
+    {"episodes": "200"}), to choose among several evaluations of one cell instead of the latest.
     """
-    results = load_results(source)
+    results = select_evaluations(load_results(source), where)
     suites = suites_in(results)
     if not suites:
         raise ConfigError("the results store is empty; run `sftlab eval` first")

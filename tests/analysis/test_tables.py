@@ -222,6 +222,10 @@ def test_two_evaluations_of_one_cell_show_the_latest_with_a_note_never_silently(
     markdown = to_markdown(table)
     assert "*" in markdown.split("\n")[4] and note in markdown
     assert "several evaluations stored" in to_html(table) and r"$^*$" in to_latex(table)
+    chosen = results_table(tmp_path, "gp-eval", where={"episodes": "20"})  # the choice by flag: --where
+    assert not chosen.notes and all(c.others == 0 and c.n > 5 for c in chosen.rows[0].cells.values() if c)
+    with pytest.raises(ConfigError, match="the store has episodes: 20, 5"):
+        results_table(tmp_path, "gp-eval", where={"episodes": "7"})
 
 
 def test_runs_named_alike_from_different_model_folders_keep_their_own_rows(tmp_path):
