@@ -118,15 +118,16 @@ def ensure_writable(out: str | os.PathLike, force: bool) -> Path:
 
 
 def check_output_path(out: str | os.PathLike, inputs: Iterable[str | os.PathLike | None] = (), *,
-                      flag: str = "--out") -> Path:
+                      flag: str = "--out", replaces: bool = True) -> Path:
     """Refuse (one-line DataError) an output path that would destroy what the command reads or stands in: one that
-    is, contains or sits inside any of `inputs` (the data a training reads, the model it starts from), that is or
-    contains the current folder, or that is a results store. Returns `out` as a Path.
+    is, contains or sits inside any of `inputs` (the data a training reads, the model it starts from), and, for a
+    command that `replaces` its output as a whole, one that is or contains the current folder or is a results
+    store. Returns `out` as a Path.
     """
     out = Path(out)
     where = out.resolve()
     here = Path.cwd().resolve()
-    if where == here or where in here.parents:
+    if replaces and (where == here or where in here.parents):
         raise DataError(f"{flag} {out} is or contains the current folder; choose a new folder for the output")
     for item in inputs:
         if item is None or not Path(item).exists():
@@ -135,7 +136,7 @@ def check_output_path(out: str | os.PathLike, inputs: Iterable[str | os.PathLike
         if where == source or where in source.parents or source in where.parents:
             relation = "is" if where == source else "contains" if where in source.parents else "is inside"
             raise DataError(f"{flag} {out} {relation} the input {item}; choose an output path apart from the inputs")
-    if is_results_store(where):
+    if replaces and is_results_store(where):
         raise DataError(f"{flag} {out} is a results store; choose another path (the store is never overwritten)")
     return out
 

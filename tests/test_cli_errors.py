@@ -365,10 +365,12 @@ def test_only_file_system_refusals_are_mapped_so_bugs_keep_their_traceback(tmp_p
     (["data", "build", "gp-answer-only", "--n", 2, "--force", "--out", ".."], "the current folder"),
     (["data", "build", "gp-answer-only", "--n", 2, "--force", "--out", "ev"], "is a results store"),
     (["data", "export", "verl", "sd", "--force", "--out", "sd"], "--out sd is the input sd"),
+    (["eval", "--model", "sd", "--suite", "gp-eval", "--episodes", 1, "--out", "sd/ev"], "is inside the input sd"),
+    (["analyze", "table", "ev", "--out", "ev/results.sqlite"], "is a results store"),
     (["report", "ev", "--out", "ev/results.sqlite"], "is a results store"),
     (["report", "ev", "--out", "r.md"], "give an .html path"),
 ], ids=["train-into-data", "train-inside-data", "train-cwd", "build-cwd", "build-parent", "build-over-store",
-        "export-into-source", "report-over-store", "report-md"])
+        "export-into-source", "eval-inside-model", "table-over-store", "report-over-store", "report-md"])
 def test_an_out_that_would_destroy_an_input_is_refused_and_nothing_changes(work, args, fragment):
     before = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in work.rglob("*") if p.is_file()}
     assert_one_line_error(sftlab(*args, cwd=work), fragment)

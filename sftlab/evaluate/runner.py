@@ -35,7 +35,7 @@ from sftlab.evaluate.keys import (
 )
 from sftlab.evaluate.targets import Target, plan_targets
 from sftlab.evaluate.unitlog import UnitLog, _safe
-from sftlab.io import atomic_write_json, atomic_write_text
+from sftlab.io import atomic_write_json, atomic_write_text, check_output_path
 from sftlab.store import Metric, Result, ResultsStore
 
 __all__ = [  # the sweep, and the pieces it is made of (their modules say more)
@@ -58,6 +58,7 @@ def evaluate(config: EvalConfig, progress: bool = True) -> list[Result]:
     out = Path(config.out)
     if out.exists() and not out.is_dir():
         raise DataError(f"--out {out} exists and is not a folder")
+    check_output_path(out, [config.model] if config.backend not in POLICIES else [], replaces=False)
     out.mkdir(parents=True, exist_ok=True)
     fingerprints = FingerprintCache(out / "fingerprints.json")
     targets = plan_targets(config, fingerprints)
