@@ -93,6 +93,9 @@ def evaluate(config: EvalConfig, progress: bool = True) -> list[Result]:
                            for r in same if r.key == same[0].key]
                 store.record(key, run=target.run, checkpoint=target.checkpoint, suite=config.suite,
                              metrics=metrics, step=target.step, settings=stored_settings)
+                # The same evaluation stored before keys held the model's path: migrated, not kept twice.
+                store.delete({r.key for r in same if "model" not in r.settings
+                              and (r.run, r.checkpoint, r.step) == (target.run, target.checkpoint, target.step)})
                 results.extend(store.query(key=key))
                 continue
             if notice:

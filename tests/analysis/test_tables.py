@@ -260,3 +260,41 @@ def test_markdown_never_lets_a_run_name_or_model_output_become_markup():
     row = Result("k", "<b>x</b>|y", "checkpoint-1", 1, "gp-eval", "id", "acc", 0.5, None, None, 2, {})
     markdown = to_markdown(results_table([row], "gp-eval"))
     assert r"&lt;b&gt;x&lt;/b&gt;\|y @1" in markdown and "<b>" not in markdown
+
+
+def test_two_model_folders_with_one_name_evaluated_into_one_folder_are_two_rows(tmp_path):
+    """Issue 26: `sftlab eval --model x1/model` and `--model x2/model` into one folder showed as one row."""
+    import shutil
+
+    from sftlab.evaluate import EvalConfig, evaluate
+    from sftlab.models import resolve
+
+    for parent in ("x1", "x2"):
+        shutil.copytree(resolve("tiny-random"), tmp_path / parent / "model")
+        evaluate(EvalConfig(model=str(tmp_path / parent / "model"), suite="gp-eval", episodes=1, max_new_tokens=2,
+                            device="cpu", splits=("id",), out=str(tmp_path / "ev")), progress=False)
+    with ResultsStore(tmp_path / "ev") as store:
+        assert {r.settings["model"] for r in store.query()} == {str(tmp_path / p / "model") for p in ("x1", "x2")}
+    table = results_table(tmp_path / "ev", "gp-eval")
+    assert sorted(r.label for r in table.rows) == ["model [x1/model]", "model [x2/model]"]
+
+
+def test_an_evaluation_stored_before_keys_held_the_model_path_is_migrated_not_doubled(tmp_path):
+    import json as _json
+
+    from sftlab.evaluate import EvalConfig, evaluate
+
+    config = EvalConfig(model="tiny-random", suite="gp-eval", episodes=1, max_new_tokens=2, device="cpu",
+                        splits=("id",), out=str(tmp_path))
+    evaluate(config, progress=False)
+    conn = sqlite3.connect(tmp_path / "results.sqlite")  # as an older sftlab wrote it: other key, no model path
+    for key, settings in conn.execute("SELECT DISTINCT key, settings FROM results").fetchall():
+        old = {k: v for k, v in _json.loads(settings).items() if k != "model"}
+        conn.execute("UPDATE results SET key = ?, settings = ? WHERE key = ?", ("old-" + key, _json.dumps(old), key))
+    conn.commit()
+    conn.close()
+    evaluate(config, progress=False)  # reuses the stored numbers under the new key and drops the old one
+    with ResultsStore(tmp_path) as store:
+        keys = {r.key for r in store.query()}
+    assert len(keys) == 1 and not next(iter(keys)).startswith("old-")
+    assert not results_table(tmp_path, "gp-eval").notes
