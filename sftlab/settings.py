@@ -46,6 +46,11 @@ class Setting:
     choices: tuple[str, ...] = ()
 
 
+# An integer setting without a declared `high` stays below this: no step count, batch or token budget of a study
+# comes near it, and past it torch and numpy counters overflow, failing hours into a run instead of at once.
+INT_CEILING = 2**31 - 1
+
+
 def check_numbers(config) -> None:
     """Raise ConfigError naming the first numeric setting of a config dataclass that is not a finite number
     within its declared `low` / `high` (NaN, infinity, 10**18 turns). Every config calls this first in its
@@ -57,8 +62,11 @@ def check_numbers(config) -> None:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             continue
         meta = f.metadata
-        check_number(f.name, value, low=meta.get("low"), high=meta.get("high"),
-                     integer=_kind(f.type) is int and isinstance(value, int))
+        integer = _kind(f.type) is int and isinstance(value, int)
+        high = meta.get("high")
+        if high is None and integer:
+            high = INT_CEILING
+        check_number(f.name, value, low=meta.get("low"), high=high, integer=integer)
 
 
 def _kind(annotation: str) -> type:

@@ -389,7 +389,7 @@ def test_non_finite_training_settings_are_refused_before_training(work, flag, va
 @pytest.mark.parametrize("where, key, value", [
     ("train.sft", "weight_decay", float("nan")), ("train.resources", "cpus", float("inf")),
     ("eval", "max_turns", 10**18), ("eval", "max_new_tokens", 10**18), ("top", "seeds", [2**70]),
-    ("eval", "checkpoints", []), ("train.resources", "processes", 10**9)])
+    ("eval", "checkpoints", []), ("train.resources", "processes", 10**9), ("train.sft", "max_steps", 10**18)])
 def test_a_spec_with_a_setting_out_of_range_fails_in_dry_run(work, where, key, value):
     raw = _tiny_spec()
     raw["train"]["resources"] = {}

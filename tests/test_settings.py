@@ -119,3 +119,5 @@ def test_declared_bounds_are_enforced_and_named():
         EvalConfig(**_MINIMAL[EvalConfig], max_turns=10**18)
     with pytest.raises(ConfigError, match="top_p must be between 0 and 1"):
         EvalConfig(**_MINIMAL[EvalConfig], top_p=1.5)
+    with pytest.raises(ConfigError, match="max_steps must be <= 2147483647"):  # integers without a declared high
+        SftConfig(**_MINIMAL[SftConfig], max_steps=10**18)

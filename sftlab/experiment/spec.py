@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from sftlab.errors import SEED_LIMIT, ConfigError, check_field_types, check_number
-from sftlab.settings import settings_of, spec_keys
+from sftlab.settings import INT_CEILING, settings_of, spec_keys
 from sftlab.task_adapters import all_tasks, get_task, load_task_module
 from sftlab.yamlfile import read_yaml
 
@@ -551,7 +551,8 @@ def _parse_eval(ctx: _Ctx, value: Any, task: str) -> EvalSettings:
         if not checkpoints:
             raise ctx.fail("eval.checkpoints", "is an empty list, which evaluates no checkpoint; list steps, or "
                                                "write all or last")
-        checkpoints = tuple(ctx.integer(c, f"eval.checkpoints[{i}]", minimum=0) for i, c in enumerate(checkpoints))
+        checkpoints = tuple(ctx.integer(c, f"eval.checkpoints[{i}]", minimum=0, maximum=INT_CEILING)
+                            for i, c in enumerate(checkpoints))
     else:
         ctx.choice(checkpoints, "eval.checkpoints", ("all", "last"))
     baselines_raw = ev.get("baselines", list(BASELINES))
