@@ -46,8 +46,9 @@ class Setting:
     choices: tuple[str, ...] = ()
 
 
-# An integer setting without a declared `high` stays below this: no step count, batch or token budget of a study
-# comes near it, and past it torch and numpy counters overflow, failing hours into a run instead of at once.
+# An integer setting without a declared `high` stays below this (seeds: below numpy's 2**32, see check_seed): no
+# step count, batch or token budget of a study comes near it, and past it torch and numpy counters overflow,
+# failing hours into a run instead of at once.
 INT_CEILING = 2**31 - 1
 
 
@@ -55,7 +56,7 @@ def check_numbers(config) -> None:
     """Raise ConfigError naming the first numeric setting of a config dataclass that is not a finite number
     within its declared `low` / `high` (NaN, infinity, 10**18 turns). Every config calls this first in its
     `__post_init__`, so flags, spec keys (and `sftlab run --dry-run`) and Python callers share one check."""
-    from sftlab.errors import check_number
+    from sftlab.errors import check_number, check_seed
 
     for f in dataclasses.fields(config):
         value = getattr(config, f.name)
@@ -64,6 +65,9 @@ def check_numbers(config) -> None:
         meta = f.metadata
         integer = _kind(f.type) is int and isinstance(value, int)
         high = meta.get("high")
+        if high is None and integer and (f.name == "seed" or f.name.endswith("_seed")):
+            check_seed(f.name, value)  # numpy's seed range, with the message every seed check gives
+            continue
         if high is None and integer:
             high = INT_CEILING
         check_number(f.name, value, low=meta.get("low"), high=high, integer=integer)
