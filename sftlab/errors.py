@@ -46,6 +46,22 @@ def check_positive(name: str, value, integer: bool = False) -> None:
         raise ConfigError(f"{name} must be {kind}, got {value!r}")
 
 
+def check_number(name: str, value, *, low=None, high=None, integer: bool = False) -> None:
+    """Raise ConfigError unless `value` is a finite number (an integer when `integer`) within [low, high].
+
+    NaN and infinity are refused by name: a `< 0` test lets NaN through (every comparison with NaN is false).
+    """
+    if isinstance(value, bool) or not isinstance(value, int if integer else (int, float)):
+        raise ConfigError(f"{name} must be {'an integer' if integer else 'a number'}, got {value!r}")
+    if not math.isfinite(value):
+        raise ConfigError(f"{name} must be a finite number, got {value!r}")
+    if (low is not None and value < low) or (high is not None and value > high):
+        shown = {bound: f"{bound:g}" if isinstance(bound, float) else str(bound) for bound in (low, high)}
+        span = (f"between {shown[low]} and {shown[high]}" if low is not None and high is not None
+                else f">= {shown[low]}" if low is not None else f"<= {shown[high]}")
+        raise ConfigError(f"{name} must be {span}, got {value!r}")
+
+
 def config_from_mapping(cls, values: dict, label: str):
     """`cls(**values)` for a config dataclass; an unknown key or a missing one is a ConfigError naming it."""
     known = {f.name for f in dataclasses.fields(cls)}
@@ -132,6 +148,7 @@ _REFUSED = {  # errno -> (verb, why)
     errno.EISDIR: ("write", "it is a folder, not a file"),
     errno.EEXIST: ("create", "a file stands where a folder is needed"),
     errno.ENOTDIR: ("create", "a file stands where a folder is needed"),
+    errno.ENAMETOOLONG: ("create", "the name is too long for the file system"),
 }
 
 

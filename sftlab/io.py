@@ -83,14 +83,21 @@ def iter_jsonl(path: str | os.PathLike) -> Iterator[dict]:
     path = Path(path)
     if not path.is_file():
         raise DataError(f"no such file: {path}")
-    with path.open(encoding="utf-8") as fh:
-        for number, line in enumerate(fh, start=1):
+    with path.open("rb") as fh:
+        for number, raw in enumerate(fh, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise DataError(f"{path}:{number}: not UTF-8 text (byte {exc.start} of the line)") from None
             if not line.strip():
                 continue
             try:
-                yield json.loads(line)
+                row = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise DataError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
+            except RecursionError:
+                raise DataError(f"{path}:{number}: nested too deeply to be a data row") from None
+            yield row
 
 
 def sha256_file(path: str | os.PathLike) -> str:
@@ -108,6 +115,42 @@ def ensure_writable(out: str | os.PathLike, force: bool) -> Path:
     if out.exists() and (not out.is_dir() or any(out.iterdir())) and not force:
         raise DataError(f"{out} already exists; pass --force to overwrite it")
     return out
+
+
+def check_output_path(out: str | os.PathLike, inputs: Iterable[str | os.PathLike | None] = (), *,
+                      flag: str = "--out", replaces: bool = True) -> Path:
+    """Refuse (one-line DataError) an output path that would destroy what the command reads or stands in: one that
+    is, contains or sits inside any of `inputs` (the data a training reads, the model it starts from), and, for a
+    command that `replaces` its output as a whole, one that is or contains the current folder or is a results
+    store. Returns `out` as a Path.
+    """
+    out = Path(out)
+    where = out.resolve()
+    here = Path.cwd().resolve()
+    if replaces and (where == here or where in here.parents):
+        raise DataError(f"{flag} {out} is or contains the current folder; choose a new folder for the output")
+    for item in inputs:
+        if item is None or not Path(item).exists():
+            continue
+        source = Path(item).resolve()
+        if where == source or where in source.parents or source in where.parents:
+            relation = "is" if where == source else "contains" if where in source.parents else "is inside"
+            raise DataError(f"{flag} {out} {relation} the input {item}; choose an output path apart from the inputs")
+    if replaces and is_results_store(where):
+        raise DataError(f"{flag} {out} is a results store; choose another path (the store is never overwritten)")
+    return out
+
+
+def is_results_store(path: str | os.PathLike) -> bool:
+    """True for an SQLite file (a results store) or a folder holding one."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "results.sqlite"
+    try:
+        with path.open("rb") as fh:
+            return fh.read(16) == b"SQLite format 3\x00"
+    except OSError:
+        return False
 
 
 # --- one writer per output folder -------------------------------------------------------------------------------
@@ -236,12 +279,15 @@ def _remove(path: Path) -> None:
 
 
 @contextlib.contextmanager
-def staged_dir(out: str | os.PathLike, force: bool = False) -> Iterator[Path]:
+def staged_dir(out: str | os.PathLike, force: bool = False,
+               inputs: Iterable[str | os.PathLike | None] = ()) -> Iterator[Path]:
     """Yield a temp folder beside `out`; on success it replaces `out` in one rename, on failure it is removed.
 
     A partial output is therefore never left looking complete. An existing `out` is kept unless `force`. The
     output lock is held throughout, so a second writer of `out` is refused instead of silently replacing it.
+    `out` may not be the current folder, a results store or overlap `inputs` (see `check_output_path`).
     """
+    check_output_path(out, inputs)
     with output_lock(out):
         out = ensure_writable(out, force)
         out.parent.mkdir(parents=True, exist_ok=True)

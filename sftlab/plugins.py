@@ -24,7 +24,7 @@ def entry_point_objects(group: str, what: str) -> list[tuple[str, object]]:
     for ep in entry_points(group=group):
         try:
             found.append((ep.name, ep.load()))
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:  # a plugin must not end the process, even while it is loaded
             raise ConfigError(f"{what} plugin {ep.name!r} ({ep.value}) failed to load: {exc}") from None
     return found
 
@@ -86,6 +86,6 @@ def _import_file(file: Path, module_name: str, shown: str) -> ModuleType:
         spec.loader.exec_module(module)
     except ConfigError:
         raise
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:  # a plugin must not end the process, even while it is imported
         raise ConfigError(f"{shown} failed to import: {type(exc).__name__}: {exc}") from None
     return module

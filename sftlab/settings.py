@@ -18,10 +18,13 @@ from typing import Any
 
 
 def setting(default: Any = MISSING, help: str = "", *, flag: str | None = None, cli: bool = True,  # noqa: A002
-            spec: bool = True, why: str = "", commas: bool = False, choices: tuple[str, ...] = ()) -> Any:
+            spec: bool = True, why: str = "", commas: bool = False, choices: tuple[str, ...] = (),
+            low: float | None = None, high: float | None = None) -> Any:
     """A dataclass field with the metadata the CLI and the spec parser read (see the module docstring);
-    `choices` lists the allowed values of a string setting (the spec parser checks them)."""
-    meta = {"help": help, "flag": flag, "cli": cli, "spec": spec, "why": why, "commas": commas, "choices": choices}
+    `choices` lists the allowed values of a string setting (the spec parser checks them); `low` / `high` bound
+    a numeric setting (`check_numbers` enforces them, and finiteness for every numeric setting)."""
+    meta = {"help": help, "flag": flag, "cli": cli, "spec": spec, "why": why, "commas": commas, "choices": choices,
+            "low": low, "high": high}
     if default is MISSING:
         return dataclasses.field(metadata=meta)
     return dataclasses.field(default=default, metadata=meta)
@@ -41,6 +44,33 @@ class Setting:
     why: str
     commas: bool
     choices: tuple[str, ...] = ()
+
+
+# An integer setting without a declared `high` stays below this (seeds: below numpy's 2**32, see check_seed): no
+# step count, batch or token budget of a study comes near it, and past it torch and numpy counters overflow,
+# failing hours into a run instead of at once.
+INT_CEILING = 2**31 - 1
+
+
+def check_numbers(config) -> None:
+    """Raise ConfigError naming the first numeric setting of a config dataclass that is not a finite number
+    within its declared `low` / `high` (NaN, infinity, 10**18 turns). Every config calls this first in its
+    `__post_init__`, so flags, spec keys (and `sftlab run --dry-run`) and Python callers share one check."""
+    from sftlab.errors import check_number, check_seed
+
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            continue
+        meta = f.metadata
+        integer = _kind(f.type) is int and isinstance(value, int)
+        high = meta.get("high")
+        if high is None and integer and (f.name == "seed" or f.name.endswith("_seed")):
+            check_seed(f.name, value)  # numpy's seed range, with the message every seed check gives
+            continue
+        if high is None and integer:
+            high = INT_CEILING
+        check_number(f.name, value, low=meta.get("low"), high=high, integer=integer)
 
 
 def _kind(annotation: str) -> type:

@@ -60,6 +60,7 @@ class Result:
     ci_high: float | None
     n: int
     settings: dict
+    seq: int | None = None  # insertion order in its store (SQLite rowid; a replaced row gets a new, larger one)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -185,10 +186,11 @@ class ResultsStore:
             raise ValueError(f"cannot filter results by {sorted(unknown)}; use {sorted(columns)}")
         clause = " AND ".join(f"{name} IS ?" for name in where) or "1"
         cursor = self._conn.execute(
-            f"SELECT * FROM results WHERE {clause} ORDER BY run, step, checkpoint, suite, split, metric",  # noqa: S608
+            f"SELECT {', '.join(COLUMNS)}, rowid FROM results WHERE {clause} "  # noqa: S608
+            "ORDER BY run, step, checkpoint, suite, split, metric",
             tuple(where.values()),
         )
-        return [Result(*row[:-1], settings=json.loads(row[-1])) for row in cursor]
+        return [Result(*row[:-2], settings=json.loads(row[-2]), seq=row[-1]) for row in cursor]
 
     def runs(self) -> list[str]:
         """Distinct run names, sorted."""
@@ -239,14 +241,55 @@ def read_snapshot(path: str | Path) -> StoreSnapshot:
             return StoreSnapshot(meta, columns, None)
         rows = []
         select = ", ".join(COLUMNS)
-        for row in conn.execute(f"SELECT {select} FROM results ORDER BY run, step, checkpoint, suite, split, metric"):  # noqa: S608
+        for row in conn.execute(f"SELECT {select}, rowid FROM results "  # noqa: S608
+                                "ORDER BY run, step, checkpoint, suite, split, metric"):
             try:
-                settings = json.loads(row[-1]) if row[-1] else {}
+                settings = json.loads(row[-2]) if row[-2] else {}
             except json.JSONDecodeError:
                 settings = {}
-            rows.append(Result(*row[:-1], settings=settings))
+            rows.append(Result(*row[:-2], settings=settings if isinstance(settings, dict) else {}, seq=row[-1]))
         return StoreSnapshot(meta, columns, rows)
     except sqlite3.Error as exc:
         raise UnreadableStore(str(exc)) from None
+    finally:
+        conn.close()
+
+
+def count_rows(path: str | Path, keys: Iterable[str]) -> dict[str, int]:
+    """{key: number of stored rows} for the given evaluation keys (keys without rows left out), read-only;
+    UnreadableStore when the file is missing, damaged or not a results store."""
+    keys = list(keys)
+    if not Path(path).is_file():
+        raise UnreadableStore(f"{path} does not exist")
+    try:
+        conn = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True, timeout=30)
+    except sqlite3.Error as exc:
+        raise UnreadableStore(str(exc)) from None
+    try:
+        counts: dict[str, int] = {}
+        for start in range(0, len(keys), 500):  # SQLite limits the number of bound parameters
+            chunk = keys[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            query = f"SELECT key, COUNT(*) FROM results WHERE key IN ({marks}) GROUP BY key"  # noqa: S608
+            counts.update(dict(conn.execute(query, chunk).fetchall()))
+        return counts
+    except sqlite3.Error as exc:
+        raise UnreadableStore(str(exc)) from None
+    finally:
+        conn.close()
+
+
+def is_damaged(path: str | Path) -> bool:
+    """True when the file at `path` exists but cannot be read as a results store (truncated, garbled, other)."""
+    try:
+        conn = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True, timeout=30)
+    except sqlite3.Error:
+        return True
+    try:
+        check = conn.execute("PRAGMA quick_check").fetchone()
+        conn.execute("SELECT COUNT(*) FROM results").fetchone()
+        return not check or check[0] != "ok"
+    except sqlite3.Error:
+        return True
     finally:
         conn.close()

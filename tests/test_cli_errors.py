@@ -236,7 +236,24 @@ def _rows(rows_text: str):
     return edit
 
 
+def _raw_rows(data: bytes):
+    def edit(dest: Path, manifest):
+        (dest / "train.jsonl").write_bytes(data)
+        manifest["files"]["train.jsonl"]["sha256"] = hashlib.sha256(data).hexdigest()
+        return manifest
+    return edit
+
+
+def _wizard_row() -> bytes:
+    row = {"id": "x", "task": "sokoban", "split": "train", "variant": "v", "seed": 0, "answer": None, "metadata": {},
+           "prompt": [{"role": "wizard", "content": "hi"}], "completion": [{"role": "assistant", "content": "Up"}]}
+    return (json.dumps(row) + "\n").encode()
+
+
 _DAMAGE = {
+    "invalid UTF-8": (_raw_rows(b'{"id": "\xff\xfe"}\n'), "train.jsonl:1: not UTF-8 text"),  # issue 26
+    "deeply nested": (_raw_rows(b"[" * 100_000 + b"]" * 100_000 + b"\n"), "train.jsonl:1: nested too deeply"),
+    "a wizard role": (_raw_rows(_wizard_row()), "role 'wizard'; roles are system, user, assistant, tool"),
     "a list": (lambda d, m: [m], "holds a list, not an sftlab manifest"),
     "no files": (lambda d, m: {k: v for k, v in m.items() if k != "files"}, "lists no files"),
     "no sha256": (lambda d, m: {**m, "files": {"train.jsonl": {"rows": 2}}}, "train.jsonl has no sha256"),
@@ -335,3 +352,79 @@ def test_only_file_system_refusals_are_mapped_so_bugs_keep_their_traceback(tmp_p
     assert str(staged) == f"cannot write {tmp_path / 'out'}: read-only file system"
     exists = environment_error(FileExistsError(errno.EEXIST, "File exists", str(tmp_path)))
     assert str(exists) == f"cannot create {tmp_path}: it already exists"
+
+
+# --- issue 26: an --out that would destroy an input, non-finite settings -----------------------------------------
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["train", "sft", "--model", "tiny-random", "--data", "sd", "--force", "--out", "sd"], "--out sd is the input sd"),
+    (["train", "sft", "--model", "tiny-random", "--data", "sd", "--force", "--out", "sd/run"], "is inside the input sd"),
+    (["train", "sft", "--model", "tiny-random", "--data", "sd", "--force", "--out", "."], "the current folder"),
+    (["data", "build", "gp-answer-only", "--n", 2, "--force", "--out", "."], "the current folder"),
+    (["data", "build", "gp-answer-only", "--n", 2, "--force", "--out", ".."], "the current folder"),
+    (["data", "build", "gp-answer-only", "--n", 2, "--force", "--out", "ev"], "is a results store"),
+    (["data", "export", "verl", "sd", "--force", "--out", "sd"], "--out sd is the input sd"),
+    (["eval", "--model", "sd", "--suite", "gp-eval", "--episodes", 1, "--out", "sd/ev"], "is inside the input sd"),
+    (["analyze", "table", "ev", "--out", "ev/results.sqlite"], "is a results store"),
+    (["report", "ev", "--out", "ev/results.sqlite"], "is a results store"),
+    (["report", "ev", "--out", "r.md"], "give an .html path"),
+], ids=["train-into-data", "train-inside-data", "train-cwd", "build-cwd", "build-parent", "build-over-store",
+        "export-into-source", "eval-inside-model", "table-over-store", "report-over-store", "report-md"])
+def test_an_out_that_would_destroy_an_input_is_refused_and_nothing_changes(work, args, fragment):
+    before = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in work.rglob("*") if p.is_file()}
+    assert_one_line_error(sftlab(*args, cwd=work), fragment)
+    after = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in work.rglob("*") if p.is_file()}
+    assert after == before
+    assert not list(work.parent.glob(".*.partial")) and not list(work.glob(".*.partial"))
+
+
+@pytest.mark.parametrize("flag, value", [("--weight-decay", "nan"), ("--max-grad-norm", "nan"), ("--lr", "inf")])
+def test_non_finite_training_settings_are_refused_before_training(work, flag, value):
+    proc = sftlab("train", "sft", "--model", "tiny-random", "--data", "sd", "--out", "t-nan", flag, value, cwd=work)
+    assert_one_line_error(proc, "must be a finite number")
+    assert not (work / "t-nan").exists()
+
+
+@pytest.mark.parametrize("where, key, value", [
+    ("train.sft", "weight_decay", float("nan")), ("train.resources", "cpus", float("inf")),
+    ("eval", "max_turns", 10**18), ("eval", "max_new_tokens", 10**18), ("top", "seeds", [2**70]),
+    ("eval", "checkpoints", []), ("train.resources", "processes", 10**9), ("train.sft", "max_steps", 10**18)])
+def test_a_spec_with_a_setting_out_of_range_fails_in_dry_run(work, where, key, value):
+    raw = _tiny_spec()
+    raw["train"]["resources"] = {}
+    target = raw
+    for part in ([] if where == "top" else where.split(".")):
+        target = target[part]
+    target[key] = value
+    import yaml
+
+    (work / "bad.yaml").write_text(yaml.safe_dump(raw))
+    assert_one_line_error(sftlab("run", "bad.yaml", "--out", "bad-run", "--dry-run", cwd=work), key)
+    assert not (work / "bad-run").exists()
+
+
+def test_a_run_json_that_is_not_a_record_is_one_line_in_eval_and_train(work):
+    run = work / "run-list"
+    run.mkdir(exist_ok=True)
+    (run / "run.json").write_text("[]")
+    assert_one_line_error(sftlab("eval", "--model", run.name, "--suite", "gp-eval", "--episodes", 1, "--out", "ev-rl",
+                                 cwd=work), "run.json holds a list, not a run record")
+    assert_one_line_error(sftlab("train", "sft", "--model", "tiny-random", "--data", "sd", "--out", run.name, cwd=work),
+                          "run.json holds a list, not a run record")
+
+
+def test_a_spec_name_too_long_for_a_folder_is_refused_up_front(work):
+    raw = _tiny_spec()
+    raw["name"] = "n" * 5000
+    (work / "long.yaml").write_text(json.dumps(raw))
+    assert_one_line_error(sftlab("run", "long.yaml", "--dry-run", cwd=work), "a name has at most 100")
+
+
+def test_run_names_that_clean_to_one_folder_keep_their_own_samples():
+    from sftlab.evaluate.unitlog import _safe
+
+    names = ["x y", "x/y", "x__y", "x_y", "..", "org/model"]
+    folders = [_safe(n) for n in names]
+    assert len(set(folders)) == len(names)
+    assert _safe("x__y") == "x__y" and all("/" not in f and f not in (".", "..") for f in folders)

@@ -94,3 +94,31 @@ def test_derived_eval_flags_reach_the_config(tmp_path, capsys):
     assert aggregate["settings"]["splits"] == ["all_5", "id"]
     assert main(["eval", "--backend", "oracle", "--out", str(tmp_path)]) == 2
     assert "missing --suite" in capsys.readouterr().err
+
+
+_MINIMAL = {SftConfig: {"model": "m", "data": "d", "out": "o"}, GrpoConfig: {"model": "m", "data": "d", "out": "o"},
+            EvalConfig: {"model": "random", "backend": "random", "suite": "gp-eval"}}
+
+
+@pytest.mark.parametrize("cls", list(COMMANDS), ids=lambda c: c.__name__)
+def test_every_numeric_setting_refuses_nan_and_infinity(cls):
+    """Issue 26: `--weight-decay nan` trained to an all-NaN checkpoint (a `< 0` check lets NaN through)."""
+    from sftlab.errors import ConfigError
+
+    numeric = [s for s in settings_of(cls) if s.kind in (int, float)]
+    assert numeric
+    for item in numeric:
+        for bad in (float("nan"), float("inf"), float("-inf")):
+            with pytest.raises(ConfigError, match=f"{item.name} must be"):
+                cls(**_MINIMAL[cls], **{item.name: bad})
+
+
+def test_declared_bounds_are_enforced_and_named():
+    from sftlab.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="max_turns must be between 1 and 10000, got 1000000000000000000"):
+        EvalConfig(**_MINIMAL[EvalConfig], max_turns=10**18)
+    with pytest.raises(ConfigError, match="top_p must be between 0 and 1"):
+        EvalConfig(**_MINIMAL[EvalConfig], top_p=1.5)
+    with pytest.raises(ConfigError, match="max_steps must be <= 2147483647"):  # integers without a declared high
+        SftConfig(**_MINIMAL[SftConfig], max_steps=10**18)

@@ -27,6 +27,7 @@ from sftlab import __version__
 from sftlab.analysis import sources
 from sftlab.analysis.labels import REFERENCE_RUNS, metric_label, order_columns
 from sftlab.analysis.style import color_map, figure_png
+from sftlab.analysis.tables import md_escape, md_fence
 from sftlab.store import Result
 
 esc = html.escape
@@ -200,7 +201,8 @@ def weights_section(ctx: ReportContext) -> Section | None:
                     f"{r.phase},{r.l2!r},{r.rel_l2!r},{r.num_params},{r.num_elems}\n" for r in rows)
                 link = ctx.attach(f"weights-{run.name}-l2.csv", csv_text.encode())
                 html_parts.append(f"<h3>{esc(run.name)}: distance to base</h3><pre>{esc(csv_text)}</pre>")
-                md_parts.append(f"### {run.name}: distance to base ([CSV]({link}))\n\n```csv\n{csv_text}```\n")
+                md_parts.append(f"### {md_escape(run.name)}: distance to base ([CSV]({link}))\n\n"
+                                f"{md_fence(csv_text.rstrip(), 'csv')}\n")
             if len(run.checkpoints) + (base is not None) >= 2:
                 change = weights.relative_change(run.checkpoints, base=base, progress=True)
                 for note in change.notes:
@@ -268,7 +270,7 @@ def samples_section(ctx: ReportContext) -> Section | None:
         shown = failures[: k - 1 if successes and k > 1 else k]
         shown += successes[: k - len(shown)]
         html_parts.append(f"<h3>{esc(suite)} / {esc(split)}</h3>")
-        md_parts.append(f"### {suite} / {split}\n")
+        md_parts.append(f"### {md_escape(suite)} / {md_escape(split)}\n")
         for ok, run, checkpoint, record in shown:
             verdict = str(record.get("verdict", "correct" if ok else "incorrect"))
             where = f"{run} @{checkpoint} · id {record.get('id')}"
@@ -281,8 +283,9 @@ def samples_section(ctx: ReportContext) -> Section | None:
                 f"{esc(where)}</summary><p><b>prompt</b></p><pre>{esc(prompt)}</pre><p><b>response</b></p>"
                 f"<pre>{esc(response)}</pre></details>"
             )
-            md_parts.append(f"**{verdict}** — {where}\n\n<details><summary>prompt and response</summary>\n\n"
-                            f"```text\n{prompt}\n```\n\n```text\n{response}\n```\n\n</details>\n")
+            md_parts.append(f"**{md_escape(verdict)}** — {md_escape(where)}\n\n<details><summary>prompt and "
+                            f"response</summary>\n\n{md_fence(prompt, 'text')}\n\n{md_fence(response, 'text')}\n\n"
+                            "</details>\n")
     return Section("Sample transcripts", "\n".join(html_parts), "\n".join(md_parts))
 
 
@@ -309,16 +312,16 @@ def configs_section(ctx: ReportContext) -> Section | None:
     for spec in specs:
         text = spec.read_text(encoding="utf-8", errors="replace")
         html_parts.append(f"<details open><summary>{esc(spec.name)}</summary><pre>{esc(text)}</pre></details>")
-        md_parts.append(f"**{spec.name}**\n\n```yaml\n{text}\n```\n")
+        md_parts.append(f"**{md_escape(spec.name)}**\n\n{md_fence(text, 'yaml')}\n")
     for run in ctx.runs:
         text = json.dumps(run.meta, indent=2, sort_keys=True, ensure_ascii=False, default=str)
         label = f"{run.name} ({run.kind}, {run.meta.get('status', '?')}) — {run.path}"
         html_parts.append(f"<details><summary>{esc(label)}</summary><pre>{esc(text)}</pre></details>")
-        md_parts.append(f"<details><summary>{label}</summary>\n\n```json\n{text}\n```\n\n</details>\n")
+        md_parts.append(f"<details><summary>{esc(label)}</summary>\n\n{md_fence(text, 'json')}\n\n</details>\n")
     settings = sorted({(r.suite, json.dumps(r.settings, sort_keys=True)) for r in ctx.results})
     for suite, text in settings:
         html_parts.append(f"<details><summary>eval settings: {esc(suite)}</summary><pre>{esc(text)}</pre></details>")
-        md_parts.append(f"- eval settings for {suite}: `{text}`")
+        md_parts.append(f"- eval settings for {md_escape(suite)}:\n\n{md_fence(text, 'json')}\n")
     if not html_parts:
         return None
     return Section("Configs", "\n".join(html_parts), "\n".join(md_parts))
@@ -431,12 +434,16 @@ def build_report(
     top of the report. Returns the HTML path.
     """
     from sftlab.errors import DataError
-    from sftlab.io import atomic_write_bytes, atomic_write_text
+    from sftlab.io import atomic_write_bytes, atomic_write_text, check_output_path
 
     root = Path(dir)
     if not root.exists():
         raise DataError(f"no such folder: {root}")
     out_html = Path(out_html) if out_html is not None else (root if root.is_dir() else root.parent) / "report.html"
+    if out_html.suffix.lower() == ".md":
+        raise DataError(f"--out {out_html}: the Markdown report is written beside the HTML one as "
+                        f"{out_html.with_suffix('.md').name}; give an .html path")
+    check_output_path(out_html)  # never the results store, never the current folder
     results, runs, samples, notices = collect(root)
     run_names = {r.run for r in results} | {run.name for run in runs}
     ctx = ReportContext(root=root, results=results, runs=runs, samples=samples, colors=color_map(run_names),

@@ -47,6 +47,7 @@ class Cell:
     ci_high: float | None
     n: int
     best: bool = False
+    others: int = 0  # other stored evaluations of this cell, not shown (a table note names them)
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,19 @@ def load_results(source: Source) -> list[Result]:
     return list(source)
 
 
+def select_evaluations(results: list[Result], where: dict[str, str] | None) -> list[Result]:
+    """The rows whose settings match every KEY=VALUE of `where` (values compared as text); none left is a
+    ConfigError naming the values the store has."""
+    if not where:
+        return results
+    kept = [r for r in results if all(str(r.settings.get(k)) == str(v) for k, v in where.items())]
+    if not kept:
+        have = {k: sorted({str(r.settings.get(k)) for r in results}) for k in where}
+        shown = "; ".join(f"{k}: {', '.join(v)}" for k, v in have.items())
+        raise ConfigError(f"no evaluation has the settings {where}; the store has {shown}")
+    return kept
+
+
 def suites_in(results: list[Result]) -> list[str]:
     """Distinct suites, sorted."""
     return sorted({r.suite for r in results})
@@ -172,14 +186,16 @@ def results_table(
     suite: str | None = None,
     metric: str | None = None,
     step: int | None = None,
+    where: dict[str, str] | None = None,
 ) -> Table:
     """The paper-style table of one suite and metric (default: the suite's headline metric).
 
     Rows: the untrained model, each run at its last checkpoint (or at `step`), then oracle and random. Cells are
     the stored value and interval of (run, checkpoint, suite, split, metric). `suite` may be omitted when the
-    results hold exactly one suite.
+    results hold exactly one suite. `where` keeps only evaluations whose settings have these values (e.g.
+    {"episodes": "200"}), to choose among several evaluations of one cell instead of the latest.
     """
-    results = load_results(source)
+    results = select_evaluations(load_results(source), where)
     suites = suites_in(results)
     if not suites:
         raise ConfigError("the results store is empty; run `sftlab eval` first")
@@ -195,14 +211,19 @@ def results_table(
         have = sorted({r.metric for r in results if r.suite == suite})
         raise ConfigError(f"suite {suite!r} has no metric {metric!r}; it has: {', '.join(have)}")
     columns = order_columns(r.split for r in chosen)
-    picks, notes = _pick_rows(chosen, step)
-    index = {(r.run, r.checkpoint, r.split): r for r in chosen}
+    chosen, notes = _apart_by_model(chosen)
+    picks, pick_notes = _pick_rows(chosen, step)
+    index, others = _latest_per_cell(chosen)
+    notes += pick_notes + [_several_note(run, checkpoint, found)
+                           for (run, checkpoint), found in others.items()
+                           if any(p[:2] == (run, checkpoint) for p in picks)]
     rows = []
     for run, checkpoint, s, kind in picks:
         cells = {}
         for column in columns:
             r = index.get((run, checkpoint, column.split))
-            cells[column.split] = None if r is None else Cell(r.value, r.ci_low, r.ci_high, r.n)
+            hidden = len(others.get((run, checkpoint), {}).get(column.split, ())) - 1 if r is not None else 0
+            cells[column.split] = None if r is None else Cell(r.value, r.ci_low, r.ci_high, r.n, others=max(hidden, 0))
         # A single untrained model is labelled "base"; several (different base models) keep their run's name.
         label_run = BASE if kind == "base" and sum(p[3] == "base" for p in picks) == 1 else run
         rows.append(Row(label_run, checkpoint, s, kind, cells))
@@ -212,6 +233,78 @@ def results_table(
         notes.append("Rows were evaluated under different prompt protocols (" + ", ".join(protocols) + "): the "
                      "paper protocol keeps the original eval prompt's stray backslash, clean drops it.")
     return Table(suite, metric, columns, _mark_best(rows, columns, metric), notes, protocols)
+
+
+_IDENTITY_ONLY = ("content_key", "fingerprint", "model")  # settings that name the evaluation, not how it ran
+
+
+def _apart_by_model(results: list[Result]) -> tuple[list[Result], list[str]]:
+    """Keep runs that share a name but were evaluated from different model folders (`x1/model`, `x2/model`) apart:
+    each gets its own row, labelled with the shortest path tail that tells them apart."""
+    import dataclasses
+
+    paths: dict[str, set[str]] = defaultdict(set)
+    for r in results:
+        if r.settings.get("model"):
+            paths[r.run].add(str(r.settings["model"]))
+    renamed, notes = {}, []
+    for run, found in sorted(paths.items()):
+        if len(found) < 2:
+            continue
+        tails = _distinct_tails(sorted(found))
+        for path, tail in tails.items():
+            renamed[(run, path)] = f"{run} [{tail}]"
+        notes.append(f"Run name {run} was evaluated from {len(found)} different models "
+                     f"({', '.join(sorted(found))}); each has its own row.")
+    if not renamed:
+        return results, notes
+    return [dataclasses.replace(r, run=renamed.get((r.run, str(r.settings.get("model"))), r.run))
+            for r in results], notes
+
+
+def _distinct_tails(paths: list[str]) -> dict[str, str]:
+    """{path: its shortest tail of path parts that no other path shares}."""
+    parts = {p: Path(p).parts or (p,) for p in paths}
+    for k in range(1, max(len(v) for v in parts.values()) + 1):
+        tails = {p: "/".join(v[-k:]) for p, v in parts.items()}
+        if len(set(tails.values())) == len(tails):
+            return tails
+    return {p: p for p in paths}
+
+
+def _latest_per_cell(results: list[Result]):
+    """({(run, checkpoint, split): the latest stored row}, {(run, checkpoint): {split: [rows of each evaluation]}}
+    for the cells that several evaluations fill); "latest" is the store's insertion order."""
+    by_cell: dict[tuple, list[tuple[int, int, Result]]] = defaultdict(list)
+    for i, r in enumerate(results):
+        by_cell[(r.run, r.checkpoint, r.split)].append((-1 if r.seq is None else r.seq, i, r))
+    index, others = {}, defaultdict(dict)
+    for (run, checkpoint, split), found in by_cell.items():
+        found.sort(key=lambda item: item[:2])
+        index[(run, checkpoint, split)] = found[-1][2]
+        if len({r.key for *_, r in found}) > 1:
+            others[(run, checkpoint)][split] = [r for *_, r in reversed(found)]
+    return index, dict(others)
+
+
+def _several_note(run: str, checkpoint: str, found: dict[str, list[Result]]) -> str:
+    """The visible note for a row whose cells several stored evaluations fill: which ones, and which is shown."""
+    evaluations = {r.key: r for rows in found.values() for r in rows}  # newest first
+    described = _describe(list(evaluations.values()))
+    shown, hidden = described[0], described[1:]
+    return (f"{run} ({checkpoint}): {len(evaluations)} evaluations are stored for the cells marked *; each shows "
+            f"the latest ({shown}), not {'; '.join(hidden)}.")
+
+
+def _describe(results: list[Result]) -> list[str]:
+    """A short description of each evaluation: the settings in which they differ (else their content)."""
+    settings = [{k: v for k, v in r.settings.items() if k not in _IDENTITY_ONLY} for r in results]
+    names = sorted({k for s in settings for k in s})
+    differ = [k for k in names if len({repr(s.get(k)) for s in settings}) > 1]
+    if differ:
+        return [", ".join(f"{k}={s.get(k)}" for k in differ) + f", n={r.n}"
+                for s, r in zip(settings, results, strict=True)]
+    return [f"content {str(r.settings.get('fingerprint') or r.key)[:12]}, n={r.n}" for r in results]
 
 
 def _mark_best(rows: list[Row], columns: list[Column], metric: str) -> list[Row]:
@@ -229,7 +322,7 @@ def _mark_best(rows: list[Row], columns: list[Column], metric: str) -> list[Row]
     marked = []
     for r in rows:
         cells = {
-            split: (Cell(c.value, c.ci_low, c.ci_high, c.n, True)
+            split: (Cell(c.value, c.ci_low, c.ci_high, c.n, True, c.others)
                     if c is not None and r.kind != "reference" and best_split.get(split) == c.value else c)
             for split, c in r.cells.items()
         }
@@ -271,7 +364,7 @@ def format_cell(cell: Cell | None, metric: str, interval: bool = True) -> str:
     text = _fmt(cell.value, metric)
     if interval and cell.ci_low is not None and cell.ci_high is not None:
         text += f" [{_fmt(cell.ci_low, metric)}–{_fmt(cell.ci_high, metric)}]"
-    return text
+    return text + ("*" if cell.others else "")
 
 
 def _group_caption(table: Table) -> str:
@@ -291,7 +384,7 @@ def to_markdown(table: Table, interval: bool = True) -> str:
             cell = row.cells[column.split]
             text = format_cell(cell, table.metric, interval)
             cells.append(f"**{text}**" if cell is not None and cell.best else text)
-        lines.append("| " + " | ".join([row.label.replace("|", "\\|"), *cells]) + " |")
+        lines.append("| " + " | ".join([md_escape(row.label), *cells]) + " |")
     lines += [f"\n_{note}_" for note in table.notes]
     return "\n".join(lines) + "\n"
 
@@ -341,6 +434,25 @@ def read_csv(text_or_path: str | Path) -> list[dict]:
     return rows
 
 
+def md_escape(text: str) -> str:
+    """Plain text inside Markdown (a run name, a verdict): characters that would start markup are escaped, and
+    HTML is escaped, so a name like `**x**` or `<img>` shows as written."""
+    import re
+
+    text = html.escape(str(text), quote=False)
+    return re.sub(r"([\\`*_{}\[\]()#+!|~])", r"\\\1", text).replace("\n", " ")
+
+
+def md_fence(text: str, lang: str = "") -> str:
+    """`text` in a fenced code block whose fence is longer than any backtick run inside it, so model output
+    holding ``` cannot end the block early."""
+    import re
+
+    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}{lang}\n{text}\n{fence}"
+
+
 _LATEX_SPECIAL = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}",
                   "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "\\": r"\textbackslash{}"}
 
@@ -374,6 +486,8 @@ def to_latex(table: Table, interval: bool = True, caption: str | None = None, la
             value = _fmt(None if cell is None else cell.value, table.metric).replace("–", "--")
             if cell is not None and cell.best:
                 value = rf"\textbf{{{value}}}"
+            if cell is not None and cell.others:
+                value += r"$^*$"
             if interval and cell is not None and cell.ci_low is not None and cell.ci_high is not None:
                 low, high = _fmt(cell.ci_low, table.metric), _fmt(cell.ci_high, table.metric)
                 value += rf"\,{{\scriptsize[{low}, {high}]}}"
@@ -407,6 +521,8 @@ def to_html(table: Table, interval: bool = True) -> str:
             ci = ""
             if interval and cell is not None and cell.ci_low is not None and cell.ci_high is not None:
                 ci = f'<br><span class="ci">[{_fmt(cell.ci_low, table.metric)}–{_fmt(cell.ci_high, table.metric)}]</span>'
+            if cell is not None and cell.others:
+                ci += '<sup title="several evaluations stored; see the note below">*</sup>'
             klass = ' class="best"' if cell is not None and cell.best else ""
             n = f' title="n={cell.n}"' if cell is not None else ""
             parts.append(f"<td{klass}{n}>{value}{ci}</td>")

@@ -37,13 +37,23 @@ def register(app: typer.Typer) -> None:
         step: int = typer.Option(None, help="Training step to show [default: each run's last checkpoint]."),
         fmt: str = typer.Option("markdown", "--format", "-f", help="markdown, csv, latex or html."),
         out: Path = typer.Option(None, "--out", "-o", help="Write to this file instead of printing."),
+        where: list[str] = typer.Option(None, "--where", help="Only evaluations with this setting, KEY=VALUE "
+                                        "(repeatable), e.g. --where episodes=200 [default: each cell's latest]."),
     ) -> None:
         """Print the paper-style table of one suite and metric."""
         from sftlab.analysis import sources, tables
         from sftlab.errors import ConfigError, check_choice
-        from sftlab.io import atomic_write_text
+        from sftlab.io import atomic_write_text, check_output_path
 
         check_choice("format", fmt, TABLE_FORMATS)
+        chosen = {}
+        for item in where or ():
+            key, sep, value = item.partition("=")
+            if not sep or not key.strip():
+                raise ConfigError(f"--where {item!r}: expected KEY=VALUE, e.g. --where episodes=200")
+            chosen[key.strip()] = value.strip()
+        if out is not None:
+            check_output_path(out)
         stores = sources.find_stores(directory)
         if not stores:
             raise ConfigError(f"no results store (results.sqlite) below {directory}")
@@ -53,7 +63,8 @@ def register(app: typer.Typer) -> None:
             for notice in notices:
                 typer.echo(f"note: {notice}", err=True)
             groups.append(rows)
-        result = tables.results_table(sources.merge_results(groups), suite=suite, metric=metric, step=step)
+        result = tables.results_table(sources.merge_results(groups), suite=suite, metric=metric, step=step,
+                                      where=chosen)
         render = {"markdown": tables.to_markdown, "csv": tables.to_csv, "latex": tables.to_latex,
                   "html": tables.to_html}[fmt]
         text = render(result)

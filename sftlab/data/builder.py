@@ -17,6 +17,7 @@ from sftlab.data.presets import PRESETS, BuildConfig
 from sftlab.data.schema import check_rows, read_data_manifest
 from sftlab.errors import DataError
 from sftlab.io import (
+    check_output_path,
     ensure_writable,
     output_lock,
     read_jsonl,
@@ -50,7 +51,7 @@ def build(config: BuildConfig, out: str | Path, *, force: bool = False, progress
     `out` is locked for the whole build: a concurrent build into the same folder is a DataError, not a silent
     replacement.
     """
-    out = Path(out)
+    out = check_output_path(out)  # not the current folder, not a results store
     with output_lock(out):
         ensure_writable(out, force)  # fail before doing any work
         return _build(config, out, force, progress)

@@ -92,7 +92,7 @@ def export(fmt: str, src: str | Path, out: str | Path, *, force: bool = False) -
     manifest, splits = _source_files(src)
     if fmt == "verl":
         check_verl_tasks(src, splits)
-    with staged_dir(out, force) as tmp:
+    with staged_dir(out, force, inputs=[src]) as tmp:
         for stem, rows in splits:
             if fmt == "verl":
                 write_parquet(tmp / f"{stem}.parquet", verl_rows(rows))

@@ -39,6 +39,9 @@ def task_names() -> set[str]:
     return {name for task in all_tasks() for name in (task.name, *task.aliases)}
 
 
+ROLES = ("system", "user", "assistant", "tool")  # the chat roles chat templates know
+
+
 def _message_problem(value, what: str) -> str | None:
     if not isinstance(value, list) or not value:
         return f"{what} is not a non-empty list of messages"
@@ -46,6 +49,8 @@ def _message_problem(value, what: str) -> str | None:
         if not isinstance(message, dict) or not isinstance(message.get("content"), str) \
                 or not isinstance(message.get("role"), str):
             return f"{what} has a message without a text role and content"
+        if message["role"] not in ROLES:
+            return f"{what} has a message with role {message['role'][:40]!r}; roles are {', '.join(ROLES)}"
     return None
 
 

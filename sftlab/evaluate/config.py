@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sftlab.backends import BACKENDS, SamplingParams
-from sftlab.errors import ConfigError, DataError, check_choice, check_positive
-from sftlab.settings import setting
+from sftlab.errors import SEED_LIMIT, ConfigError, DataError, check_choice, check_positive
+from sftlab.settings import check_numbers, setting
 from sftlab.task_adapters import Task, all_tasks, task_of_suite
 from sftlab.tasks.general_points.verify import ARITHMETIC as GP_ARITHMETIC
 
@@ -47,16 +47,16 @@ class EvalConfig:
     backend: str = setting("hf", "hf, vllm, oracle or random.")
     out: str = setting("eval", "The EVAL folder (results.sqlite, samples, aggregates).", spec=False,
                        why="the plan's outputs/eval folder")
-    temperature: float = setting(0.5, "Sampling temperature (0 = greedy).")
-    top_p: float = setting(1.0, "Nucleus sampling mass (1 = off).")
+    temperature: float = setting(0.5, "Sampling temperature (0 = greedy).", low=0)
+    top_p: float = setting(1.0, "Nucleus sampling mass (1 = off).", low=0, high=1)
     top_k: int = setting(-1, "Top-k sampling (-1 = off).")
     max_new_tokens: int | None = setting(
-        None, "(by task: 4096 Sokoban, 8192 GP/Countdown; 64 with hf on CPU).")
-    seed: int = setting(0, "Sampling seed.")
-    max_turns: int = setting(30, "Sokoban turns per episode.")
-    batch_size: int = setting(32, "Prompts per forward pass (hf).")
+        None, "(by task: 4096 Sokoban, 8192 GP/Countdown; 64 with hf on CPU).", low=1, high=1 << 20)
+    seed: int = setting(0, "Sampling seed.", low=0, high=SEED_LIMIT - 1)
+    max_turns: int = setting(30, "Sokoban turns per episode.", low=1, high=10_000)
+    batch_size: int = setting(32, "Prompts per forward pass (hf).", low=1, high=1 << 20)
     multi_turn: bool = setting(False, "GP/Countdown: verifier feedback, up to max-attempts attempts.")
-    max_attempts: int = setting(5, "Attempts per row with --multi-turn.")
+    max_attempts: int = setting(5, "Attempts per row with --multi-turn.", low=1, high=1000)
     run_name: str | None = setting(None, "Run name for a plain model (its name).", spec=False,
                                    why="the plan names runs after conditions and models")
     device: str | None = setting(None, "hf device, e.g. cpu or cuda (cuda if available).")
@@ -81,6 +81,7 @@ class EvalConfig:
         from sftlab.data.suites import SUITES, check_suite_units, suite_splits
         from sftlab.prompts.sokoban import EVAL_PROTOCOLS
 
+        check_numbers(self)
         check_choice("eval suite", self.suite, SUITES)
         check_choice("prompt protocol", self.prompt_protocol, EVAL_PROTOCOLS)
         check_choice("GP arithmetic", self.gp_arithmetic, GP_ARITHMETIC)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import Path
 
 from sftlab.evaluate.config import POLICIES, EvalConfig
 from sftlab.evaluate.targets import Target
@@ -68,7 +69,11 @@ def eval_key(fingerprint: str, suite: str, settings: dict) -> str:
 
 
 def row_key(content_key: str, target: Target) -> str:
-    """The store key of one named evaluation: the content key plus the run/checkpoint/step names, so a second name
-    for the same content gets its own rows (copied, not recomputed)."""
-    blob = json.dumps([content_key, target.run, target.checkpoint, target.step])
+    """The store key of one named evaluation: the content key plus the run/checkpoint/step names and the model's
+    full path, so a second name or a second folder for the same content gets its own rows (copied, not
+    recomputed): `x1/model` and `x2/model` are two evaluations, never one."""
+    parts = [content_key, target.run, target.checkpoint, target.step]
+    if target.location:
+        parts.append(str(Path(target.location).resolve()) if Path(target.location).exists() else target.location)
+    blob = json.dumps(parts)
     return hashlib.sha256(blob.encode()).hexdigest()

@@ -35,7 +35,7 @@ from sftlab.evaluate.keys import (
 )
 from sftlab.evaluate.targets import Target, plan_targets
 from sftlab.evaluate.unitlog import UnitLog, _safe
-from sftlab.io import atomic_write_json, atomic_write_text
+from sftlab.io import atomic_write_json, atomic_write_text, check_output_path
 from sftlab.store import Metric, Result, ResultsStore
 
 __all__ = [  # the sweep, and the pieces it is made of (their modules say more)
@@ -58,6 +58,7 @@ def evaluate(config: EvalConfig, progress: bool = True) -> list[Result]:
     out = Path(config.out)
     if out.exists() and not out.is_dir():
         raise DataError(f"--out {out} exists and is not a folder")
+    check_output_path(out, [config.model] if config.backend not in POLICIES else [], replaces=False)
     out.mkdir(parents=True, exist_ok=True)
     fingerprints = FingerprintCache(out / "fingerprints.json")
     targets = plan_targets(config, fingerprints)
@@ -66,13 +67,16 @@ def evaluate(config: EvalConfig, progress: bool = True) -> list[Result]:
     settings = eval_settings(config, max_new_tokens, episodes)
     params = SamplingParams(temperature=config.temperature, top_p=config.top_p, top_k=config.top_k,
                             max_new_tokens=max_new_tokens, seed=config.seed)
+    # The model's full path is part of what an evaluation is (two folders named alike stay apart in tables).
+    model_path = str(Path(config.model).resolve()) if config.model and Path(config.model).exists() else config.model
     results: list[Result] = []
     rows = None
     with ResultsStore(out) as store:
         for target in targets:
             content_key = eval_key(target.fingerprint, config.suite, settings)
             key = row_key(content_key, target)
-            stored_settings = {**settings, "content_key": content_key, "fingerprint": target.fingerprint}
+            stored_settings = {**settings, "content_key": content_key, "fingerprint": target.fingerprint,
+                               "model": model_path}
             partial = UnitLog(out / "partial" / _safe(target.run) / _safe(target.checkpoint)
                               / f"{config.suite}.{key[:16]}.jsonl")
             label = f"{target.run}/{target.checkpoint}"
@@ -89,6 +93,9 @@ def evaluate(config: EvalConfig, progress: bool = True) -> list[Result]:
                            for r in same if r.key == same[0].key]
                 store.record(key, run=target.run, checkpoint=target.checkpoint, suite=config.suite,
                              metrics=metrics, step=target.step, settings=stored_settings)
+                # The same evaluation stored before keys held the model's path: migrated, not kept twice.
+                store.delete({r.key for r in same if "model" not in r.settings
+                              and (r.run, r.checkpoint, r.step) == (target.run, target.checkpoint, target.step)})
                 results.extend(store.query(key=key))
                 continue
             if notice:

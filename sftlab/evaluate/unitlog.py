@@ -51,4 +51,11 @@ class UnitLog:
 
 
 def _safe(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._+-]+", "__", name).strip("_") or "model"
+    """A folder name for a run or checkpoint name: the name itself when it is safe, else a cleaned form plus a
+    short hash of the name, so two names never share a folder (`x y` and `x/y` both clean to `x__y`)."""
+    cleaned = re.sub(r"[^A-Za-z0-9._+-]+", "__", name).strip("_") or "model"
+    if cleaned == name and not name.startswith("."):
+        return name
+    import hashlib
+
+    return f"{cleaned[:80]}-{hashlib.sha256(name.encode('utf-8')).hexdigest()[:8]}"

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sftlab.errors import ConfigError
+from sftlab.experiment.outputs import digest, outputs_intact
 from sftlab.experiment.spec import ExperimentSpec
 from sftlab.train.methods import get_method, is_method
 
@@ -126,9 +127,28 @@ def run_name(spec: ExperimentSpec, condition: str, model_key: str, seed: int) ->
     return name
 
 
+class _RunNames:
+    """Hands out run names and refuses one that two different runs would share (`a` + model `b-c` and `a-b` +
+    model `c` both give `a-b-c`), so the store never files two runs' evaluations under one name."""
+
+    def __init__(self):
+        self.owner: dict[str, str] = {}
+
+    def claim(self, name: str, owner: str) -> str:
+        previous = self.owner.setdefault(name, owner)
+        if previous != owner:
+            raise ConfigError(f"run name {name!r} would be used by both {previous} and {owner}; rename a condition "
+                              "or a model key so every run has its own name")
+        return name
+
+
 def expand(spec: ExperimentSpec) -> Plan:
-    """The full plan of a spec: data -> train -> eval per cell, the baseline evals, then the report."""
+    """The full plan of a spec: data -> train -> eval per cell, the baseline evals, then the report.
+
+    Run names are unique by construction: a spec whose names would collide is a ConfigError.
+    """
     b = _Builder()
+    names = _RunNames()
     ev = spec.eval
     train_res = dataclasses.asdict(spec.train.resources)
     eval_res = dataclasses.asdict(ev.resources)
@@ -149,7 +169,8 @@ def expand(spec: ExperimentSpec) -> Plan:
         data = b.add(f"data/{cond.preset}", "data", data_cfg)
         for model_key, model in spec.models.items():
             for seed in spec.seeds:
-                run = run_name(spec, cond.name, model_key, seed)
+                run = names.claim(run_name(spec, cond.name, model_key, seed),
+                                  f"condition {cond.name!r} with model {model_key!r} and seed {seed}")
                 settings = {**spec.train.settings(cond.method), **cond.train}
                 attrs = {"condition": cond.name, "model": model_key, "seed": str(seed), "method": cond.method,
                          "run": run}
@@ -165,7 +186,8 @@ def expand(spec: ExperimentSpec) -> Plan:
     for suite in ev.suites:
         if "base" in ev.baselines:
             for model_key, model in spec.models.items():
-                name = "base" if len(spec.models) == 1 else f"base-{model_key}"
+                name = names.claim("base" if len(spec.models) == 1 else f"base-{model_key}",
+                                   f"the untrained model {model_key!r}")
                 cfg = {"suite": suite, "run_name": name, "target": "model", "model": model, **for_suite(suite)}
                 cfg["checkpoints"] = "all"
                 step = b.add(f"eval/{name}/{suite}", "eval", cfg,
@@ -173,6 +195,7 @@ def expand(spec: ExperimentSpec) -> Plan:
                 eval_ids.append(step.id)
         for policy in ("oracle", "random"):
             if policy in ev.baselines:
+                names.claim(policy, f"the {policy} baseline")
                 cfg = {"suite": suite, "run_name": policy, "target": "policy", "model": policy,
                        **for_suite(suite, ("splits", "episodes", "seed", "max_turns"))}
                 step = b.add(f"eval/{policy}/{suite}", "eval", cfg,
@@ -198,7 +221,8 @@ def parse_only(items: list[str] | tuple[str, ...]) -> dict[str, set[str]]:
 
 
 def select(plan: Plan, only: dict[str, set[str]]) -> Plan:
-    """The steps matching every `--only` filter, plus the steps they read from; the report stays in.
+    """The steps matching every `--only` filter, plus the steps they read from; the report stays in, made from
+    the selected steps only: its hash covers those, so the next full run sees it as changed and remakes it.
 
     A step matches a key when it has that attribute with one of the given values; a step without the attribute
     (the oracle has no model) matches. Data steps come in only as dependencies. A value that matches no step is
@@ -240,7 +264,8 @@ def select(plan: Plan, only: dict[str, set[str]]) -> Plan:
             steps.append(step)
         elif step.kind == "report":
             deps = tuple(d for d in step.deps if d in chosen)
-            steps.append(dataclasses.replace(step, deps=deps))
+            digest_ = step_hash(step.kind, step.config, [plan[d].hash for d in deps])
+            steps.append(dataclasses.replace(step, deps=deps, hash=digest_))
     return Plan(name=plan.name, steps=tuple(steps))
 
 
@@ -274,11 +299,21 @@ def output_path(exp: Path, step: Step) -> Path:
 
 
 def read_state(exp: Path, step: Step | str) -> dict | None:
+    """The step's state record, or None when there is none or it is unreadable (then the step runs again)."""
     path = state_path(exp, step)
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (FileNotFoundError, json.JSONDecodeError):
+        state = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # missing, truncated, not UTF-8, not JSON
         return None
+    return state if isinstance(state, dict) else None
+
+
+def input_digest(exp: Path, step_id: str) -> str | None:
+    """What a dependent step remembers of input `step_id`: the digest of its recorded outputs (None: not done)."""
+    state = read_state(exp, step_id)
+    if not state or state.get("status") != "done":
+        return None
+    return digest(state.get("check"))
 
 
 def _alive(pid: int | None) -> bool:
@@ -294,7 +329,13 @@ def _alive(pid: int | None) -> bool:
 
 
 def step_status(exp: Path, step: Step) -> str:
-    """done | pending | changed (finished with other inputs) | failed | interrupted | running."""
+    """done | pending | changed (finished with other inputs) | lost (its outputs are gone or altered) | stale
+    (an input was redone since) | failed | interrupted | running.
+
+    "done" is earned, not remembered: the state file must carry this step's hash, its recorded outputs must still
+    be there as they were left (see `outputs.py`), and each input must be the one it was made from. State files
+    written before these records existed are trusted as they are.
+    """
     state = read_state(exp, step)
     if state is None:
         return "pending"
@@ -304,6 +345,11 @@ def step_status(exp: Path, step: Step) -> str:
     if status == "done":
         if state.get("partial"):
             return "changed"
+        if "check" in state and not outputs_intact(step.kind, output_path(exp, step), state["check"]):
+            return "lost"
+        inputs = state.get("inputs")
+        if inputs is not None and any(inputs.get(d) != input_digest(exp, d) for d in step.deps):
+            return "stale"
         return "done"
     if status == "running":
         return "running" if _alive(state.get("pid")) and state.get("pid") != os.getpid() else "interrupted"

@@ -20,7 +20,10 @@ from sftlab.train.methods import is_method
 
 # What a status means for the next run.
 ACTIONS = {"done": "skip (done)", "pending": "run", "changed": "rerun (inputs changed)",
+           "lost": "redo (outputs missing or altered)", "stale": "redo (an input was redone)",
            "failed": "retry (failed)", "interrupted": "resume (interrupted)", "running": "running elsewhere"}
+# A redone step can make the steps that read it stale; each pass runs what is not done, at most this many.
+MAX_PASSES = 3
 
 
 @dataclasses.dataclass
@@ -49,7 +52,8 @@ def plan_table(plan: Plan, exp: Path, title: str | None = None) -> Table:
     table = Table(title=title, show_lines=False)
     for col in ("#", "step", "kind", "hash", "needs", "status", "next run"):
         table.add_column(col, overflow="fold", no_wrap=col not in ("step", "next run"))
-    styles = {"done": "green", "failed": "red", "changed": "yellow", "interrupted": "yellow"}
+    styles = {"done": "green", "failed": "red", "changed": "yellow", "interrupted": "yellow", "lost": "yellow",
+              "stale": "yellow"}
     for i, step in enumerate(plan.steps, 1):
         status = step_status(exp, step)
         needs = f"{step.resources.get('cpus', 0):g} cpu" + (
@@ -101,6 +105,7 @@ def run_experiment(spec: str | Path | ExperimentSpec, out: str | Path | None = N
         return RunSummary(exp=exp, plan=plan, outcome={}, errors={}, seconds=0.0)
     with _exclusive(exp):
         _write_description(spec, full, exp)
+        _set_aside_damaged_store(exp, console)
         started = time.time()
         done_before = len(plan) - len(todo)
         counter = {"n": done_before}
@@ -116,17 +121,27 @@ def run_experiment(spec: str | Path | ExperimentSpec, out: str | Path | None = N
 
         if not todo:
             console.print("everything is done; nothing to run")
-        if executor == "local":
-            schedule = run_local(plan, todo, exp, keep_going=keep_going, on_event=on_event)
-        else:
-            schedule = run_ray(plan, todo, exp, keep_going=keep_going, address=ray_address,
-                               num_cpus=ray_num_cpus, on_event=on_event)
-    outcome = {sid: schedule.outcome.get(sid, "not run") for sid in todo}
-    summary = RunSummary(exp=exp, plan=plan, outcome=outcome, errors=dict(schedule.errors),
+        outcome, errors, this_pass = {}, {}, todo
+        for _ in range(MAX_PASSES):
+            if executor == "local":
+                schedule = run_local(plan, this_pass, exp, keep_going=keep_going, on_event=on_event)
+            else:
+                schedule = run_ray(plan, this_pass, exp, keep_going=keep_going, address=ray_address,
+                                   num_cpus=ray_num_cpus, on_event=on_event)
+            outcome.update({sid: schedule.outcome.get(sid, "not run") for sid in this_pass})
+            errors.update(schedule.errors)
+            if any(o != "done" for o in outcome.values()):
+                break
+            # A step redone into other outputs makes its readers stale (the report made before it): redo those.
+            this_pass = [s.id for s in plan.steps if step_status(exp, s) != "done"]
+            if not this_pass:
+                break
+            todo = todo + [s for s in this_pass if s not in todo]
+    summary = RunSummary(exp=exp, plan=plan, outcome=outcome, errors=errors,
                          seconds=time.time() - started)
     if summary.failed:
         for sid in summary.failed:
-            console.print(f"[red]{outcome[sid]}[/] {sid}: {schedule.errors.get(sid, 'stopped after a failure')}")
+            console.print(f"[red]{outcome[sid]}[/] {sid}: {errors.get(sid, 'stopped after a failure')}")
         first = next(s for s in summary.failed if outcome[s] == "failed") if any(
             outcome[s] == "failed" for s in summary.failed) else summary.failed[0]
         from sftlab.experiment.plan import log_path
@@ -138,6 +153,24 @@ def run_experiment(spec: str | Path | ExperimentSpec, out: str | Path | None = N
     console.print(f"[bold green]{spec.name}[/]: all {len(plan)} steps done in {exp} "
                   f"({_fmt(summary.seconds)} this run)")
     return summary
+
+
+def _set_aside_damaged_store(exp: Path, console: Console) -> None:
+    """Move a results store that cannot be read to superseded/, so its evaluations run again (their steps see
+    their rows gone) instead of every eval step failing on it."""
+    from sftlab.store import FILENAME, is_damaged
+
+    store = exp / "outputs" / "eval" / FILENAME
+    if not store.is_file() or not is_damaged(store):
+        return
+    dest = exp / "superseded" / f"{FILENAME}.damaged-{time.strftime('%Y%m%d-%H%M%S')}"
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    for suffix in ("", "-wal", "-shm"):
+        part = store.with_name(store.name + suffix)
+        if part.exists():
+            part.replace(dest.with_name(dest.name + suffix))
+    console.print(f"[yellow]note[/]: the results store {store} cannot be read; moved it to {dest}; "
+                  "the evaluations that were in it run again")
 
 
 def _write_description(spec: ExperimentSpec, plan: Plan, exp: Path) -> None:

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sftlab.errors import ConfigError, check_field_types
-from sftlab.settings import settings_of, spec_keys
+from sftlab.errors import SEED_LIMIT, ConfigError, check_field_types, check_number
+from sftlab.settings import INT_CEILING, settings_of, spec_keys
 from sftlab.task_adapters import all_tasks, get_task, load_task_module
 from sftlab.train.methods import (
     DEFAULT_METHOD,
@@ -36,6 +36,7 @@ BASELINES = ("base", "oracle", "random")
 BACKENDS = ("hf", "vllm")
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+MAX_NAME = 100
 
 
 class SpecError(ConfigError):
@@ -70,6 +71,8 @@ def known_suites() -> tuple[str, ...]:
 
 # --- dataclasses -----------------------------------------------------------------------------------------------
 
+
+MAX_PROCESSES = 4096  # a bound on cpus, gpus and training processes per step, so a typo fails at once
 
 @dataclass(frozen=True)
 class Resources:
@@ -191,20 +194,24 @@ class _Ctx:
             raise self.fail(path, f"unknown value {value!r}; choose one of: {', '.join(map(str, allowed))}")
         return value
 
-    def integer(self, value: Any, path: str, minimum: int | None = None, optional: bool = False) -> int | None:
+    def integer(self, value: Any, path: str, minimum: int | None = None, optional: bool = False,
+                maximum: int | None = None) -> int | None:
         if value is None and optional:
             return None
         if isinstance(value, bool) or not isinstance(value, int):
             raise self.fail(path, f"expected an integer, got {_kind(value)}")
-        if minimum is not None and value < minimum:
-            raise self.fail(path, f"must be >= {minimum}, got {value}")
-        return value
+        return self._in_range(value, path, minimum, maximum, integer=True)
 
-    def number(self, value: Any, path: str, minimum: float = 0) -> float:
+    def number(self, value: Any, path: str, minimum: float = 0, maximum: float | None = None) -> float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise self.fail(path, f"expected a number, got {_kind(value)}")
-        if value < minimum:
-            raise self.fail(path, f"must be >= {minimum}, got {value}")
+        return self._in_range(value, path, minimum, maximum)
+
+    def _in_range(self, value, path: str, minimum, maximum, integer: bool = False):
+        try:
+            check_number(path.rsplit(".", 1)[-1], value, low=minimum, high=maximum, integer=integer)
+        except ConfigError as exc:
+            raise self.fail(path, str(exc).split(" must ", 1)[-1].join(("must ", ""))) from None
         return value
 
     def boolean(self, value: Any, path: str) -> bool:
@@ -222,7 +229,9 @@ class _Ctx:
     def name(self, value: Any, path: str) -> str:
         value = self.text(value, path)
         if not _NAME.match(value):
-            raise self.fail(path, f"{value!r} is not a usable name (letters, digits, '.', '_', '-')")
+            raise self.fail(path, f"{value[:60]!r} is not a usable name (letters, digits, '.', '_', '-')")
+        if len(value) > MAX_NAME:  # it names folders: keep it well under the file system's 255 bytes
+            raise self.fail(path, f"is {len(value)} characters long; a name has at most {MAX_NAME}")
         return value
 
     def str_list(self, value: Any, path: str) -> tuple[str, ...]:
@@ -294,7 +303,7 @@ def parse_spec(raw: Any, source: str = "<spec>") -> ExperimentSpec:
         seeds_raw = [seeds_raw]
     if not isinstance(seeds_raw, list) or not seeds_raw:
         raise ctx.fail("seeds", f"expected a non-empty list of integers, got {_kind(seeds_raw)}")
-    seeds = tuple(ctx.integer(s, f"seeds[{i}]", minimum=0) for i, s in enumerate(seeds_raw))
+    seeds = tuple(ctx.integer(s, f"seeds[{i}]", minimum=0, maximum=SEED_LIMIT - 1) for i, s in enumerate(seeds_raw))
     if len(set(seeds)) != len(seeds):
         raise ctx.fail("seeds", "lists the same seed twice")
 
@@ -387,9 +396,10 @@ def _parse_resources(ctx: _Ctx, value: Any, path: str, base: Resources) -> Resou
     kwargs = {}
     for key in ("cpus", "gpus"):
         if key in res:
-            kwargs[key] = ctx.number(res[key], _join(path, key))
+            kwargs[key] = ctx.number(res[key], _join(path, key), maximum=MAX_PROCESSES)
     if "processes" in res:
-        kwargs["processes"] = ctx.integer(res["processes"], _join(path, "processes"), minimum=1, optional=True)
+        kwargs["processes"] = ctx.integer(res["processes"], _join(path, "processes"), minimum=1, optional=True,
+                                          maximum=MAX_PROCESSES)
     if "accelerate_config" in res:
         kwargs["accelerate_config"] = ctx.text(res["accelerate_config"], _join(path, "accelerate_config"),
                                                optional=True)
@@ -550,7 +560,11 @@ def _parse_eval(ctx: _Ctx, value: Any, task: str) -> EvalSettings:
         splits = ctx.str_list(splits, "eval.splits")
     checkpoints = ev.get("checkpoints", "all")
     if isinstance(checkpoints, list):
-        checkpoints = tuple(ctx.integer(c, f"eval.checkpoints[{i}]", minimum=0) for i, c in enumerate(checkpoints))
+        if not checkpoints:
+            raise ctx.fail("eval.checkpoints", "is an empty list, which evaluates no checkpoint; list steps, or "
+                                               "write all or last")
+        checkpoints = tuple(ctx.integer(c, f"eval.checkpoints[{i}]", minimum=0, maximum=INT_CEILING)
+                            for i, c in enumerate(checkpoints))
     else:
         ctx.choice(checkpoints, "eval.checkpoints", ("all", "last"))
     baselines_raw = ev.get("baselines", list(BASELINES))

@@ -26,7 +26,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from sftlab.errors import ConfigError, SftlabError, environment_error
-from sftlab.experiment.plan import Plan, Step, log_path, output_path, read_state, state_path
+from sftlab.experiment.outputs import record_outputs
+from sftlab.experiment.plan import Plan, Step, input_digest, log_path, output_path, read_state, state_path
 from sftlab.io import atomic_write_json
 from sftlab.store import ResultsStore
 from sftlab.train.methods import get_method, is_method, unknown_method_message
@@ -202,9 +203,12 @@ def execute_step(step_json: dict, exp: str, plan_json: dict) -> dict:
     if error is None:
         # A step that runs with failed inputs (the report) is not done for good: the next run redoes it.
         missing = [d for d in step.deps if (read_state(exp, d) or {}).get("status") != "done"]
+        # What the next run checks before trusting "done": the outputs as left, the inputs as read.
+        check = record_outputs(step.kind, output_path(exp, step), outputs)
+        inputs = {d: input_digest(exp, d) for d in step.deps}
         _write_state(exp, step, status="done", started=started, seconds=seconds, outputs=outputs,
-                     partial=bool(step.soft_deps and missing), missing=missing, attempt=attempt,
-                     cpu_seconds=round(_cpu_seconds() - cpu_at_start, 1),
+                     partial=bool(step.soft_deps and missing), missing=missing, attempt=attempt, check=check,
+                     inputs=inputs, cpu_seconds=round(_cpu_seconds() - cpu_at_start, 1),
                      load=[load_at_start, _machine_load()])
         return {"id": step.id, "status": "done", "error": None, "seconds": seconds}
     _record_failure(exp, step, started=started, seconds=seconds, error=error, attempt=attempt)

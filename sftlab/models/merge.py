@@ -20,7 +20,7 @@ def merge_adapter(adapter_dir: str | os.PathLike, out: str | os.PathLike, force:
     if not is_adapter_dir(adapter_dir):
         raise ModelError(f"{adapter_dir} is not a LoRA adapter folder (no adapter_config.json)")
     model, tokenizer = load(str(adapter_dir), device="cpu", dtype="float32", for_training=False)
-    with staged_dir(out, force=force) as tmp:
+    with staged_dir(out, force=force, inputs=[adapter_dir]) as tmp:
         model.save_pretrained(tmp)
         tokenizer.padding_side = "right"
         tokenizer.save_pretrained(tmp)

@@ -29,6 +29,7 @@ from sftlab.task_adapters.base import (
     Task,
     Verdict,
 )
+from sftlab.task_adapters.guard import call_plugin, guard, is_plugin, plugin_label
 from sftlab.task_adapters.rows import make_row
 
 ENTRY_POINT_GROUP = "sftlab.tasks"
@@ -70,9 +71,12 @@ def register(task: Task | type[Task], *, replace: bool = False) -> Task:
     """Add a task to the registry and return it; a clash of names, aliases, presets or suites is a ConfigError."""
     _ensure()
     if isinstance(task, type) and issubclass(task, Task):
-        task = task()
+        task = call_plugin(plugin_label(task), "__init__", task) if is_plugin(task) else task()
     if not isinstance(task, Task):
         raise ConfigError(f"a registered task must be a sftlab.task_adapters.Task, got {type(task).__name__}")
+    if is_plugin(task) and not getattr(task, "_sftlab_guarded", False):
+        guard(task)  # its failures become one line naming it and the method
+        object.__setattr__(task, "_sftlab_guarded", True)
     if not _NAME.match(task.name or ""):
         raise ConfigError(f"task name {task.name!r} must be lower-case letters, digits and _, starting with a letter")
     if task.name in _tasks and _tasks[task.name] is task:

@@ -20,7 +20,14 @@ from transformers import TrainerCallback
 
 from sftlab import __version__
 from sftlab.errors import ConfigError, DataError, disk_full_message
-from sftlab.io import acquire_output, atomic_write_json, atomic_write_text, process_rank, release_output
+from sftlab.io import (
+    acquire_output,
+    atomic_write_json,
+    atomic_write_text,
+    check_output_path,
+    process_rank,
+    release_output,
+)
 from sftlab.train.runs import (
     CHECKPOINTS,
     COMPLETE,
@@ -174,7 +181,7 @@ def prepare_run(
 def _prepare_run(
     out: str | os.PathLike, *, kind: str, base_model: str, data: str, config: dict, force: bool, resume: bool
 ) -> tuple[Path, Path | None, bool]:
-    run = Path(out)
+    run = check_output_path(out, [data, base_model])  # --force would otherwise delete the data it trains on
     if run.exists() and not run.is_dir():
         raise DataError(f"{run} exists and is not a folder")
     has_content = run.is_dir() and any(run.iterdir())

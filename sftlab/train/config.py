@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from sftlab.errors import ConfigError, check_choice, check_positive, check_seed, config_from_mapping
-from sftlab.settings import setting
+from sftlab.settings import check_numbers, setting
 from sftlab.train.schedule import parse_schedule
 
 REPORT_TO = ("none", "tensorboard", "wandb", "trackio")
@@ -68,6 +68,7 @@ class TrainConfig:
         for key, value in self.method_defaults().items():
             if getattr(self, key) is None:
                 object.__setattr__(self, key, value)
+        check_numbers(self)  # finite and in range, before the checks below compare them
         object.__setattr__(self, "schedule", parse_schedule(self.schedule))
         check_positive("num_epochs", self.num_epochs)
         check_positive("logging_steps", self.logging_steps, integer=True)

@@ -30,9 +30,15 @@ def read_run(run: str | os.PathLike) -> dict:
     if not path.is_file():
         raise DataError(f"{run} is not a run folder (no {RUN_JSON})")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise DataError(f"{path} is not valid JSON ({exc.msg})") from None
+    except (UnicodeDecodeError, RecursionError):
+        raise DataError(f"{path} is not a readable JSON file") from None
+    if not isinstance(data, dict):
+        raise DataError(f"{path} holds a {type(data).__name__}, not a run record; restore it or train again with "
+                        "--force")
+    return data
 
 
 def complete_checkpoints(run: str | os.PathLike) -> list[tuple[int, Path]]:

@@ -203,3 +203,98 @@ def test_sokoban_tables_show_both_validities_and_the_prompt_protocol(tmp_path):
     assert all(t.title.endswith("[prompts: paper]") for t in tables)
     text = "\n".join(to_markdown(t) for t in tables)
     assert "75.0" in text and "60.0" in text and "[prompts: paper]" in text
+
+
+def test_two_evaluations_of_one_cell_show_the_latest_with_a_note_never_silently(tmp_path):
+    """Issue 26: `sftlab eval --backend random --episodes 20` then `--episodes 5` into one folder."""
+    from sftlab.evaluate import EvalConfig, evaluate
+
+    for episodes in (20, 5):
+        evaluate(EvalConfig(model="random", backend="random", suite="gp-eval", episodes=episodes,
+                            out=str(tmp_path)), progress=False)
+    table = results_table(tmp_path, "gp-eval")
+    [row] = table.rows
+    cells = [c for c in row.cells.values() if c is not None]
+    assert cells and all(c.others == 1 for c in cells)
+    assert {c.n for c in cells} <= {1, 2, 3, 4, 5}  # the latest evaluation (5 episodes in all)
+    [note] = [n for n in table.notes if "2 evaluations are stored" in n]
+    assert "episodes=5" in note and "episodes=20" in note and "latest (episodes=5" in note
+    markdown = to_markdown(table)
+    assert "*" in markdown.split("\n")[4] and note in markdown
+    assert "several evaluations stored" in to_html(table) and r"$^*$" in to_latex(table)
+    chosen = results_table(tmp_path, "gp-eval", where={"episodes": "20"})  # the choice by flag: --where
+    assert not chosen.notes and all(c.others == 0 and c.n > 5 for c in chosen.rows[0].cells.values() if c)
+    with pytest.raises(ConfigError, match="the store has episodes: 20, 5"):
+        results_table(tmp_path, "gp-eval", where={"episodes": "7"})
+
+
+def test_runs_named_alike_from_different_model_folders_keep_their_own_rows(tmp_path):
+    with ResultsStore(tmp_path) as store:
+        for i, value in ((1, 0.25), (2, 0.75)):
+            store.record(f"k{i}", run="model", checkpoint="checkpoint-5", step=5, suite="gp-eval",
+                         metrics=[Metric("id", "acc", value, 4)],
+                         settings={"episodes": 4, "model": f"/tmp/x{i}/model", "fingerprint": f"f{i}"})
+    table = results_table(tmp_path, "gp-eval")
+    assert sorted((r.label, r.cells["id"].value) for r in table.rows) == [
+        ("model [x1/model] @5", 0.25), ("model [x2/model] @5", 0.75)]
+    assert any("evaluated from 2 different models" in n for n in table.notes)
+    assert not any(c.others for r in table.rows for c in r.cells.values() if c)
+
+
+def test_an_old_store_without_model_paths_still_reads(gp_store):
+    table = results_table(gp_store, "gp-eval")
+    assert not table.notes and not any(c.others for r in table.rows for c in r.cells.values() if c)
+
+
+def test_markdown_never_lets_a_run_name_or_model_output_become_markup():
+    """Issue 26: a response holding ``` ended the report's code fence; run names were not escaped."""
+    from sftlab.analysis.tables import md_escape, md_fence
+    from sftlab.store import Result
+
+    response = "look: ```\n# not a heading\n```` done"
+    block = md_fence(response, "text")
+    fence = block.split("\n", 1)[0][: -len("text")]
+    assert set(fence) == {"`"} and len(fence) == 5
+    assert block.endswith("\n" + fence) and fence not in block[len(fence):-len(fence)]
+    assert md_escape("**bold** <img src=x> | a_b") == r"\*\*bold\*\* &lt;img src=x&gt; \| a\_b"
+    row = Result("k", "<b>x</b>|y", "checkpoint-1", 1, "gp-eval", "id", "acc", 0.5, None, None, 2, {})
+    markdown = to_markdown(results_table([row], "gp-eval"))
+    assert r"&lt;b&gt;x&lt;/b&gt;\|y @1" in markdown and "<b>" not in markdown
+
+
+def test_two_model_folders_with_one_name_evaluated_into_one_folder_are_two_rows(tmp_path):
+    """Issue 26: `sftlab eval --model x1/model` and `--model x2/model` into one folder showed as one row."""
+    import shutil
+
+    from sftlab.evaluate import EvalConfig, evaluate
+    from sftlab.models import resolve
+
+    for parent in ("x1", "x2"):
+        shutil.copytree(resolve("tiny-random"), tmp_path / parent / "model")
+        evaluate(EvalConfig(model=str(tmp_path / parent / "model"), suite="gp-eval", episodes=1, max_new_tokens=2,
+                            device="cpu", splits=("id",), out=str(tmp_path / "ev")), progress=False)
+    with ResultsStore(tmp_path / "ev") as store:
+        assert {r.settings["model"] for r in store.query()} == {str(tmp_path / p / "model") for p in ("x1", "x2")}
+    table = results_table(tmp_path / "ev", "gp-eval")
+    assert sorted(r.label for r in table.rows) == ["model [x1/model]", "model [x2/model]"]
+
+
+def test_an_evaluation_stored_before_keys_held_the_model_path_is_migrated_not_doubled(tmp_path):
+    import json as _json
+
+    from sftlab.evaluate import EvalConfig, evaluate
+
+    config = EvalConfig(model="tiny-random", suite="gp-eval", episodes=1, max_new_tokens=2, device="cpu",
+                        splits=("id",), out=str(tmp_path))
+    evaluate(config, progress=False)
+    conn = sqlite3.connect(tmp_path / "results.sqlite")  # as an older sftlab wrote it: other key, no model path
+    for key, settings in conn.execute("SELECT DISTINCT key, settings FROM results").fetchall():
+        old = {k: v for k, v in _json.loads(settings).items() if k != "model"}
+        conn.execute("UPDATE results SET key = ?, settings = ? WHERE key = ?", ("old-" + key, _json.dumps(old), key))
+    conn.commit()
+    conn.close()
+    evaluate(config, progress=False)  # reuses the stored numbers under the new key and drops the old one
+    with ResultsStore(tmp_path) as store:
+        keys = {r.key for r in store.query()}
+    assert len(keys) == 1 and not next(iter(keys)).startswith("old-")
+    assert not results_table(tmp_path, "gp-eval").notes

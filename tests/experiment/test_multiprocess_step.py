@@ -83,7 +83,7 @@ def test_missing_accelerate_config_fails_the_step_with_one_line(tmp_path, write_
 
 
 @pytest.mark.parametrize(("resources", "where", "message"), [
-    ({"train": {"processes": 0}}, "train.resources.processes", "must be >= 1"),
+    ({"train": {"processes": 0}}, "train.resources.processes", "must be between 1 and 4096, got 0"),
     ({"train": {"gpus": 2, "processes": 4}}, "train.resources.processes", "4 processes need 4 GPUs"),
     ({"eval": {"processes": 2}}, "eval.resources.processes", "only training runs several processes"),
 ])

@@ -167,3 +167,72 @@ def test_a_spec_with_a_task_module_runs_end_to_end_through_sftlab_run(task_file,
     assert {s for run in by_run.values() for _, s in run} == {"id", "ood"}  # the plugin task's own splits
     assert set(by_run["oracle"].values()) == {1.0}
     assert "addition-eval" in (exp / "report.md").read_text()
+
+
+# Issue 26: a plugin's failure is one line naming the plugin and the method; a plugin cannot end the process.
+_BROKEN = {
+    "init-raises": ("def __init__(self):\n        raise RuntimeError('no init')", "Broken", "__init__() failed"),
+    "presets-raises": ("def presets(self):\n        raise ValueError('x')", None, "presets() failed: ValueError"),
+    "presets-wrong-type": ("def presets(self):\n        return 'x'", None, "expected a list of Preset"),
+    "judge-raises": ("def judge(self, response, answer, refused=None):\n        raise ValueError('bad')", None,
+                     "judge() failed: ValueError: bad"),
+    "judge-returns-int": ("def judge(self, response, answer, refused=None):\n        return 1", None,
+                          "judge() returned int 1; expected a Verdict"),
+    "oracle-returns-none": ("def oracle_answer(self, row, rng):\n        return None", None,
+                            "oracle_answer() returned NoneType None; expected a string"),
+    "rows-without-id": ("def suite_rows(self, *a):\n        return [{'split': 'id'}]", None, "(row 0 has no 'id')"),
+    "split-order-none": ("def split_order(self, suite):\n        return None", None, "split_order() returned"),
+    "judge-exits": ("def judge(self, response, answer, refused=None):\n        import sys; sys.exit(0)", None,
+                    "judge() tried to end the process (sys.exit(0))"),
+}
+_BROKEN_TRAIN = {
+    "train-rows-none": ("def train_rows(self, *a):\n        return None", "expected a tuple (rows, info dict)"),
+    "train-rows-without-task": ("def train_rows(self, *a):\n        rows, info = super().train_rows(*a)\n"
+                                "        return [{k: v for k, v in r.items() if k != 'task'} for r in rows], info",
+                                "(row 0 has no 'task')"),
+}
+
+
+def _broken_plugin(tmp_path, monkeypatch, method: str, instance: str | None = None) -> Path:
+    monkeypatch.delenv(ENV_VAR, raising=False)
+    source = doc_task_source().replace("addition", "brk").replace("Addition", "Brk").replace("TASK = Brk()", "")
+    path = tmp_path / "broken.py"
+    path.write_text(f"{source}\n\nclass Broken(Brk):\n    {method}\n\n\nTASK = {instance or 'Broken()'}\n")
+    return path
+
+
+def _one_error_line(capsys) -> str:
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    lines = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1, err
+    return lines[0]
+
+
+@pytest.mark.parametrize("case", list(_BROKEN))
+def test_a_broken_plugin_method_is_one_line_naming_the_plugin_and_the_method(case, tmp_path, monkeypatch, capsys):
+    method, instance, fragment = _BROKEN[case]
+    path = _broken_plugin(tmp_path, monkeypatch, method, instance)
+    try:
+        code = main(["--task-module", str(path), "eval", "--backend", "oracle", "--suite", "brk-eval", "--episodes",
+                     "2", "--out", str(tmp_path / "ev"), "--quiet"])
+        assert code == 2
+        line = _one_error_line(capsys)
+        assert "task plugin 'brk' (Broken in" in line and fragment in line, line
+    finally:
+        unload_task_module(path)
+
+
+@pytest.mark.parametrize("case", list(_BROKEN_TRAIN))
+def test_broken_training_rows_of_a_plugin_are_one_line(case, tmp_path, monkeypatch, capsys):
+    method, fragment = _BROKEN_TRAIN[case]
+    path = _broken_plugin(tmp_path, monkeypatch, method)
+    try:
+        code = main(["--task-module", str(path), "data", "build", "brk-answer-only", "--n", "2", "--out",
+                     str(tmp_path / "d"), "--quiet"])
+        assert code == 2
+        line = _one_error_line(capsys)
+        assert "train_rows()" in line and fragment in line, line
+        assert not (tmp_path / "d").exists()
+    finally:
+        unload_task_module(path)
