@@ -20,11 +20,12 @@ lint: setup
 	$(PY) -m ruff check sftlab tests benchmarks
 	$(VENV)/bin/lint-imports
 
+# -n auto: one pytest-xdist worker per core (tests/conftest.py gives each worker one torch thread)
 test: lint
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto
 
 test-fast: lint
-	$(PY) -m pytest -m "not slow"
+	$(PY) -m pytest -n auto -m "not slow"
 
 quickstart: setup
 	$(VENV)/bin/sftlab quickstart
