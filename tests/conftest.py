@@ -1,16 +1,29 @@
-"""Suite-wide settings.
+"""Suite-wide settings for parallel runs.
 
-`make test` runs the suite on every core with pytest-xdist (`pytest -n auto`). The workers already fill the cores,
-so each worker uses one torch thread (unless OMP_NUM_THREADS says otherwise): two threads per worker on busy cores
-make every small op of the tiny model wait for both, which costs more than it gains (docs/performance.md).
+`make test` runs the suite on every core with pytest-xdist (`pytest -n auto`). Under it:
+
+- each worker uses one torch thread (unless OMP_NUM_THREADS says otherwise): the workers already fill the cores,
+  and two threads per worker on busy cores make every small op of the tiny model wait for both
+  (docs/performance.md);
+- the tests marked `slow` are handed out first, so the long ones run side by side from the start and the short ones
+  fill the gaps, instead of one long test starting last and running alone.
 """
 
 import os
 import sys
 
 
+def _under_xdist() -> bool:
+    return bool(os.environ.get("PYTEST_XDIST_WORKER"))
+
+
 def pytest_configure(config):
-    if os.environ.get("PYTEST_XDIST_WORKER") and "OMP_NUM_THREADS" not in os.environ:
+    if _under_xdist() and "OMP_NUM_THREADS" not in os.environ:
         os.environ["OMP_NUM_THREADS"] = "1"  # read by torch when it loads, and by every subprocess a test starts
         if "torch" in sys.modules:
             sys.modules["torch"].set_num_threads(1)
+
+
+def pytest_collection_modifyitems(config, items):
+    if _under_xdist():  # every worker sorts the same collection the same way, as xdist requires
+        items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # stable: file order otherwise
