@@ -256,6 +256,10 @@ def _build_trainer(config: SftConfig, run: Path, rows, per_device: int, accum: i
     model, tokenizer = load(config.model, device="cpu", dtype="float32", for_training=True)
     if config.attn_implementation:
         model.set_attn_implementation(config.attn_implementation)
+    elif (config.padding_free or config.packing) and not gpu and model.config._attn_implementation == "sdpa":
+        from sftlab.train.varlen_attention import use_varlen_sdpa
+
+        use_varlen_sdpa(model)  # attend each sequence of a padding-free row on its own, not through a dense mask
     args = TrlSFTConfig(
         output_dir=str(run / "checkpoints"),
         num_train_epochs=config.num_epochs,
