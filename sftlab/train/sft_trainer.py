@@ -79,9 +79,9 @@ def labelled_positions_only():
 
     TRL projects only those positions on Triton devices (CUDA, XPU); elsewhere it scores every position against the
     whole vocabulary, forward and again in its backward, and zeroes the prompt's results afterwards, to keep tile
-    shapes fixed for compilers such as Neuron's. On CPU that is most of the cost of an SFT step on prompt-heavy rows
-    (a Sokoban answer-only row is ~350 prompt tokens and ~10 completion tokens; the LM head of SmolLM2-135M is a
-    fifth of its FLOPs). The loss, its gradient, the entropy and the token accuracy are the same, position by
+    shapes fixed for compilers such as Neuron's. On CPU that cost a fifth of an SFT step of SmolLM2-135M on
+    prompt-heavy rows (a Sokoban answer-only row is 346 prompt and 15 completion tokens; the LM head is a fifth of
+    the model's FLOPs). The loss, its gradient, the entropy and the token accuracy are the same, position by
     position: the skipped positions were zeroed. A TRL without this switch is left as it is.
     """
     original = getattr(trl_utils, "_use_triton", None)
