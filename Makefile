@@ -20,11 +20,13 @@ lint: setup
 	$(PY) -m ruff check sftlab tests benchmarks
 	$(VENV)/bin/lint-imports
 
+# -n auto: one pytest-xdist worker per core (tests/conftest.py: one torch thread each, slow tests handed out first);
+# worksteal: an idle worker takes queued tests from a busy one, so the last long test does not run alone
 test: lint
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --dist worksteal
 
 test-fast: lint
-	$(PY) -m pytest -m "not slow"
+	$(PY) -m pytest -n auto --dist worksteal -m "not slow"
 
 quickstart: setup
 	$(VENV)/bin/sftlab quickstart

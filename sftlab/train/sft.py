@@ -163,6 +163,10 @@ def _build_trainer(config: SftConfig, run: Path, rows, per_device: int, accum: i
     model, tokenizer = load(config.model, device="cpu", dtype=dtype, for_training=True)
     if config.attn_implementation:
         model.set_attn_implementation(config.attn_implementation)
+    elif (config.padding_free or config.packing) and not gpu and model.config._attn_implementation == "sdpa":
+        from sftlab.train.varlen_attention import use_varlen_sdpa
+
+        use_varlen_sdpa(model)  # attend each sequence of a padding-free row on its own, not through a dense mask
     args = TrlSFTConfig(
         **trainer_args(config, run, per_device, accum, gpu, progress),
         activation_checkpointing=config.gradient_checkpointing,  # TRL defaults it on; off unless asked

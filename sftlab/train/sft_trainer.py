@@ -18,7 +18,10 @@ The logged `loss` is always a mean (per token, per micro-batch or per sequence),
 
 from __future__ import annotations
 
+import contextlib
+
 import torch
+import trl.trainer.utils as trl_utils
 from trl import SFTTrainer
 
 from sftlab.errors import DataError
@@ -41,6 +44,10 @@ class NormalizedSFTTrainer(VerlOptimizerRules, SFTTrainer):
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         """The loss `training_step` backpropagates for one micro-batch, per `loss_normalization`."""
+        with labelled_positions_only():
+            return self._normalized_loss(model, inputs, return_outputs, num_items_in_batch)
+
+    def _normalized_loss(self, model, inputs, return_outputs, num_items_in_batch):
         if self.loss_normalization == "batch_token_mean" or return_outputs or not self.model.training:
             return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
         if self.loss_normalization == "microbatch_mean_sum":
@@ -67,6 +74,29 @@ class NormalizedSFTTrainer(VerlOptimizerRules, SFTTrainer):
         if self.loss_normalization == "batch_token_mean":
             return loss
         return loss / (max(self._units, 1) * self.current_gradient_accumulation_steps)
+
+
+@contextlib.contextmanager
+def labelled_positions_only():
+    """Within this block TRL's fused LM head scores only the positions that have a label (the completion tokens),
+    on every device.
+
+    TRL projects only those positions on Triton devices (CUDA, XPU); elsewhere it scores every position against the
+    whole vocabulary, forward and again in its backward, and zeroes the prompt's results afterwards, to keep tile
+    shapes fixed for compilers such as Neuron's. On CPU that cost a fifth of an SFT step of SmolLM2-135M on
+    prompt-heavy rows (a Sokoban answer-only row is 346 prompt and 15 completion tokens; the LM head is a fifth of
+    the model's FLOPs). The loss, its gradient, the entropy and the token accuracy are the same, position by
+    position: the skipped positions were zeroed. A TRL without this switch is left as it is.
+    """
+    original = getattr(trl_utils, "_use_triton", None)
+    if original is None:
+        yield
+        return
+    trl_utils._use_triton = lambda device: True
+    try:
+        yield
+    finally:
+        trl_utils._use_triton = original
 
 
 def sequence_mean_sum(log_probs: torch.Tensor, label_mask: torch.Tensor, inputs: dict) -> tuple[torch.Tensor, int]:

@@ -45,8 +45,11 @@ def test_training_lowers_loss_and_writes_the_log_schedule(tmp_path):
     assert [step for step, _ in checkpoints] == [0, 1, 2, 4, 6, 8]  # the log grid scaled to 8 steps
     assert checkpoints[0][1] == "tiny-random"
     assert all((run / "checkpoints" / f"checkpoint-{s}" / "COMPLETE").is_file() for s in (1, 2, 4, 6, 8))
-    losses = [entry["loss"] for entry in read_log_history(run) if "loss" in entry]
+    steps = [entry for entry in read_log_history(run) if "loss" in entry]
+    losses = [entry["loss"] for entry in steps]
     assert len(losses) == 8 and losses[-1] < losses[0] - 0.2
+    # TRL's per-step metrics over the completion tokens stay in the log (scored on those tokens only, even on CPU)
+    assert all(0 < entry["entropy"] < 11 and 0 <= entry["mean_token_accuracy"] <= 1 for entry in steps)
     info = read_run(run)
     assert info["status"] == "complete" and info["plan"]["effective_batch"] == 4
     assert info["config"]["max_steps"] == 8 and (run / "data_manifest.json").is_file()
