@@ -31,6 +31,7 @@ from collections.abc import Iterator, Sequence
 from sftlab.backends.base import Backend, Generation, Messages, SamplingParams, sample_seeds
 from sftlab.errors import ConfigError, ModelError
 
+PREALLOCATED_TOKENS = 512  # new tokens the KV buffers have room for at first (then doubled as needed)
 EPISODE_CACHE_BYTES = 2 * 1024**3  # the most memory the episode cache keeps between two calls (prompts beyond it are
 # prefilled as usual); SmolLM2-135M in fp32 needs about 46 KB per prompt token, ~25 MB per Sokoban prompt
 
@@ -163,7 +164,8 @@ class HFBackend(Backend):
         with torch.inference_mode():
             cache = None
             if self._cache_kwarg():  # else generate's own cache (layers other than plain full attention)
-                cache = (preallocated_cache(self.model.config, longest + max_new) if self.preallocate
+                cache = (preallocated_cache(self.model.config, longest + min(max_new, PREALLOCATED_TOKENS),
+                                            longest + max_new) if self.preallocate
                          else DynamicCache(config=self.model.config))
             plan = self._plan(ids, prefixes) if cache is not None else None
             inputs = self._prefix_inputs(ids, plan, prefixes, cache) if plan else None

@@ -42,18 +42,18 @@ def test_preallocated_cache_gives_bit_identical_logits(tiny, capacity_short):
               "attention_mask": torch.tensor([[0] * (width - len(x)) + [1] * len(x) for x in ids])}
     config = GenerationConfig(do_sample=False, max_new_tokens=12, min_new_tokens=12, pad_token_id=pad,
                               eos_token_id=None, return_dict_in_generate=True, output_logits=True)
-    capacity = width + 3 if capacity_short else width + 12  # "grown": the buffers must be enlarged mid-generation
+    capacity = width + 3 if capacity_short else width + 12  # "grown": the buffers are enlarged mid-generation
     name = tiny._cache_kwarg()  # "cache" ("past_key_values" before transformers 5)
     with torch.inference_mode():
         a = tiny.model.generate(**inputs, generation_config=config, **{name: DynamicCache(config=tiny.model.config)})
-        cache = preallocated_cache(tiny.model.config, capacity)
+        cache = preallocated_cache(tiny.model.config, capacity, limit=width + 12)
         b = tiny.model.generate(**inputs, generation_config=config, **{name: cache})
     assert all(torch.equal(x, y) for x, y in zip(a.logits, b.logits, strict=True))  # bit for bit, every step
     assert torch.equal(a.sequences, b.sequences)
     layer = cache.layers[0]
     assert layer.keys.shape[-2] == width + 11  # the prompt and the 11 fed-back tokens, as a view of the buffer
     assert layer.keys.data_ptr() == layer._key_buffer.data_ptr()
-    assert layer._key_buffer.shape[-2] >= width + 11 and (layer._key_buffer.shape[-2] > capacity) == capacity_short
+    assert layer._key_buffer.shape[-2] == width + 12  # grown by doubling, but not beyond the limit
 
 
 @pytest.mark.parametrize("params", [GREEDY, SAMPLED], ids=["greedy", "seeded-sampling"])
