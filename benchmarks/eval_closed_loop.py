@@ -1,4 +1,4 @@
-"""Benchmark: closed-loop Sokoban eval, batched vs one episode at a time, or prefix reuse on vs off, in one run.
+"""Benchmark: closed-loop Sokoban eval, batched vs one episode at a time, or one hf-backend speed-up on vs off, in one run.
 
 `--compare batching` (default):
 
@@ -11,13 +11,22 @@ floating-point near-ties of batched vs unbatched matmuls).
     .venv/bin/python benchmarks/eval_closed_loop.py                  # tiny-random, 64 episodes x 30 turns
     .venv/bin/python benchmarks/eval_closed_loop.py --model smollm2-135m --episodes 16 --turns 5
 
-`--compare prefix`: one closed-loop turn (the batched prefill of every episode's prompt plus `--max-new-tokens`
-decode steps, what each turn of `sftlab eval` costs) with the hf backend's prefix reuse on and off
-(`reuse_prefix`), the arms alternated `--repeats` times; prints the median times, their ratio and how many
+`--compare prefix | decode | episode`: one closed-loop turn (the batched prefill of every episode's prompt plus up
+to `--max-new-tokens` decode steps, what each turn of `sftlab eval` costs) with one of the hf backend's speed-ups
+off and on, the arms alternated `--repeats` times; prints the median wall and CPU times, their ratios and how many
 responses are identical in both arms.
+- prefix: prefix reuse (`reuse_prefix`), turn 0.
+- decode: the preallocated KV cache (`preallocate`) against transformers' dynamic cache, turn 0; use
+  `--max-new-tokens 256` for CoT-length generation.
+- episode: the cross-turn episode cache (`episode_cache`): each arm plays turns 0 and 1 and the second is timed,
+  a base-model turn: an episode that did not move has the same prompt again.
+The other speed-ups stay as `sftlab eval` has them (on), except the episode cache, which is off in the prefix and
+decode comparisons.
 
     .venv/bin/python benchmarks/eval_closed_loop.py --compare prefix --model smollm2-135m --episodes 40 \
         --max-new-tokens 64 --repeats 3
+    .venv/bin/python benchmarks/eval_closed_loop.py --compare decode --model smollm2-135m --episodes 40 \
+        --max-new-tokens 256 --repeats 2
 """
 
 from __future__ import annotations
@@ -33,10 +42,11 @@ def main() -> None:
     parser.add_argument("--turns", type=int, default=30)
     parser.add_argument("--max-new-tokens", type=int, default=8)
     parser.add_argument("--device", default=None)
-    parser.add_argument("--compare", choices=("batching", "prefix"), default="batching")
+    parser.add_argument("--compare", choices=("batching", *TOGGLES), default="batching")
     parser.add_argument("--batch-size", type=int, default=None, help="hf batch size (default: all episodes; "
                         "`sftlab eval` uses 32)")
-    parser.add_argument("--repeats", type=int, default=3, help="--compare prefix: timed turns per arm")
+    parser.add_argument("--repeats", type=int, default=3, help="--compare prefix/decode/episode: timed turns per "
+                        "arm")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice; 1 "
                         "avoids the spin-waiting of 2 threads on a loaded 2-core machine)")
     args = parser.parse_args()
@@ -54,8 +64,8 @@ def main() -> None:
     rows = rows[: args.episodes] if len(rows) > args.episodes else rows
     params = SamplingParams(temperature=0.5, max_new_tokens=args.max_new_tokens, seed=0)
     backend = get_backend("hf", args.model, batch_size=args.batch_size or len(rows), device=args.device)
-    if args.compare == "prefix":
-        prefix_reuse(backend, rows, params, args.repeats)
+    if args.compare in TOGGLES:
+        toggle(backend, rows, params, args.repeats, args.compare)
         return
     print(f"model {args.model} on {backend.device}, torch threads {torch.get_num_threads()}; {len(rows)} episodes "
           f"x up to {args.turns} turns, max_new_tokens {args.max_new_tokens}")
@@ -79,8 +89,16 @@ def main() -> None:
           f"{same}/{len(rows)} episodes identical in both arms")
 
 
-def prefix_reuse(backend, rows, params, repeats: int) -> None:
-    """Time one closed-loop turn with prefix reuse off and on (alternating; median of `repeats` each)."""
+TOGGLES = {  # --compare: the hf backend's attribute turned off and on, and the turns played (the last one is timed)
+    "prefix": ("reuse_prefix", 1),
+    "decode": ("preallocate", 1),
+    "episode": ("episode_cache", 2),
+}
+
+
+def toggle(backend, rows, params, repeats: int, what: str) -> None:
+    """Time the last of `turns` closed-loop turns with one hf speed-up off and on (alternating; median of
+    `repeats` each) and count the identical responses of that turn."""
     import os
     import statistics
 
@@ -89,33 +107,45 @@ def prefix_reuse(backend, rows, params, repeats: int) -> None:
     from sftlab.backends.hf import plan_prefixes, render_chat
     from sftlab.evaluate import closed_loop
 
+    attribute, turns = TOGGLES[what]
     episodes = [closed_loop.start_episode(r, n) for r, n in zip(rows, closed_loop.episode_numbers(rows), strict=True)]
     ids = [backend.tokenizer(render_chat(backend.tokenizer, [{"role": "user", "content": e.prompt()}]),
                              add_special_tokens=False)["input_ids"] for e in episodes]
     plan = plan_prefixes(ids) or [0] * len(ids)
-    print(f"model {backend.model_name} on {backend.device}, torch threads {torch.get_num_threads()}, "
-          f"batch size {backend.batch_size}; {len(rows)} prompts of {min(map(len, ids))}-{max(map(len, ids))} tokens, "
-          f"shared prefixes {min(plan)}-{max(plan)} tokens (whole batch), max_new_tokens {params.max_new_tokens}, "
-          f"load average {os.getloadavg()[0]:.1f}")
+    print(f"{attribute} off vs on, timing turn {turns - 1}: model {backend.model_name} on {backend.device}, torch "
+          f"threads {torch.get_num_threads()}, batch size {backend.batch_size}; {len(rows)} prompts of "
+          f"{min(map(len, ids))}-{max(map(len, ids))} tokens, shared prefixes {min(plan)}-{max(plan)} tokens (whole "
+          f"batch), max_new_tokens {params.max_new_tokens}, load average {os.getloadavg()[0]:.1f}", flush=True)
+    backend.episode_cache = what == "episode"
     closed_loop.play(backend, rows[:2], params, max_turns=1)  # warm-up (first-call allocations)
     times: dict[bool, list[float]] = {False: [], True: []}
     cpu: dict[bool, list[float]] = {False: [], True: []}  # process CPU time: steadier than wall on a busy machine
     responses: dict[bool, list[str]] = {}
     for _ in range(repeats):
-        for reuse in (False, True):
-            backend.reuse_prefix = reuse
-            start, start_cpu = time.perf_counter(), time.process_time()
-            units = closed_loop.play(backend, rows, params, max_turns=1)
-            times[reuse].append(time.perf_counter() - start)
-            cpu[reuse].append(time.process_time() - start_cpu)
-            responses[reuse] = [u["records"][0]["response"] for u in units]
-            print(f"  reuse_prefix={reuse!s:5}: {times[reuse][-1]:7.1f} s wall, {cpu[reuse][-1]:7.1f} s CPU", flush=True)
+        for on in (False, True):
+            setattr(backend, attribute, on)
+            marks: dict[int, tuple[float, float]] = {}  # turn -> clocks when its generate call starts
+            units = closed_loop.play(backend, rows, params, max_turns=turns,
+                                     on_turn=lambda turn, _live, marks=marks: marks.update({turn: _clocks()}))
+            wall, used = (end - start for end, start in zip(_clocks(), marks[turns - 1], strict=True))
+            times[on].append(wall)
+            cpu[on].append(used)
+            last = [u["records"][-1] for u in units]
+            responses[on] = [(r["turn"], r["response"]) for r in last]
+            lengths = [r["response_tokens"] for r in last]
+            print(f"  {attribute}={on!s:5}: {wall:7.1f} s wall, {used:7.1f} s CPU; response tokens "
+                  f"{statistics.mean(lengths):.0f} mean, {max(lengths)} max; load average {os.getloadavg()[0]:.1f}",
+                  flush=True)
     off, on = statistics.median(times[False]), statistics.median(times[True])
     off_cpu, on_cpu = statistics.median(cpu[False]), statistics.median(cpu[True])
     same = sum(a == b for a, b in zip(responses[False], responses[True], strict=True))
-    print(f"one turn, median of {repeats}: without prefix reuse {off:.1f} s wall / {off_cpu:.1f} s CPU, with "
-          f"{on:.1f} s / {on_cpu:.1f} s; speedup {off / on:.2f}x wall, {off_cpu / on_cpu:.2f}x CPU; "
+    print(f"turn {turns - 1}, median of {repeats}: without {attribute} {off:.1f} s wall / {off_cpu:.1f} s CPU, "
+          f"with {on:.1f} s / {on_cpu:.1f} s; speedup {off / on:.2f}x wall, {off_cpu / on_cpu:.2f}x CPU; "
           f"{same}/{len(rows)} responses identical; load average {os.getloadavg()[0]:.1f}")
+
+
+def _clocks() -> tuple[float, float]:
+    return time.perf_counter(), time.process_time()
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ samples do not depend on which other prompts share its batch, or on the batch or
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
 from abc import ABC, abstractmethod
@@ -102,6 +103,12 @@ class Backend(ABC):
         seeds: Sequence[int] | None = None,
     ) -> list[list[Generation]]:
         """Per prompt, `params.n` samples."""
+
+    def episodes(self) -> contextlib.AbstractContextManager:
+        """A block whose `generate` calls are the successive turns of episodes (closed-loop play), so a backend may
+        keep state from one call for the next (hf: the KV of prompts that come back unchanged). The results are the
+        same with or without it. Here: nothing."""
+        return contextlib.nullcontext()
 
     def close(self) -> None:
         """Release the model (GPU memory); the backend cannot be used afterwards. Policies hold nothing."""

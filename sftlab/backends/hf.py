@@ -10,15 +10,35 @@ tag). When that saves enough work, a batch computes the KV cache of each shared 
 prefills only the suffixes; see `plan_prefixes` and `HFBackend._prefix_inputs`. The generated text is the same as
 without it (tested; up to the same floating-point near-ties as above). Turn it off with `reuse_prefix=False` or,
 for any command, the environment variable `SFTLAB_PREFIX_REUSE=0`.
+
+Preallocated KV cache: each batch's keys and values live in buffers sized once for prompt + new tokens
+(`sftlab.backends.kv`), so a decode step no longer copies the whole cache; the logits are bit-for-bit those of
+transformers' dynamic cache (tested). `preallocate=False` gives the dynamic cache back.
+
+Episode cache (cross-turn): inside `with backend.episodes():` (closed-loop play), the KV of every prompt of a
+`generate` call is kept until the next call, and a prompt that comes back unchanged (a turn that did not move the
+episode) takes it whole instead of being prefilled again. Its text is the same as without it, for greedy and seeded
+sampling alike: the cache holds only the prompt's keys and values, which do not depend on the turn's seed (tested;
+floating-point near-ties as above). Off with `episode_cache=False` or `SFTLAB_EPISODE_CACHE=0`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from sftlab.backends.base import Backend, Generation, Messages, SamplingParams, end_of_turn_id, sample_seeds
 from sftlab.errors import ConfigError, ModelError
+
+PREALLOCATED_TOKENS = 512  # new tokens the KV buffers have room for at first (then doubled as needed)
+EPISODE_CACHE_BYTES = 2 * 1024**3  # the most memory the episode cache keeps between two calls (prompts beyond it are
+# prefilled as usual); SmolLM2-135M in fp32 needs about 46 KB per prompt token, ~25 MB per Sokoban prompt
+
+
+def _env_switch(name: str) -> bool:
+    """False when the environment variable `name` says 0/false/no/off, else True."""
+    return os.environ.get(name, "1").strip().lower() not in ("0", "false", "no", "off")
 
 
 def render_chat(tokenizer, messages: Messages) -> str:
@@ -38,12 +58,15 @@ class HFBackend(Backend):
     device/dtype: as in `sftlab.models.load` (default cuda if available, bf16 on capable GPUs, else CPU fp32).
     reuse_prefix: compute the KV cache of prompt prefixes shared within a batch once (see the module doc); default
     on unless the environment sets SFTLAB_PREFIX_REUSE=0.
+    preallocate: keep each batch's KV cache in buffers allocated once instead of growing it every step (module doc).
+    episode_cache: within `episodes()`, reuse the KV of a prompt that the previous call had too (module doc);
+    default on unless the environment sets SFTLAB_EPISODE_CACHE=0.
     """
 
     name = "hf"
 
     def __init__(self, model, *, batch_size: int = 32, device=None, dtype=None, progress: bool = False,
-                 reuse_prefix: bool | None = None):
+                 reuse_prefix: bool | None = None, preallocate: bool = True, episode_cache: bool | None = None):
         if model is None:
             raise ConfigError("the hf backend needs a model name, folder or hub id")
         if not isinstance(batch_size, int) or batch_size < 1:
@@ -53,10 +76,12 @@ class HFBackend(Backend):
         self.model_name = str(model)
         self.batch_size = batch_size
         self.progress = progress
-        if reuse_prefix is None:
-            reuse_prefix = os.environ.get("SFTLAB_PREFIX_REUSE", "1").strip().lower() not in ("0", "false", "no", "off")
-        self.reuse_prefix = bool(reuse_prefix)
+        self.reuse_prefix = _env_switch("SFTLAB_PREFIX_REUSE") if reuse_prefix is None else bool(reuse_prefix)
         self.reused_tokens = 0  # prompt tokens taken from a shared prefix cache instead of being prefilled
+        self.preallocate = bool(preallocate)
+        self.episode_cache = _env_switch("SFTLAB_EPISODE_CACHE") if episode_cache is None else bool(episode_cache)
+        self.episode_hits = 0  # prompts whose KV came whole from the previous call (episode cache)
+        self._episode_kv: dict | None = None  # inside episodes(): the last call's prompt tokens -> per-layer KV
         self.model, self.tokenizer = load(model, device=device, dtype=dtype, for_training=False)
         self.tokenizer.padding_side = "left"
         self.device = next(self.model.parameters()).device
@@ -86,18 +111,39 @@ class HFBackend(Backend):
 
             iterator = tqdm(batches, desc="generate", unit="batch", leave=False)
         prefixes: dict = {}  # prefix tokens -> KV, shared by this call's batches
+        kept = {} if self._episode_kv is not None else None  # this call's prompts -> KV, for the next call
         for batch in iterator:
             gens = self._generate_batch([encoded[i] for i, _, _ in batch], [s for _, _, s in batch], params,
-                                        prefixes)
+                                        prefixes, kept)
             for (i, j, _), g in zip(batch, gens, strict=True):
                 out[i][j] = g
+        if kept is not None:
+            self._episode_kv = kept
         return out  # type: ignore[return-value]
 
+    @contextlib.contextmanager
+    def episodes(self) -> Iterator[None]:
+        """Within the block, `generate` calls are the turns of episodes (closed-loop play): each call keeps its
+        prompts' keys and values (up to EPISODE_CACHE_BYTES) until the next call, where an unchanged prompt is not
+        prefilled again. Exact (module doc); the memory is freed when the block ends. A no-op when `episode_cache`
+        is off, when the model's cache is not plain full attention, or inside another `episodes()` block."""
+        if not self.episode_cache or self._episode_kv is not None or self._cache_kwarg() is None:
+            yield
+            return
+        self._episode_kv = {}
+        try:
+            yield
+        finally:
+            self._episode_kv = None
+
     def _generate_batch(self, ids: list[list[int]], seeds: list[int], params: SamplingParams,
-                        prefixes: dict | None = None) -> list[Generation]:
-        """One forward batch. `prefixes` (token tuple -> per-layer KV) is shared by the batches of one call."""
+                        prefixes: dict | None = None, kept: dict | None = None) -> list[Generation]:
+        """One forward batch. `prefixes` (token tuple -> per-layer KV) is shared by the batches of one call; `kept`
+        collects the prompts' KV for the next call (episode cache)."""
         import torch
-        from transformers import GenerationConfig, LogitsProcessorList
+        from transformers import DynamicCache, GenerationConfig, LogitsProcessorList
+
+        from sftlab.backends.kv import preallocated_cache
 
         longest = max(len(x) for x in ids)
         pad = self.tokenizer.pad_token_id
@@ -114,17 +160,27 @@ class HFBackend(Backend):
         processors = LogitsProcessorList()
         if not params.greedy:
             processors.append(SeededSampler(seeds, params, self.device))
+        prefixes = {} if prefixes is None else prefixes
         with torch.inference_mode():
-            plan = plan_prefixes(ids) if self.reuse_prefix and self._cache_kwarg() else None
-            inputs = self._prefix_inputs(ids, plan, {} if prefixes is None else prefixes) if plan else None
+            cache = None
+            if self._cache_kwarg():  # else generate's own cache (layers other than plain full attention)
+                cache = (preallocated_cache(self.model.config, longest + min(max_new, PREALLOCATED_TOKENS),
+                                            longest + max_new) if self.preallocate
+                         else DynamicCache(config=self.model.config))
+            plan = self._plan(ids, prefixes) if cache is not None else None
+            inputs = self._prefix_inputs(ids, plan, prefixes, cache) if plan else None
             if inputs is None:
                 inputs = {
                     "input_ids": torch.tensor([[pad] * (longest - len(x)) + x for x in ids], device=self.device),
                     "attention_mask": torch.tensor([[0] * (longest - len(x)) + [1] * len(x) for x in ids],
                                                    device=self.device),
                 }
+                if cache is not None:
+                    inputs[self._cache_kwarg()] = cache
             width = inputs["input_ids"].shape[1]
             sequences = self.model.generate(**inputs, generation_config=config, logits_processor=processors)
+            if kept is not None and cache is not None:
+                self._keep(ids, cache, width, kept)
         new = sequences[:, width:].tolist()
         eos = set(self.eos_ids)
         results = []
@@ -154,6 +210,43 @@ class HFBackend(Backend):
             self._cache_arg = name if plain else None
         return self._cache_arg
 
+    def _plan(self, ids: list[list[int]], prefixes: dict) -> list[int] | None:
+        """Per row, how many leading tokens come from a KV cache (None: none). A prompt the previous call had
+        (episode cache) takes all but its last token, its KV put in `prefixes`; the others take the shared prefixes
+        of `plan_prefixes` when prefix reuse is on."""
+        plan = [0] * len(ids)
+        rest = []
+        for r, x in enumerate(ids):
+            kv = self._episode_kv.get(tuple(x)) if self._episode_kv and len(x) > 1 else None
+            if kv is None:
+                rest.append(r)
+            else:
+                prefixes[tuple(x[:-1])] = kv
+                plan[r] = len(x) - 1
+        self.episode_hits += len(ids) - len(rest)
+        shared = plan_prefixes([ids[r] for r in rest]) if self.reuse_prefix and rest else None
+        for r, p in zip(rest, shared or (), strict=False):
+            plan[r] = p
+        return plan if any(plan) else None
+
+    def _keep(self, ids: list[list[int]], cache, width: int, kept: dict) -> None:
+        """Copy each distinct prompt's KV (all but its last token, right-aligned under `width` columns in the
+        generation's `cache`) into `kept`, while the total stays within EPISODE_CACHE_BYTES."""
+        size = sum(k.nbytes + v.nbytes for kvs in kept.values() for k, v in kvs)
+        for r, x in enumerate(ids):
+            key = tuple(x)
+            if key in kept or len(x) < 2:
+                continue
+            kv = (self._episode_kv or {}).get(key)  # this batch took it from there: keep it as it is
+            fresh = kv is None
+            if fresh:
+                kv = [(layer.keys[r:r + 1, :, width - len(x):width - 1],
+                       layer.values[r:r + 1, :, width - len(x):width - 1]) for layer in cache.layers]
+            size += sum(k.nbytes + v.nbytes for k, v in kv)
+            if size > EPISODE_CACHE_BYTES:
+                return
+            kept[key] = [(k.clone(), v.clone()) for k, v in kv] if fresh else kv
+
     def _kv(self, tokens: list[list[int]], past: list | None = None) -> list:
         """Per layer, the (keys, values) of `tokens` (rows of one length) continuing the per-layer `past` (batch 1,
         broadcast to the rows; None: from position 0): shape rows x heads x (past + len) x dim."""
@@ -173,11 +266,12 @@ class HFBackend(Backend):
         cache = getattr(out, "cache", None) or getattr(out, "past_key_values", None)
         return [(layer.keys, layer.values) for layer in cache.layers]
 
-    def _prefix_inputs(self, ids: list[list[int]], plan: list[int], prefixes: dict) -> dict | None:
-        """generate() inputs for the usual left-padded batch plus a KV cache of every row's prompt but its last
-        token, so generate prefills one token per row. The cache is computed without padding: each distinct
-        prefix once (`prefixes`, shared by a call's batches), then the rest of the distinct prompts, batched by
-        (prefix, length) on top of their prefix's cache. Each row's keys/values are right-aligned under its
+    def _prefix_inputs(self, ids: list[list[int]], plan: list[int], prefixes: dict, cache=None) -> dict | None:
+        """generate() inputs for the usual left-padded batch plus a KV cache (`cache`, else a new dynamic one) of
+        every row's prompt but its last token, so generate prefills one token per row. The cache is computed
+        without padding: each distinct prefix once (`prefixes`, shared by a call's batches; a whole prompt there
+        when the episode cache had it), then the rest of the distinct prompts, batched by (prefix, length) on top
+        of their prefix's cache. Each row's keys/values are right-aligned under its
         tokens, so positions and the attention mask are exactly those of the plain batch."""
         import torch
         from transformers import DynamicCache
@@ -210,7 +304,7 @@ class HFBackend(Backend):
                     values[layer][rows, :, width - 1 - length:] = v[src]
         if keys is None:
             return None
-        cache = DynamicCache(config=self.model.config)
+        cache = DynamicCache(config=self.model.config) if cache is None else cache
         for layer, (k, v) in enumerate(zip(keys, values, strict=True)):
             cache.update(k, v, layer)
         return {

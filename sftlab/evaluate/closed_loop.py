@@ -178,23 +178,24 @@ def play(
     numbers = episode_numbers(rows)
     episodes = [start_episode(row, number, prompt_protocol) for row, number in zip(rows, numbers, strict=True)
                 if row["id"] not in skip]
-    for turn in range(max_turns):
-        live = [e for e in episodes if not e.finished]
-        if not live:
-            break
-        if on_turn is not None:
-            on_turn(turn, len(live))
-        prompts = [e.prompt() for e in live]
-        outputs = backend.generate(
-            [[{"role": "user", "content": p}] for p in prompts],
-            params,
-            rows=[e.policy_row() for e in live],
-            seeds=[derive_seed(seed, e.row["id"], turn) for e in live],
-        )
-        for episode, prompt, samples in zip(live, prompts, outputs, strict=True):
-            _apply(episode, turn, prompt, samples[0], max_turns)
-            if episode.finished and on_done is not None:
-                on_done(episode.unit())
+    with backend.episodes():  # hf: a turn that did not move an episode reuses its prompt's KV (exact)
+        for turn in range(max_turns):
+            live = [e for e in episodes if not e.finished]
+            if not live:
+                break
+            if on_turn is not None:
+                on_turn(turn, len(live))
+            prompts = [e.prompt() for e in live]
+            outputs = backend.generate(
+                [[{"role": "user", "content": p}] for p in prompts],
+                params,
+                rows=[e.policy_row() for e in live],
+                seeds=[derive_seed(seed, e.row["id"], turn) for e in live],
+            )
+            for episode, prompt, samples in zip(live, prompts, outputs, strict=True):
+                _apply(episode, turn, prompt, samples[0], max_turns)
+                if episode.finished and on_done is not None:
+                    on_done(episode.unit())
     return [e.unit() for e in episodes]
 
 
