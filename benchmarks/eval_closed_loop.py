@@ -125,6 +125,7 @@ def toggle(backend, rows, params, repeats: int, what: str) -> None:
         for on in (False, True):
             setattr(backend, attribute, on)
             marks: dict[int, tuple[float, float]] = {}  # turn -> clocks when its generate call starts
+            hits = backend.episode_hits
             units = closed_loop.play(backend, rows, params, max_turns=turns,
                                      on_turn=lambda turn, _live, marks=marks: marks.update({turn: _clocks()}))
             wall, used = (end - start for end, start in zip(_clocks(), marks[turns - 1], strict=True))
@@ -134,8 +135,8 @@ def toggle(backend, rows, params, repeats: int, what: str) -> None:
             responses[on] = [(r["turn"], r["response"]) for r in last]
             lengths = [r["response_tokens"] for r in last]
             print(f"  {attribute}={on!s:5}: {wall:7.1f} s wall, {used:7.1f} s CPU; response tokens "
-                  f"{statistics.mean(lengths):.0f} mean, {max(lengths)} max; load average {os.getloadavg()[0]:.1f}",
-                  flush=True)
+                  f"{statistics.mean(lengths):.0f} mean, {max(lengths)} max; prompts from the episode cache "
+                  f"{backend.episode_hits - hits}; load average {os.getloadavg()[0]:.1f}", flush=True)
     off, on = statistics.median(times[False]), statistics.median(times[True])
     off_cpu, on_cpu = statistics.median(cpu[False]), statistics.median(cpu[True])
     same = sum(a == b for a, b in zip(responses[False], responses[True], strict=True))
