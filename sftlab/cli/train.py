@@ -15,7 +15,6 @@ import typer
 
 from sftlab.errors import ConfigError, DataError
 from sftlab.settings import with_settings
-from sftlab.yamlfile import read_yaml
 
 # CLI-style spellings accepted in YAML besides the config field names
 YAML_ALIASES = {"epochs": "num_epochs", "lr": "learning_rate"}
@@ -27,6 +26,8 @@ def read_yaml_config(path: Path | None) -> dict:
         return {}
     if not path.is_file():
         raise DataError(f"no such config file: {path}")
+    from sftlab.yamlfile import read_yaml  # PyYAML: loaded only when a config file is given
+
     values = read_yaml(path) or {}
     if not isinstance(values, dict):
         raise ConfigError(f"{path} must hold a mapping of config keys, not {type(values).__name__}")
