@@ -8,7 +8,10 @@ import dataclasses
 import errno
 import math
 import os
+import re
 import reprlib
+import types
+import typing
 
 
 class SftlabError(Exception):
@@ -97,9 +100,6 @@ _TYPE_WORDS = {int: "an integer", float: "a number", str: "a string", bool: "tru
 
 def _field_hints(cls) -> dict[str, tuple[type, ...]]:
     """{field: the plain types its annotation allows}; fields with any other annotation are left out."""
-    import types
-    import typing
-
     try:
         hints = typing.get_type_hints(cls)
     except Exception:  # an annotation that does not resolve: leave the checking to the dataclass
@@ -156,8 +156,6 @@ def _user_path(filename):
     """The path the user named for a staged path or its lock (`dir/.out.x1y2.partial`, `dir/.out.lock` -> `dir/out`)."""
     if filename is None:
         return None
-    import re
-
     head, tail = os.path.split(os.fsdecode(filename))
     match = re.fullmatch(r"\.(.+)\.[^.]+\.(?:partial|tmp)|\.(.+)\.lock", tail)  # staged folder or its lock
     return os.path.join(head, match.group(1) or match.group(2)) if match else os.fsdecode(filename)

@@ -9,6 +9,7 @@ import os
 import re
 import sys
 from collections.abc import Callable
+from importlib.metadata import entry_points
 from pathlib import Path
 from types import ModuleType
 
@@ -18,8 +19,6 @@ from sftlab.errors import ConfigError
 def entry_point_objects(group: str, what: str) -> list[tuple[str, object]]:
     """`(name, object)` of every installed entry point of `group`; one that fails to load is a ConfigError naming
     it (a broken plugin must not take the whole CLI down with a traceback)."""
-    from importlib.metadata import entry_points
-
     found = []
     for ep in entry_points(group=group):
         try:

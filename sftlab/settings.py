@@ -16,15 +16,20 @@ import typing
 from dataclasses import MISSING, dataclass
 from typing import Any
 
+from sftlab.errors import check_number, check_seed
+
 
 def setting(default: Any = MISSING, help: str = "", *, flag: str | None = None, cli: bool = True,  # noqa: A002
             spec: bool = True, why: str = "", commas: bool = False, choices: tuple[str, ...] = (),
-            low: float | None = None, high: float | None = None) -> Any:
+            low: float | None = None, high: float | None = None, factory: Any = MISSING) -> Any:
     """A dataclass field with the metadata the CLI and the spec parser read (see the module docstring);
     `choices` lists the allowed values of a string setting (the spec parser checks them); `low` / `high` bound
-    a numeric setting (`check_numbers` enforces them, and finiteness for every numeric setting)."""
+    a numeric setting (`check_numbers` enforces them, and finiteness for every numeric setting, and the spec
+    parser reports a value out of them at its key); `factory` makes a mutable default (e.g. `dict`)."""
     meta = {"help": help, "flag": flag, "cli": cli, "spec": spec, "why": why, "commas": commas, "choices": choices,
             "low": low, "high": high}
+    if factory is not MISSING:
+        return dataclasses.field(default_factory=factory, metadata=meta)
     if default is MISSING:
         return dataclasses.field(metadata=meta)
     return dataclasses.field(default=default, metadata=meta)
@@ -44,6 +49,8 @@ class Setting:
     why: str
     commas: bool
     choices: tuple[str, ...] = ()
+    low: float | None = None
+    high: float | None = None
 
 
 # An integer setting without a declared `high` stays below this (seeds: below numpy's 2**32, see check_seed): no
@@ -56,8 +63,6 @@ def check_numbers(config) -> None:
     """Raise ConfigError naming the first numeric setting of a config dataclass that is not a finite number
     within its declared `low` / `high` (NaN, infinity, 10**18 turns). Every config calls this first in its
     `__post_init__`, so flags, spec keys (and `sftlab run --dry-run`) and Python callers share one check."""
-    from sftlab.errors import check_number, check_seed
-
     for f in dataclasses.fields(config):
         value = getattr(config, f.name)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -96,7 +101,7 @@ def settings_of(cls) -> list[Setting]:
             default = getattr(cls, "DEFAULTS", {}).get(f.name)
         out.append(Setting(f.name, flag, meta.get("help", ""), kind, default, meta.get("cli", True),
                            meta.get("spec", True), meta.get("why", ""), meta.get("commas", False),
-                           tuple(meta.get("choices", ()))))
+                           tuple(meta.get("choices", ())), meta.get("low"), meta.get("high")))
     return out
 
 

@@ -10,13 +10,16 @@ import typer
 import typer.main
 
 from sftlab.cli import app, main
+from sftlab.data import BuildConfig
 from sftlab.evaluate.config import EvalConfig
-from sftlab.experiment.spec import _MANAGED_TRAIN_KEYS, eval_spec_keys, parse_spec
+from sftlab.experiment.spec import _DATA_KEYS, _MANAGED_TRAIN_KEYS, DataSettings, eval_spec_keys, parse_spec
 from sftlab.settings import setting, settings_of, with_settings
 from sftlab.train.grpo import GrpoConfig
 from sftlab.train.sft import SftConfig
 
-COMMANDS = {SftConfig: ("train", "sft"), GrpoConfig: ("train", "grpo"), EvalConfig: ("eval",)}
+COMMANDS = {SftConfig: ("train", "sft"), GrpoConfig: ("train", "grpo"), EvalConfig: ("eval",),
+            BuildConfig: ("data", "build")}
+SPEC_SECTIONS = {EvalConfig: eval_spec_keys, BuildConfig: lambda: _DATA_KEYS}  # the spec keys of each section
 
 
 def _options(path: tuple[str, ...]) -> set[str]:
@@ -29,7 +32,7 @@ def _options(path: tuple[str, ...]) -> set[str]:
 @pytest.mark.parametrize("cls", list(COMMANDS), ids=lambda c: c.__name__)
 def test_every_setting_has_help_a_flag_and_a_spec_key_or_says_why_not(cls):
     options = _options(COMMANDS[cls])
-    spec = set(eval_spec_keys()) if cls is EvalConfig else None
+    spec = set(SPEC_SECTIONS[cls]()) if cls in SPEC_SECTIONS else None
     for item in settings_of(cls):
         assert item.help or not item.cli, f"{cls.__name__}.{item.name} has no help text"
         if item.cli:
@@ -38,10 +41,10 @@ def test_every_setting_has_help_a_flag_and_a_spec_key_or_says_why_not(cls):
             assert item.why, f"{cls.__name__}.{item.name} has no flag and no reason"
         if item.spec:
             if spec is not None:
-                assert item.name in spec, f"{item.name} is not an eval spec key"
+                assert item.name in spec, f"{item.name} is not a spec key of {cls.__name__}'s section"
         else:
             assert item.why, f"{cls.__name__}.{item.name} is not a spec key and gives no reason"
-    if cls is not EvalConfig:  # what the plan sets is exactly what is declared spec=False
+    if cls not in SPEC_SECTIONS:  # what the plan sets is exactly what is declared spec=False
         assert {s.name for s in settings_of(cls) if not s.spec} == set(_MANAGED_TRAIN_KEYS)
 
 
@@ -97,7 +100,7 @@ def test_derived_eval_flags_reach_the_config(tmp_path, capsys):
 
 
 _MINIMAL = {SftConfig: {"model": "m", "data": "d", "out": "o"}, GrpoConfig: {"model": "m", "data": "d", "out": "o"},
-            EvalConfig: {"model": "random", "backend": "random", "suite": "gp-eval"}}
+            EvalConfig: {"model": "random", "backend": "random", "suite": "gp-eval"}, BuildConfig: {"preset": "gp-cot"}}
 
 
 @pytest.mark.parametrize("cls", list(COMMANDS), ids=lambda c: c.__name__)
@@ -122,3 +125,20 @@ def test_declared_bounds_are_enforced_and_named():
         EvalConfig(**_MINIMAL[EvalConfig], top_p=1.5)
     with pytest.raises(ConfigError, match="max_steps must be <= 2147483647"):  # integers without a declared high
         SftConfig(**_MINIMAL[SftConfig], max_steps=10**18)
+
+
+def test_a_build_setting_is_declared_once():
+    """BuildConfig's fields are `sftlab data build`'s flags (above), a spec's `data:` keys and DataSettings' fields;
+    a spec value is typed by the declaration at its key, and reaches the build with its value."""
+    declared = [s.name for s in settings_of(BuildConfig) if s.spec]
+    assert list(_DATA_KEYS) == declared == [f.name for f in dataclasses.fields(DataSettings)]
+    spec = parse_spec(_spec(data={"n": 3, "seed": 5, "allow_overlap": True, "options": {"answer_only_converter":
+                                                                                         "077d4cf"}}))
+    data = spec.conditions[0].data
+    config = BuildConfig(spec.conditions[0].preset, **dataclasses.asdict(data))
+    assert (config.n, config.seed, config.allow_overlap, config.options) == (3, 5, True,
+                                                                            {"answer_only_converter": "077d4cf"})
+    with pytest.raises(Exception, match=r"data\.allow_overlap: expected true or false"):
+        parse_spec(_spec(data={"allow_overlap": "yes"}))
+    with pytest.raises(Exception, match=r"data\.n: must be >= 1"):
+        parse_spec(_spec(data={"n": 0}))

@@ -16,7 +16,7 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass
 
-from sftlab.analysis.labels import REFERENCE_RUNS, column_for, metric_label, order_columns
+from sftlab.analysis.labels import RATE_METRICS, REFERENCE_RUNS, column_for, metric_label, order_columns
 from sftlab.analysis.style import color_map, use_agg
 from sftlab.analysis.tables import Source, load_results
 from sftlab.store import Result
@@ -119,8 +119,6 @@ def plot_metric_curves(
 
     Each run is a line over its checkpoints with its 95% interval as a band; rates are shown in percent.
     """
-    from sftlab.analysis.labels import RATE_METRICS
-
     results = load_results(source)
     rows = [r for r in results if r.suite == suite and r.metric == metric]
     if not rows:

@@ -40,8 +40,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from sftlab.analysis.report import ReportContext, Section, register_section
+from sftlab.analysis.tables import results_table, to_html, to_markdown
 from sftlab.errors import DataError
-from sftlab.stats import difference_interval, mcnemar_exact
+from sftlab.evaluate.unitlog import _safe
+from sftlab.stats import difference_interval, mcnemar_exact, wilson_interval
 from sftlab.store import Result
 
 SOKOBAN, GP = "sokoban-eval", "gp-eval"
@@ -285,8 +287,6 @@ def _count(r: Result) -> int:
 
 def _within_reach(r: Result, oracle: Result) -> Result:
     """Sokoban success among the puzzles the oracle solves within the turn cap: k / k_oracle."""
-    from sftlab.stats import wilson_interval
-
     k, reach = _count(r), _count(oracle)
     lo, hi = wilson_interval(k, reach)
     return Result(r.key, r.run, r.checkpoint, r.step, r.suite, r.split, r.metric, k / reach if reach else 0.0,
@@ -420,8 +420,6 @@ def episode_outcomes(samples: Sequence) -> Outcomes:
     """A lookup of a cell's per-episode 0/1 outcomes (episode id -> solved/correct) from the eval's sample files
     (samples/<run>/<checkpoint>/<suite>.jsonl, the last record of an episode decides); None when the file is
     missing or does not match the cell's stored n and value (another evaluation wrote it)."""
-    from sftlab.evaluate.unitlog import _safe
-
     files = {(f.run, f.checkpoint, f.suite): f.path for f in samples}
     loaded: dict = {}
 
@@ -495,8 +493,6 @@ def claims_section(ctx: ReportContext) -> list[Section] | None:
 
 def skill_section(ctx: ReportContext) -> Section | None:
     """The per-turn optimal-action table of every Sokoban suite that recorded it (sftlab's metric)."""
-    from sftlab.analysis.tables import results_table, to_html, to_markdown
-
     suites = sorted({r.suite for r in ctx.results if r.metric == PER_TURN})
     if not suites:
         return None

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import html
+import importlib
 import json
 import re
 from collections import defaultdict
@@ -24,10 +25,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sftlab import __version__
-from sftlab.analysis import sources
+from sftlab.analysis import sources, weights
+from sftlab.analysis.curves import plot_metric_curves, plot_training_logs
 from sftlab.analysis.labels import REFERENCE_RUNS, metric_label, order_columns
+from sftlab.analysis.lora import is_adapter
 from sftlab.analysis.style import color_map, figure_png
-from sftlab.analysis.tables import md_escape, md_fence
+from sftlab.analysis.tables import md_escape, md_fence, results_tables, to_html, to_markdown
+from sftlab.errors import DataError
+from sftlab.io import atomic_write_bytes, atomic_write_text, check_output_path, iter_jsonl
 from sftlab.store import Result
 
 esc = html.escape
@@ -99,8 +104,6 @@ def register_section(name: str, builder: SectionBuilder) -> None:
 # --- built-in sections ----------------------------------------------------------------------------------------
 def tables_section(ctx: ReportContext) -> Section | None:
     """Paper-style tables, one per suite (headline metric and validity), last checkpoint or `ctx.step`."""
-    from sftlab.analysis.tables import results_tables, to_html, to_markdown
-
     if not ctx.results:
         return None
     tables = results_tables(ctx.results, step=ctx.step)
@@ -133,8 +136,6 @@ POOLED_METRICS = ("response_tokens", "reflection_rate")
 
 def curves_section(ctx: ReportContext) -> Section | None:
     """Per-split curves over training for the headline and validity metrics; pooled response length/reflection."""
-    from sftlab.analysis.curves import plot_metric_curves
-
     if not any(r.step is not None and r.step > 0 for r in ctx.results):
         if ctx.results:
             ctx.notice("No trained checkpoints in the results (only step 0 or reference policies): no curves.")
@@ -160,8 +161,6 @@ def curves_section(ctx: ReportContext) -> Section | None:
 
 def logs_section(ctx: ReportContext) -> Section | None:
     """Training-log curves (loss, GRPO reward, ...) from each run's logs/log_history.jsonl."""
-    from sftlab.analysis.curves import plot_training_logs
-
     with_logs = [run for run in ctx.runs if run.log_history]
     missing = [run.name for run in ctx.runs if not run.log_history]
     if missing:
@@ -175,8 +174,6 @@ def logs_section(ctx: ReportContext) -> Section | None:
 
 def weights_section(ctx: ReportContext) -> Section | None:
     """L2 distance to the base and per-layer relative change, for runs with full-weight checkpoints."""
-    from sftlab.analysis import weights
-
     if not ctx.weights or not ctx.runs:
         return None
     distances, html_parts, md_parts = {}, [], []
@@ -184,8 +181,6 @@ def weights_section(ctx: ReportContext) -> Section | None:
         if not run.checkpoints:
             ctx.notice(f"Run {run.name} has no complete checkpoints: no weight analysis.")
             continue
-        from sftlab.analysis.lora import is_adapter
-
         lora = any(is_adapter(c.path) for c in run.checkpoints)
         base, why = weights.local_base_folder(run.base_model)
         if base is None:
@@ -290,8 +285,6 @@ def samples_section(ctx: ReportContext) -> Section | None:
 
 
 def _iter_records(path: Path) -> Iterable[dict]:
-    from sftlab.io import iter_jsonl
-
     for record in iter_jsonl(path):
         if isinstance(record, dict):
             yield record
@@ -406,8 +399,6 @@ def render_markdown(title: str, subtitle: str, notices: list[str], sections: lis
 
 
 def _import_section_modules(ctx: ReportContext) -> None:
-    import importlib
-
     for module in SECTION_MODULES:
         try:
             importlib.import_module(module)
@@ -433,9 +424,6 @@ def build_report(
     Default output: `dir/report.html`. Never raises for missing or odd inputs: they are listed as notices at the
     top of the report. Returns the HTML path.
     """
-    from sftlab.errors import DataError
-    from sftlab.io import atomic_write_bytes, atomic_write_text, check_output_path
-
     root = Path(dir)
     if not root.exists():
         raise DataError(f"no such folder: {root}")

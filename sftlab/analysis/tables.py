@@ -13,9 +13,11 @@ Renderers: `to_markdown`, `to_csv` (long/tidy format, lossless: one line per cel
 from __future__ import annotations
 
 import csv
+import dataclasses
 import html
 import io
 import math
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -29,11 +31,14 @@ from sftlab.analysis.labels import (
     NO_BEST,
     RATE_METRICS,
     REFERENCE_RUNS,
+    VALIDITY_METRICS,
     Column,
     metric_label,
     order_columns,
 )
+from sftlab.analysis.sources import read_store
 from sftlab.errors import ConfigError
+from sftlab.io import atomic_write_text
 from sftlab.store import Result, ResultsStore
 from sftlab.task_adapters import task_of_suite
 
@@ -107,8 +112,6 @@ def load_results(source: Source) -> list[Result]:
     if isinstance(source, ResultsStore):
         return source.query()
     if isinstance(source, (str, Path)):
-        from sftlab.analysis.sources import read_store
-
         path = Path(source)
         if path.is_dir():
             path = path / "results.sqlite"
@@ -241,8 +244,6 @@ _IDENTITY_ONLY = ("content_key", "fingerprint", "model")  # settings that name t
 def _apart_by_model(results: list[Result]) -> tuple[list[Result], list[str]]:
     """Keep runs that share a name but were evaluated from different model folders (`x1/model`, `x2/model`) apart:
     each gets its own row, labelled with the shortest path tail that tells them apart."""
-    import dataclasses
-
     paths: dict[str, set[str]] = defaultdict(set)
     for r in results:
         if r.settings.get("model"):
@@ -333,8 +334,6 @@ def _mark_best(rows: list[Row], columns: list[Column], metric: str) -> list[Row]
 def results_tables(source: Source, step: int | None = None, validity: bool = True) -> list[Table]:
     """One table per suite with its headline metric, plus a table per validity metric it stored when `validity`
     (Sokoban: the paper's action_is_valid and sftlab's validity_all_episodes)."""
-    from sftlab.analysis.labels import VALIDITY_METRICS
-
     results = load_results(source)
     tables = []
     for suite in suites_in(results):
@@ -411,8 +410,6 @@ def to_csv(table: Table, path: str | Path | None = None) -> str:
             ])
     text = buffer.getvalue()
     if path is not None:
-        from sftlab.io import atomic_write_text
-
         atomic_write_text(path, text)
     return text
 
@@ -437,8 +434,6 @@ def read_csv(text_or_path: str | Path) -> list[dict]:
 def md_escape(text: str) -> str:
     """Plain text inside Markdown (a run name, a verdict): characters that would start markup are escaped, and
     HTML is escaped, so a name like `**x**` or `<img>` shows as written."""
-    import re
-
     text = html.escape(str(text), quote=False)
     return re.sub(r"([\\`*_{}\[\]()#+!|~])", r"\\\1", text).replace("\n", " ")
 
@@ -446,8 +441,6 @@ def md_escape(text: str) -> str:
 def md_fence(text: str, lang: str = "") -> str:
     """`text` in a fenced code block whose fence is longer than any backtick run inside it, so model output
     holding ``` cannot end the block early."""
-    import re
-
     longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
     fence = "`" * max(3, longest + 1)
     return f"{fence}{lang}\n{text}\n{fence}"

@@ -28,7 +28,12 @@ from pathlib import Path
 
 import numpy as np
 
+from sftlab.analysis.lora import LoraAdapter, is_adapter, shared_modules
+from sftlab.analysis.sources import list_checkpoints
+from sftlab.analysis.style import color_map, use_agg
 from sftlab.errors import DataError, ModelError
+from sftlab.io import atomic_write_text
+from sftlab.models.resolve import COMPLETE, MODEL_NAMES, cached_model_dir
 
 FLOAT_DTYPES = {"F16", "BF16", "F32", "F64", "F8_E4M3", "F8_E5M2"}
 DEFAULT_CHUNK = 1 << 22  # elements per streamed chunk (32 MiB in float64)
@@ -188,8 +193,6 @@ class L2Distance:
 
 def _as_checkpoints(checkpoints) -> list[tuple[str, int | None, Path]]:
     """(name, step, path) for a run folder or a sequence of checkpoint folders / Checkpoint objects."""
-    from sftlab.analysis.sources import list_checkpoints
-
     if isinstance(checkpoints, (str, Path)):
         found = list_checkpoints(checkpoints)
         if not found:
@@ -212,8 +215,6 @@ def l2_to_base(checkpoints, base: str | Path, out_csv: str | Path | None = None,
 
     `checkpoints` is a run folder (its complete checkpoints) or a sequence of checkpoint folders.
     """
-    from sftlab.analysis.lora import LoraAdapter, is_adapter, shared_modules
-
     items = _as_checkpoints(checkpoints)
     base_source = TensorSource(base)
     measured = []
@@ -238,8 +239,6 @@ def l2_to_base(checkpoints, base: str | Path, out_csv: str | Path | None = None,
 
 def write_l2_csv(rows: Sequence[L2Distance], path: str | Path) -> Path:
     """Write `phase,l2,rel_l2,num_params,num_elems` (the original script's columns), full precision."""
-    from sftlab.io import atomic_write_text
-
     lines = ["phase,l2,rel_l2,num_params,num_elems"]
     lines += [f"{r.phase},{r.l2!r},{r.rel_l2!r},{r.num_params},{r.num_elems}" for r in rows]
     return atomic_write_text(path, "\n".join(lines) + "\n")
@@ -279,8 +278,6 @@ def relative_change(checkpoints, base: str | Path | None = None, chunk_elems: in
 
     With `base`, the first column is base -> first checkpoint. Tensors with ||W_t|| = 0 are skipped.
     """
-    from sftlab.analysis.lora import is_adapter
-
     items = [(name, path) for name, _step, path in _as_checkpoints(checkpoints)]
     if any(is_adapter(path) for _, path in items):
         if base is None:
@@ -313,8 +310,6 @@ def relative_change(checkpoints, base: str | Path | None = None, chunk_elems: in
 
 def _lora_relative_change(items, base: TensorSource, chunk_elems: int, progress: bool) -> ChangeMatrix:
     """relative_change for adapter checkpoints: W_t = W0 + D_t, from base -> first adapter onwards."""
-    from sftlab.analysis.lora import LoraAdapter, shared_modules
-
     columns, per_column = [], []
     previous_name, previous = "base", None
     for name, path in _progress(items, progress, "relative change"):
@@ -363,8 +358,6 @@ def _short(name: str) -> str:
 
 def relative_change_heatmap(change: ChangeMatrix, title: str | None = None):
     """A heatmap figure of a ChangeMatrix, colours clipped to the 1st-99th percentiles of its finite values."""
-    from sftlab.analysis.style import use_agg
-
     plt = use_agg()
     finite = change.values[np.isfinite(change.values)]
     vmin, vmax = (float(np.percentile(finite, 1)), float(np.percentile(finite, 99))) if finite.size else (0, 1)
@@ -386,8 +379,6 @@ def relative_change_heatmap(change: ChangeMatrix, title: str | None = None):
 
 def plot_l2(distances: dict[str, list[L2Distance]], colors: dict[str, str] | None = None):
     """Two panels (L2, relative L2) vs step, one line per run; None when there is nothing to plot."""
-    from sftlab.analysis.style import color_map, use_agg
-
     distances = {run: rows for run, rows in distances.items() if rows}
     if not distances:
         return None
@@ -417,10 +408,6 @@ def local_base_folder(name: str | None) -> tuple[Path | None, str | None]:
     path = Path(str(name)).expanduser()
     if path.is_dir():
         return path, None
-    try:
-        from sftlab.models.resolve import COMPLETE, MODEL_NAMES, cached_model_dir
-    except ImportError:
-        return None, f"cannot resolve base model {name!r} (sftlab.models unavailable)"
     if name in MODEL_NAMES:
         folder = cached_model_dir(name)
         if (folder / COMPLETE).is_file():

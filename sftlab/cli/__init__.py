@@ -23,7 +23,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-# (module under sftlab.cli, attribute): each module defines either a Typer sub-app or registers commands on `app`.
+# The modules under sftlab.cli; each one's register(app) adds its Typer sub-app or commands to `app`.
 _COMMAND_MODULES = ["tasks", "data", "models", "train", "evaluate", "report", "run"]
 
 
@@ -63,13 +63,7 @@ def _train_verb():
 
 def _register() -> None:
     for name in _COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"sftlab.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"sftlab.cli.{name}":
-                continue  # that stage is not built yet
-            raise
-        module.register(app)
+        importlib.import_module(f"sftlab.cli.{name}").register(app)
 
 
 _register()

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import inspect
+import json
+from fnmatch import fnmatchcase
+from pathlib import Path
+
 import typer
+
+from sftlab.data import BuildConfig, build, load_rows
+from sftlab.data.presets import PRESETS, parse_options
+from sftlab.errors import ConfigError, DataError, check_choice
+from sftlab.io import ensure_writable
+from sftlab.settings import with_settings
 
 
 def _expand(patterns: list[str]) -> list[str]:
     """Preset names from names, shell-style patterns (`sokoban-*`) or `all` (every preset that needs no teacher)."""
-    from fnmatch import fnmatchcase
-
-    from sftlab.data.presets import PRESETS
-    from sftlab.errors import check_choice
-
     names: list[str] = []
     for pattern in patterns:
         if pattern == "all":
@@ -19,8 +25,6 @@ def _expand(patterns: list[str]) -> list[str]:
         elif any(ch in pattern for ch in "*?["):
             hits = [n for n in PRESETS if fnmatchcase(n, pattern)]
             if not hits:
-                from sftlab.errors import ConfigError
-
                 raise ConfigError(f"no preset matches {pattern!r} (see `sftlab data list`)")
         else:
             check_choice("preset", pattern, PRESETS)
@@ -29,41 +33,36 @@ def _expand(patterns: list[str]) -> list[str]:
     return names
 
 
+def _param(name: str, annotation, default) -> inspect.Parameter:
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default)
+
+
 def register(app: typer.Typer) -> None:
     data_app = typer.Typer(help="Build, list, show and export datasets.", no_args_is_help=True)
 
-    @data_app.command("build")
-    def build_cmd(
-        presets: list[str] = typer.Argument(..., help="Preset name(s); patterns like 'gp-*' or 'all' work."),
-        out: str = typer.Option(None, "--out", help="Output folder (one preset) or parent folder (several). "
-                                "Default: data/<preset>."),
-        seed: int = typer.Option(0, "--seed", help="Seed of every random choice (eval suites: base seed, "
-                                 "0 = the paper's)."),
-        n: int = typer.Option(None, "--n", help="Puzzles / hands / queries (eval suites: per tag or split)."),
-        teacher: str = typer.Option(None, "--teacher", help="Rejection-sample the CoT from this model."),
-        paper_seeds: bool = typer.Option(False, "--paper-seeds", help="Use the original's training seeds "
-                                         "(42..), which replay eval items; needs --allow-overlap."),
-        allow_overlap: bool = typer.Option(False, "--allow-overlap", help="Build even if eval items appear in "
-                                           "the training rows."),
-        force: bool = typer.Option(False, "--force", help="Overwrite an existing output folder."),
-        option: list[str] = typer.Option(None, "--option", "-o", help="Knob override KEY=VALUE, e.g. "
-                                         "dead_ends=4 (repeatable)."),
-        quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
-    ) -> None:
-        """Build dataset presets into folders (train.jsonl/.parquet or test.*, and manifest.json)."""
-        from pathlib import Path
+    extra = [
+        _param("presets", list[str], typer.Argument(..., help="Preset name(s); patterns like 'gp-*' or 'all' work.")),
+        _param("out", str, typer.Option(None, "--out", help="Output folder (one preset) or parent folder (several). "
+                                        "Default: data/<preset>.")),
+        _param("force", bool, typer.Option(False, "--force", help="Overwrite an existing output folder.")),
+        _param("option", list[str], typer.Option(None, "--option", "-o", help="Knob override KEY=VALUE, e.g. "
+                                                 "dead_ends=4 (repeatable).")),
+        _param("quiet", bool, typer.Option(False, "--quiet", help="No progress bars.")),
+    ]
 
+    # The build settings' flags are derived from BuildConfig's fields (sftlab.settings): a new field is a new flag.
+    @data_app.command("build")
+    @with_settings(BuildConfig, extra)
+    def build_cmd(values: dict, presets: list[str], out: str | None, force: bool, option: list[str] | None,
+                  quiet: bool) -> None:
+        """Build dataset presets into folders (train.jsonl/.parquet or test.*, and manifest.json)."""
         from rich.console import Console
         from rich.table import Table
 
-        from sftlab.data import BuildConfig, build
-        from sftlab.data.presets import parse_options
-        from sftlab.io import ensure_writable
-
         names = _expand(presets)
-        options = parse_options(option or [])
-        configs = [BuildConfig(name, seed=seed, n=n, teacher=teacher, paper_seeds=paper_seeds,
-                               allow_overlap=allow_overlap, options=options) for name in names]
+        if option:
+            values["options"] = parse_options(option)
+        configs = [BuildConfig(name, **values) for name in names]
         if len(names) == 1:
             outs = [Path(out) if out else Path("data") / names[0]]
         else:
@@ -95,8 +94,6 @@ def register(app: typer.Typer) -> None:
         from rich.console import Console
         from rich.table import Table
 
-        from sftlab.data.presets import PRESETS
-
         table = Table(title="dataset presets")
         for column in ("preset", "task", "kind", "n", "description"):
             table.add_column(column)
@@ -111,16 +108,9 @@ def register(app: typer.Typer) -> None:
         split: str = typer.Option(None, "--split", help="train or test (default: whichever the folder has)."),
     ) -> None:
         """Print a folder's manifest summary and its first rows (prompt, completion, answer)."""
-        import json
-        from pathlib import Path
-
-        from sftlab.data import load_rows
         from sftlab.data.schema import read_data_manifest
-        from sftlab.errors import DataError
 
         if n < 0:
-            from sftlab.errors import ConfigError
-
             raise ConfigError(f"--n must be 0 or more (rows to show), got {n}")
         folder = Path(path)
         if not folder.is_dir():

@@ -6,10 +6,12 @@ import inspect
 
 import typer
 
+from sftlab.errors import ConfigError
+from sftlab.settings import settings_of, with_settings
+
 
 def register(app: typer.Typer) -> None:
     from sftlab.evaluate.config import EvalConfig
-    from sftlab.settings import with_settings
 
     quiet_option = inspect.Parameter("quiet", inspect.Parameter.KEYWORD_ONLY, annotation=bool,
                                      default=typer.Option(False, "--quiet", help="No progress bars."))
@@ -26,7 +28,6 @@ def register(app: typer.Typer) -> None:
         from rich.console import Console
 
         from sftlab.analysis.tables import sweep_table
-        from sftlab.errors import ConfigError
         from sftlab.evaluate import evaluate
 
         if "suite" not in values:
@@ -42,8 +43,6 @@ def register(app: typer.Typer) -> None:
 
     def check_task_options(values: dict) -> None:
         """A task's own option (e.g. --gp-arithmetic) given for another task's suite is a one-line error."""
-        from sftlab.errors import ConfigError
-        from sftlab.settings import settings_of
         from sftlab.task_adapters import all_tasks, task_of_suite
 
         mine = task_of_suite(values["suite"]).eval_options

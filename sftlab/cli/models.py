@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from sftlab.errors import check_choice
+
 
 def register(app: typer.Typer) -> None:
     models_app = typer.Typer(help="Model names, the local model cache, and LoRA merging.", no_args_is_help=True)
@@ -24,7 +26,6 @@ def register(app: typer.Typer) -> None:
     @models_app.command("import")
     def import_model(name: str = typer.Argument(..., help="A built-in name: smollm2-135m or tiny-random.")) -> None:
         """Build a built-in model into the cache now (later runs load the cached folder)."""
-        from sftlab.errors import check_choice
         from sftlab.models import MODEL_NAMES, resolve
 
         check_choice("model", name, MODEL_NAMES)

@@ -6,6 +6,9 @@ from pathlib import Path
 
 import typer
 
+from sftlab.errors import ConfigError, DataError, check_choice
+from sftlab.io import atomic_write_bytes, atomic_write_text, check_output_path
+
 TABLE_FORMATS = ("markdown", "csv", "latex", "html")
 
 
@@ -20,7 +23,6 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Write one self-contained HTML report (tables, curves, weights, transcripts, configs) and report.md."""
         from sftlab.analysis.report import build_report
-        from sftlab.errors import ConfigError
 
         if samples < 0:
             raise ConfigError(f"--samples must be 0 or more, got {samples}")
@@ -42,8 +44,6 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Print the paper-style table of one suite and metric."""
         from sftlab.analysis import sources, tables
-        from sftlab.errors import ConfigError, check_choice
-        from sftlab.io import atomic_write_text, check_output_path
 
         check_choice("format", fmt, TABLE_FORMATS)
         chosen = {}
@@ -83,8 +83,6 @@ def register(app: typer.Typer) -> None:
         """L2 distance of each checkpoint to the base (CSV) and the relative-change heatmap (PNG)."""
         from sftlab.analysis import sources, weights
         from sftlab.analysis.style import figure_png
-        from sftlab.errors import DataError
-        from sftlab.io import atomic_write_bytes
 
         if not (run / "run.json").is_file():
             raise DataError(f"{run} is not a run folder (no run.json)")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from sftlab.errors import check_seed
+
 
 def register(app: typer.Typer) -> None:
     tasks_app = typer.Typer(help="List task worlds and show instances.", no_args_is_help=False)
@@ -31,7 +33,6 @@ def register(app: typer.Typer) -> None:
         variant: str = typer.Option(None, "--variant", "--split", help="Variant (Sokoban) or split (GP)."),
     ) -> None:
         """Print one instance as the model sees it, and its solution."""
-        from sftlab.errors import check_seed
         from sftlab.task_adapters import get_task
 
         check_seed("--seed", seed)

@@ -13,6 +13,9 @@ from typing import Optional
 
 import typer
 
+from sftlab.errors import ConfigError, DataError
+from sftlab.settings import with_settings
+
 # CLI-style spellings accepted in YAML besides the config field names
 YAML_ALIASES = {"epochs": "num_epochs", "lr": "learning_rate"}
 
@@ -21,11 +24,10 @@ def read_yaml_config(path: Path | None) -> dict:
     """The mapping in a YAML config file (empty without one); a missing file or a non-mapping is a clear error."""
     if path is None:
         return {}
-    from sftlab.errors import ConfigError, DataError
-    from sftlab.yamlfile import read_yaml
-
     if not path.is_file():
         raise DataError(f"no such config file: {path}")
+    from sftlab.yamlfile import read_yaml  # PyYAML: loaded only when a config file is given
+
     values = read_yaml(path) or {}
     if not isinstance(values, dict):
         raise ConfigError(f"{path} must hold a mapping of config keys, not {type(values).__name__}")
@@ -40,8 +42,6 @@ def merged_values(config: Path | None, flags: dict, force: bool) -> dict:
         values["force"] = True
     missing = [f"--{k}" for k in ("model", "data", "out") if not values.get(k)]
     if missing:
-        from sftlab.errors import ConfigError
-
         raise ConfigError(f"missing {', '.join(missing)} (give it as a flag or a key in --config)")
     return values
 
@@ -68,8 +68,6 @@ def _echo_once(run) -> None:
 def _command(method, train_app: typer.Typer) -> None:
     """Add `sftlab train <method>`: its options are derived from the method's config fields (sftlab.settings), so a
     new field is a new flag."""
-    from sftlab.settings import with_settings
-
     @train_app.command(method.name, help=method.help)
     @with_settings(method.config, _extra())
     def command(values: dict, config: Path | None, quiet: bool) -> None:

@@ -13,8 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sftlab import __version__
+from sftlab.data.export import write_parquet
+from sftlab.data.leakage import eval_keys, leakage_report
+from sftlab.data.pairs import demonstration_preset, pair_rows
 from sftlab.data.presets import PRESETS, BuildConfig
 from sftlab.data.schema import check_rows, read_data_manifest
+from sftlab.data.suites import suite_rows
+from sftlab.data.teacher import teacher_config_from_options, teacher_rows
 from sftlab.errors import DataError
 from sftlab.io import (
     check_output_path,
@@ -26,6 +31,7 @@ from sftlab.io import (
     write_jsonl,
     write_manifest,
 )
+from sftlab.models import cache_dir
 from sftlab.task_adapters import get_task
 
 NOTES = {
@@ -64,8 +70,6 @@ def _build(config: BuildConfig, out: Path, force: bool, progress: bool) -> Build
     verification = _verify(spec.task, rows)
     extra = {**extra, "verification": verification}
     if spec.kind != "eval":
-        from sftlab.data.leakage import leakage_report
-
         report = leakage_report(spec.task, rows, skipped=counts.get("skipped_for_leakage", 0),
                                 paper_seeds=config.paper_seeds)
         report["allowed"] = config.allow_overlap
@@ -88,8 +92,6 @@ def _build(config: BuildConfig, out: Path, force: bool, progress: bool) -> Build
     with staged_dir(out, force) as tmp:
         stem = spec.split
         write_jsonl(tmp / f"{stem}.jsonl", rows)
-        from sftlab.data.export import write_parquet
-
         write_parquet(tmp / f"{stem}.parquet", rows)
         seconds = round(time.perf_counter() - start, 3)
         manifest = write_manifest(tmp, config.to_dict(), counts={"rows": len(rows), **counts}, notes=notes,
@@ -97,40 +99,30 @@ def _build(config: BuildConfig, out: Path, force: bool, progress: bool) -> Build
     return BuildResult(out, len(rows), seconds, manifest)
 
 
-def build_preset(name: str, out: str | Path, *, seed: int = 0, n: int | None = None, force: bool = False,
-                 teacher: str | None = None, paper_seeds: bool = False, allow_overlap: bool = False,
-                 progress: bool = True, options: dict | None = None) -> Path:
+def build_preset(name: str, out: str | Path, *, force: bool = False, progress: bool = True, **settings) -> Path:
     """Build preset `name` into `out` and return the folder. Same arguments give byte-identical data files.
 
+    `settings` are BuildConfig's (seed, n, teacher, paper_seeds, allow_overlap, options; None takes the default);
     `options` overrides the preset's knobs (e.g. {"dead_ends": 4}); see sftlab.data.presets.OPTION_TYPES.
     """
-    config = BuildConfig(name, seed=seed, n=n, teacher=teacher, paper_seeds=paper_seeds,
-                         allow_overlap=allow_overlap, options=dict(options or {}))
+    config = BuildConfig(name, **{key: value for key, value in settings.items() if value is not None})
     return build(config, out, force=force, progress=progress).path
 
 
 def _make_rows(config: BuildConfig, progress: bool) -> tuple[list[dict], dict, dict]:
     spec = config.spec
     if spec.kind == "eval":
-        from sftlab.data.suites import suite_rows
-
         rows = suite_rows(spec.name, n=config.size, seed=config.seed or None, progress=progress)
         return rows, {"per_split": _per_split(rows)}, {}
     if spec.kind == "pairs":
-        from sftlab.data.pairs import demonstration_preset, pair_rows
-
         demos = dataclasses.replace(config, preset=demonstration_preset(spec.name))
         rows, counts, extra = _make_rows(demos, progress)
         pairs, pair_counts = pair_rows(spec.task, rows, config.seed)
         return pairs, {**counts, **pair_counts}, extra
-    from sftlab.data.leakage import eval_keys
-
     keys = set() if config.paper_seeds else set(eval_keys(spec.task))
     rows, counts = get_task(spec.task).train_rows(config, keys, progress, not config.paper_seeds)
     extra: dict = {}
     if config.teacher:
-        from sftlab.data.teacher import teacher_config_from_options, teacher_rows
-
         rows, stats = teacher_rows(rows, teacher_config_from_options(config.teacher, config.options, config.seed),
                                    progress=progress, options=config.options)
         extra["teacher"] = stats
@@ -184,6 +176,4 @@ def load_rows(dir_or_preset: str | Path, split: str = "train") -> list[dict]:
 
 
 def _cache_root() -> Path:
-    from sftlab.models import cache_dir
-
     return Path(cache_dir()) / "data"

@@ -13,15 +13,15 @@ import sys
 import tempfile
 from pathlib import Path
 
+from sftlab.data import PRESETS, build_preset, load_rows
+from sftlab.task_adapters import get_task
+
 START, END = "<!-- examples:start -->", "<!-- examples:end -->"
 
 
 def examples_markdown() -> str:
     """One fenced JSON row per preset (the teacher preset excepted: it needs a model; of the preference-pair
     presets, the first of each task: the others pair the same way)."""
-    from sftlab.data import PRESETS, build_preset, load_rows
-    from sftlab.task_adapters import get_task
-
     parts = []
     paired: set[str] = set()
     with tempfile.TemporaryDirectory() as tmp:

@@ -15,8 +15,9 @@ import io
 import json
 from pathlib import Path
 
-from sftlab.errors import DataError
-from sftlab.io import atomic_write_bytes, staged_dir, write_jsonl, write_manifest
+from sftlab.data.schema import check_rows, read_data_manifest
+from sftlab.errors import DataError, check_choice
+from sftlab.io import atomic_write_bytes, read_jsonl, staged_dir, write_jsonl, write_manifest
 from sftlab.task_adapters import get_task, reward_task_names
 from sftlab.task_adapters.rows import completion_text, user_text
 
@@ -72,9 +73,6 @@ def check_verl_tasks(src: Path, splits: list[tuple[str, list[dict]]]) -> None:
 
 
 def _source_files(src: Path) -> tuple[dict, list[tuple[str, list[dict]]]]:
-    from sftlab.data.schema import check_rows, read_data_manifest
-    from sftlab.io import read_jsonl
-
     manifest = read_data_manifest(src)
     splits = [(stem, check_rows(read_jsonl(src / f"{stem}.jsonl"), src / f"{stem}.jsonl")) for stem in ("train", "test")
               if (src / f"{stem}.jsonl").is_file()]
@@ -85,8 +83,6 @@ def _source_files(src: Path) -> tuple[dict, list[tuple[str, list[dict]]]]:
 
 def export(fmt: str, src: str | Path, out: str | Path, *, force: bool = False) -> Path:
     """Export a built data folder to `fmt` ("verl" or "trl") in `out`, with its own manifest."""
-    from sftlab.errors import check_choice
-
     check_choice("export format", fmt, ("verl", "trl"))
     src = Path(src)
     manifest, splits = _source_files(src)

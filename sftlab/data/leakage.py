@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 
+from sftlab.data.suites import suite_rows
 from sftlab.errors import DataError
 from sftlab.task_adapters import get_task
 
@@ -42,8 +43,6 @@ def eval_suite_of(task: str) -> str:
 @functools.lru_cache(maxsize=4)
 def _eval_rows(task: str) -> tuple[dict, ...]:
     """The default eval suite rows a training set of `task` could leak into (cached per process)."""
-    from sftlab.data.suites import suite_rows
-
     return tuple(suite_rows(eval_suite_of(task), splits=get_task(task).leakage_eval_splits()))
 
 

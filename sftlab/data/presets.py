@@ -8,11 +8,14 @@ validated, frozen description of one build (preset + seed + size + flags + knob 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, fields
 
-from sftlab.errors import SEED_LIMIT, ConfigError, check_choice, check_seed
-from sftlab.task_adapters import LiveView, Preset, get_task
+from sftlab.demos.answer_only import SOKOBAN_CONVERTERS
+from sftlab.errors import SEED_LIMIT, ConfigError, check_choice, check_field_types, check_seed
+from sftlab.settings import check_numbers, setting
+from sftlab.task_adapters import LiveView, Preset, all_tasks, get_task
 from sftlab.task_adapters import presets as registry_presets
+from sftlab.task_adapters.sokoban_rows import parse_action_spaces
 
 # Every registered task's presets (sftlab.task_adapters); plugins registered later appear too.
 PRESETS: Mapping[str, Preset] = LiveView(registry_presets)
@@ -66,20 +69,28 @@ def _split_pair(text: str) -> tuple[str, str]:
 
 @dataclass(frozen=True)
 class BuildConfig:
-    """One build: a preset, the seed of every random choice, the size, the flags and the knob values."""
+    """One build: a preset, the seed of every random choice, the size, the flags and the knob values.
 
-    preset: str
-    seed: int = 0
-    n: int | None = None  # None: the preset's default
-    teacher: str | None = None
-    paper_seeds: bool = False
-    allow_overlap: bool = False
-    options: dict = field(default_factory=dict)
+    Each build setting is declared once here (sftlab.settings): `sftlab data build` takes its flags and a spec's
+    `data:` section its keys from these fields, and both are checked by this class.
+    """
+
+    preset: str = setting(help="The preset to build (`sftlab data list`).", cli=False, spec=False,
+                          why="the command's argument; a spec condition's preset (or prompts/demo/method)")
+    n: int | None = setting(None, "Puzzles / hands / queries (eval suites: per tag or split); default: the "
+                                  "preset's.", low=1, high=MAX_N)
+    seed: int = setting(0, "Seed of every random choice (eval suites: base seed, 0 = the paper's).")
+    teacher: str | None = setting(None, "Rejection-sample the CoT from this model.")
+    paper_seeds: bool = setting(False, "Use the original's training seeds (42..), which replay eval items; needs "
+                                       "--allow-overlap.")
+    allow_overlap: bool = setting(False, "Build even if eval items appear in the training rows.")
+    options: dict = setting(help="The preset's knob values, e.g. dead_ends: 4 (see OPTION_TYPES).", factory=dict,
+                            cli=False, why="repeatable --option KEY=VALUE, typed by parse_options")
 
     def __post_init__(self) -> None:
+        check_field_types(BuildConfig, {f.name: getattr(self, f.name) for f in fields(self)}, "build")
+        check_numbers(self)
         preset = get_preset(self.preset)
-        if self.n is not None and (not isinstance(self.n, int) or not 1 <= self.n <= MAX_N):
-            raise ConfigError(f"n must be an integer between 1 and {MAX_N}, got {self.n!r}")
         limit = get_task(preset.task).seed_limit(preset.kind, self.n or preset.default_n)
         why = "" if limit == SEED_LIMIT else f" for {preset.name} (its instance seeds must stay below numpy's 2**32)"
         check_seed("seed", self.seed, limit, why)
@@ -143,8 +154,6 @@ def _applicable(preset: Preset, teacher: bool) -> set[str]:
 
 
 def _tasks_with_paper_seeds():
-    from sftlab.task_adapters import all_tasks
-
     return [t for t in all_tasks() if t.paper_seeds]
 
 
@@ -161,12 +170,8 @@ def _check_option_values(opts: dict) -> None:
     if "gp_arithmetic" in opts:
         check_choice("option gp_arithmetic", opts["gp_arithmetic"], ("exact", "float"))
     if "answer_only_converter" in opts:
-        from sftlab.demos.answer_only import SOKOBAN_CONVERTERS
-
         check_choice("option answer_only_converter", opts["answer_only_converter"], SOKOBAN_CONVERTERS)
     if "action_spaces" in opts:
-        from sftlab.task_adapters.sokoban_rows import parse_action_spaces
-
         parse_action_spaces(opts["action_spaces"])
     for key in ("teacher_samples", "teacher_max_new_tokens", "teacher_batch_size"):
         if key in opts and opts[key] < 1:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from sftlab.errors import DataError
+from sftlab.io import MANIFEST, read_manifest
 from sftlab.task_adapters import all_tasks
 
 _ROW_KEYS = ("id", "task", "split", "variant", "seed", "prompt", "answer", "metadata")
@@ -16,8 +17,6 @@ _ROW_KEYS = ("id", "task", "split", "variant", "seed", "prompt", "answer", "meta
 
 def read_data_manifest(folder: str | Path) -> dict:
     """The manifest of a data folder, checked: a mapping whose `files` maps names to entries with a `sha256`."""
-    from sftlab.io import MANIFEST, read_manifest
-
     try:
         manifest = read_manifest(folder)
     except RecursionError:

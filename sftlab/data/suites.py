@@ -20,11 +20,8 @@ from collections.abc import Mapping
 from sftlab.errors import SEED_LIMIT, ConfigError, check_choice, check_seed
 from sftlab.task_adapters import LiveView, suites, task_of_suite
 
-# Views of the registry (sftlab.task_adapters): every registered task's suites, plugins included.
+# A view of the registry (sftlab.task_adapters): every registered task's suites, plugins included.
 SUITES: Mapping[str, str] = LiveView(lambda: {name: s.description for name, s in suites().items()})
-SUITE_TASK: Mapping[str, str] = LiveView(lambda: {name: task_of_suite(name).name for name in suites()})
-DEFAULTS: Mapping[str, tuple[int, int]] = LiveView(
-    lambda: {name: (s.default_n, s.default_seed) for name, s in suites().items()})
 
 
 def suite_splits(name: str) -> tuple[str, ...]:
@@ -59,7 +56,8 @@ def suite_rows(name: str, n: int | None = None, seed: int | None = None, progres
     task = task_of_suite(name)
     if source is not None and name not in task.prompt_file_suites:
         raise ConfigError(f"a prompt file applies to safety-eval only, not {name}")
-    default_n, default_seed = DEFAULTS[name]
+    suite = suites()[name]
+    default_n, default_seed = suite.default_n, suite.default_seed
     n = default_n if n is None else n
     seed = default_seed if seed is None else seed
     if not isinstance(n, int) or n < 1:

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
+from sftlab.backends import SamplingParams, derive_seed, get_backend
 from sftlab.errors import ConfigError, DataError
 from sftlab.task_adapters import get_task
 
@@ -56,8 +57,6 @@ def sample_teacher(rows: list[dict], verify: Callable[[dict, str], bool], config
     `backend` (optional) is an already loaded backend; otherwise one is loaded from `config`.
     """
     from tqdm import tqdm
-
-    from sftlab.backends import SamplingParams, derive_seed, get_backend
 
     own = backend is None
     if own:

@@ -15,6 +15,8 @@ import random
 
 from sftlab.demos.answer_only import gp_json
 from sftlab.demos.search_cot import Trace, search_trace
+from sftlab.tasks.sokoban import DIRECTIONS, SokobanGame
+from sftlab.tasks.sokoban.xsb import parse_board
 
 
 def _cell(rc) -> str:
@@ -30,9 +32,6 @@ def sokoban_cot(rows, plan, labels) -> str:
 
     `labels` are the prompt's 4 labels in Up, Down, Left, Right order; the answer is written in them.
     """
-    from sftlab.tasks.sokoban import DIRECTIONS, SokobanGame
-    from sftlab.tasks.sokoban.xsb import parse_board
-
     if not plan:
         raise ValueError("a solved position has no next action")
     board = parse_board(rows)
@@ -57,8 +56,6 @@ def sokoban_cot(rows, plan, labels) -> str:
 
 def _why(game_cls, board, plan) -> str:
     """One sentence on why the first move of `plan` is the right one, from replaying the plan."""
-    from sftlab.tasks.sokoban.xsb import parse_board
-
     game = game_cls(board.to_rows(), max_steps=max(30, len(plan) + 1))
     action = plan[0]
     before = board.boxes

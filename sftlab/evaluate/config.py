@@ -8,10 +8,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sftlab.backends import BACKENDS, SamplingParams
+from sftlab.data.suites import SUITES, check_suite_units, suite_splits
 from sftlab.errors import SEED_LIMIT, ConfigError, DataError, check_choice, check_positive
+from sftlab.prompts.sokoban import EVAL_PROTOCOLS
 from sftlab.settings import check_numbers, setting
 from sftlab.task_adapters import Task, all_tasks, task_of_suite
 from sftlab.tasks.general_points.verify import ARITHMETIC as GP_ARITHMETIC
+from sftlab.tasks.safety import load_prompts
 
 POLICIES = ("oracle", "random")
 
@@ -78,9 +81,6 @@ class EvalConfig:
         "eval; that formula scores -1). Part of the gp-eval key.", choices=GP_ARITHMETIC)
 
     def __post_init__(self) -> None:
-        from sftlab.data.suites import SUITES, check_suite_units, suite_splits
-        from sftlab.prompts.sokoban import EVAL_PROTOCOLS
-
         check_numbers(self)
         check_choice("eval suite", self.suite, SUITES)
         check_choice("prompt protocol", self.prompt_protocol, EVAL_PROTOCOLS)
@@ -104,8 +104,6 @@ class EvalConfig:
         if self.safety_prompts is not None:
             if not Path(self.safety_prompts).is_file():
                 raise DataError(f"no such safety prompt file: {self.safety_prompts}")
-            from sftlab.tasks.safety import load_prompts
-
             load_prompts(self.safety_prompts)  # an empty or malformed set fails here, before any model loads
         if self.splits is not None:
             if isinstance(self.splits, str) or not self.splits or not all(isinstance(x, str) for x in self.splits):

@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 
 from sftlab.io import atomic_write_text, sha256_file
+from sftlab.models import resolve
+from sftlab.models.resolve import adapter_base, is_adapter_dir
 
 _SKIP_FILES = {"optimizer.pt", "scheduler.pt", "trainer_state.json", "training_args.bin", "COMPLETE", "README.md"}
 
@@ -28,9 +30,6 @@ class FingerprintCache:
 
     def of_model(self, name) -> str:
         """A fingerprint for a model name, folder or hub id (hub ids: the id itself; they are not hashed)."""
-        from sftlab.models import resolve
-        from sftlab.models.resolve import adapter_base, is_adapter_dir
-
         location = resolve(name)
         folder = Path(location)
         if not folder.is_dir():

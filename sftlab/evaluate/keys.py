@@ -9,6 +9,7 @@ from pathlib import Path
 from sftlab.evaluate.config import POLICIES, EvalConfig
 from sftlab.evaluate.targets import Target
 from sftlab.io import sha256_file
+from sftlab.models.resolve import pick_device
 
 # Bump when scoring or seeding changes, so stored numbers are not reused across protocols.
 # 2: Countdown's `parsed` counts only boxed or tagged answers.
@@ -25,8 +26,6 @@ def resolved_max_new_tokens(config: EvalConfig) -> tuple[int, str | None]:
         return config.max_new_tokens, None
     default = config.adapter.max_new_tokens
     if config.backend == "hf":
-        from sftlab.models.resolve import pick_device
-
         if pick_device(config.device) == "cpu" and default > CPU_MAX_NEW_TOKENS:
             return CPU_MAX_NEW_TOKENS, (f"note: on CPU, max_new_tokens defaults to {CPU_MAX_NEW_TOKENS} instead of "
                                         f"the paper's {default}; pass --max-new-tokens {default} for the paper setting")

@@ -22,7 +22,9 @@ from pathlib import Path
 
 from sftlab import __version__
 from sftlab.backends import SamplingParams, get_backend
+from sftlab.data.suites import suite_rows
 from sftlab.errors import ConfigError, DataError
+from sftlab.evaluate import closed_loop, single_turn
 from sftlab.evaluate.config import POLICIES, EvalConfig, parse_checkpoint_choice
 from sftlab.evaluate.fingerprints import FingerprintCache
 from sftlab.evaluate.keys import (
@@ -33,10 +35,12 @@ from sftlab.evaluate.keys import (
     resolved_max_new_tokens,
     row_key,
 )
+from sftlab.evaluate.refusal_judge import RefusalJudge
 from sftlab.evaluate.targets import Target, plan_targets
 from sftlab.evaluate.unitlog import UnitLog, _safe
 from sftlab.io import atomic_write_json, atomic_write_text, check_output_path
 from sftlab.store import Metric, Result, ResultsStore
+from sftlab.task_adapters import suites
 
 __all__ = [  # the sweep, and the pieces it is made of (their modules say more)
     "CPU_MAX_NEW_TOKENS", "POLICIES", "PROTOCOL", "EvalConfig", "FingerprintCache", "Target", "UnitLog",
@@ -52,8 +56,6 @@ def evaluate(config: EvalConfig, progress: bool = True) -> list[Result]:
     """
     from rich.console import Console
 
-    from sftlab.data.suites import DEFAULTS
-
     console = Console(stderr=True)
     out = Path(config.out)
     if out.exists() and not out.is_dir():
@@ -63,7 +65,7 @@ def evaluate(config: EvalConfig, progress: bool = True) -> list[Result]:
     fingerprints = FingerprintCache(out / "fingerprints.json")
     targets = plan_targets(config, fingerprints)
     max_new_tokens, notice = resolved_max_new_tokens(config)
-    episodes = config.episodes or DEFAULTS[config.suite][0]
+    episodes = config.episodes or suites()[config.suite].default_n
     settings = eval_settings(config, max_new_tokens, episodes)
     params = SamplingParams(temperature=config.temperature, top_p=config.top_p, top_k=config.top_k,
                             max_new_tokens=max_new_tokens, seed=config.seed)
@@ -102,8 +104,6 @@ def evaluate(config: EvalConfig, progress: bool = True) -> list[Result]:
                 console.print(notice)
                 notice = None
             if rows is None:
-                from sftlab.data.suites import suite_rows
-
                 rows = select_splits(suite_rows(config.suite, n=episodes, source=config.safety_prompts),
                                      config.splits, config.suite)
             _run_target(config, target, key, stored_settings, params, rows, partial, store, out, console, progress)
@@ -134,8 +134,6 @@ def _run_target(config, target, key, settings, params, rows, partial, store, out
         backend = _backend(config, target)
         judge = None
         if config.refusal_judge is not None:
-            from sftlab.evaluate.refusal_judge import RefusalJudge
-
             judge = RefusalJudge(config.refusal_judge, batch_size=config.batch_size, device=config.device)
         try:
             units.update(_play(config, backend, params, rows, frozenset(done), partial, console, progress, judge))
@@ -194,8 +192,6 @@ def _play(config, backend, params, rows, skip, partial, console, progress, judge
     with Progress(*columns, console=console, disable=not progress) as bar:
         units_task = bar.add_task("episodes" if closed else "rows", total=len(rows), completed=len(skip))
         if closed:
-            from sftlab.evaluate import closed_loop
-
             turn_task = bar.add_task("turn", total=config.max_turns)
 
             def on_turn(turn: int, live: int) -> None:
@@ -208,8 +204,6 @@ def _play(config, backend, params, rows, skip, partial, console, progress, judge
                              on_done=finished, on_turn=on_turn, **config.adapter.play_options(config))
             bar.update(turn_task, completed=config.max_turns)
         else:
-            from sftlab.evaluate import single_turn
-
             chunk = len(rows) if config.backend in POLICIES else (
                 1024 if config.backend == "vllm" else 2 * config.batch_size)
             single_turn.run(backend, rows, params, seed=config.seed,
@@ -221,9 +215,5 @@ def _play(config, backend, params, rows, skip, partial, console, progress, judge
 
 def _aggregate(config: EvalConfig, units: Sequence[dict], splits: Sequence[str]) -> list[Metric]:
     if config.adapter.closed_loop:
-        from sftlab.evaluate.closed_loop import aggregate
-
-        return aggregate(units, splits)
-    from sftlab.evaluate.single_turn import aggregate
-
-    return aggregate(units, splits, multi_turn=config.multi_turn)
+        return closed_loop.aggregate(units, splits)
+    return single_turn.aggregate(units, splits, multi_turn=config.multi_turn)

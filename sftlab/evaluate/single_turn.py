@@ -20,6 +20,7 @@ from sftlab.evaluate.closed_loop import clip, episode_numbers
 from sftlab.evaluate.metrics import count_markers, mean, rate, response_metrics
 from sftlab.store import Metric
 from sftlab.task_adapters import get_task
+from sftlab.tasks.expr import feedback_turn
 
 
 def judge(task: str, response: str, answer: dict, refused: bool | None = None, **options):
@@ -120,8 +121,6 @@ def _run_chunk(backend, chunk, params, seed, max_attempts, refusal_judge=None, o
             })
             state["retry"] = attempt + 1 < max_attempts and not verdict.correct
             if state["retry"]:
-                from sftlab.tasks.expr import feedback_turn
-
                 state["chat"] = state["chat"] + [{"role": "assistant", "content": generation.text},
                                                  {"role": "user", "content": feedback_turn(verdict)}]
     return [_unit(s) for s in states]

@@ -8,6 +8,8 @@ from pathlib import Path
 from sftlab.errors import ConfigError
 from sftlab.evaluate.config import POLICIES, EvalConfig, _step_of, parse_checkpoint_choice
 from sftlab.evaluate.fingerprints import FingerprintCache
+from sftlab.models import resolve
+from sftlab.train.runs import list_checkpoints
 
 
 @dataclass(frozen=True)
@@ -27,8 +29,6 @@ def plan_targets(config: EvalConfig, fingerprints: FingerprintCache) -> list[Tar
         return [Target(config.backend, config.backend, None, None, f"policy:{config.backend}")]
     model = str(config.model).strip()
     if (Path(model) / "run.json").is_file():
-        from sftlab.train.runs import list_checkpoints
-
         found = list_checkpoints(model)
         choice = parse_checkpoint_choice(config.checkpoints)
         if choice == "last":
@@ -46,8 +46,6 @@ def plan_targets(config: EvalConfig, fingerprints: FingerprintCache) -> list[Tar
             name = "base" if step == 0 else Path(location).name
             targets.append(Target(run, name, step, str(location), fingerprints.of_model(location)))
         return targets
-    from sftlab.models import resolve
-
     resolve(model)  # ModelError for a folder that is not a model, an unknown name, ...
     run = config.run_name or (Path(model).resolve().name if Path(model).exists() else model)
     return [Target(run, "base", 0, model, fingerprints.of_model(model))]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -56,6 +57,4 @@ def _safe(name: str) -> str:
     cleaned = re.sub(r"[^A-Za-z0-9._+-]+", "__", name).strip("_") or "model"
     if cleaned == name and not name.startswith("."):
         return name
-    import hashlib
-
     return f"{cleaned[:80]}-{hashlib.sha256(name.encode('utf-8')).hexdigest()[:8]}"

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from sftlab.errors import ConfigError
 from sftlab.experiment.plan import Plan, Step
-from sftlab.experiment.steps import execute_step
+from sftlab.experiment.steps import execute_step, train_processes
 from sftlab.train.methods import is_method
 
 EXECUTORS = ("local", "ray")
@@ -101,8 +101,6 @@ def run_local(plan: Plan, todo: list[str], exp: Path, *, keep_going: bool = Fals
 def ray_needs(step: Step) -> tuple[float, float]:
     """(CPUs, GPUs) a step asks Ray for: its resources, and at least one CPU per training process of a
     multi-process train step on CPUs."""
-    from sftlab.experiment.steps import train_processes
-
     cpus = float(step.resources.get("cpus") or 0)
     gpus = float(step.resources.get("gpus") or 0)
     if is_method(step.kind) and not gpus:

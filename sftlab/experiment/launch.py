@@ -12,11 +12,11 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from sftlab.errors import SftlabError
 from sftlab.experiment.launch_command import accelerate_command, free_port  # noqa: F401  (re-exported)
 
 
 def main(argv: list[str]) -> int:
-    from sftlab.errors import SftlabError
     from sftlab.experiment.steps import StepContext, load_plan, train_config
     from sftlab.train.methods import get_method
 

@@ -16,6 +16,7 @@ from rich.table import Table
 from sftlab.errors import SftlabError
 from sftlab.experiment.runner import run_experiment
 from sftlab.experiment.spec import load_spec
+from sftlab.store import ResultsStore
 
 SPEC_PATH = Path(__file__).with_name("quickstart.yaml")
 
@@ -74,8 +75,6 @@ def results_table(store_path: str | Path, *, suite: str, splits=None, runs=(), t
 
     Each cell shows the value in percent with its stored 95% interval; missing numbers show as '-'.
     """
-    from sftlab.store import ResultsStore
-
     table = Table(title=title)
     table.add_column("run", min_width=12, overflow="fold")
     table.add_column("metric", min_width=8, no_wrap=True)

@@ -12,10 +12,11 @@ from rich.table import Table
 
 from sftlab.errors import ConfigError, DataError, SftlabError
 from sftlab.experiment.executors import EXECUTORS, run_local, run_ray
-from sftlab.experiment.plan import Plan, expand, parse_only, select, step_status
+from sftlab.experiment.plan import Plan, expand, log_path, parse_only, select, step_status
 from sftlab.experiment.spec import ExperimentSpec, load_spec
 from sftlab.experiment.steps import train_processes
 from sftlab.io import atomic_write_json, atomic_write_text
+from sftlab.store import FILENAME, is_damaged
 from sftlab.train.methods import is_method
 
 # What a status means for the next run.
@@ -144,8 +145,6 @@ def run_experiment(spec: str | Path | ExperimentSpec, out: str | Path | None = N
             console.print(f"[red]{outcome[sid]}[/] {sid}: {errors.get(sid, 'stopped after a failure')}")
         first = next(s for s in summary.failed if outcome[s] == "failed") if any(
             outcome[s] == "failed" for s in summary.failed) else summary.failed[0]
-        from sftlab.experiment.plan import log_path
-
         raise SftlabError(
             f"{len(summary.failed)} of {len(todo)} steps did not finish ({', '.join(summary.failed[:4])}"
             f"{', ...' if len(summary.failed) > 4 else ''}); see {log_path(exp, first)}; "
@@ -158,8 +157,6 @@ def run_experiment(spec: str | Path | ExperimentSpec, out: str | Path | None = N
 def _set_aside_damaged_store(exp: Path, console: Console) -> None:
     """Move a results store that cannot be read to superseded/, so its evaluations run again (their steps see
     their rows gone) instead of every eval step failing on it."""
-    from sftlab.store import FILENAME, is_damaged
-
     store = exp / "outputs" / "eval" / FILENAME
     if not store.is_file() or not is_damaged(store):
         return

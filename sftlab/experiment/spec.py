@@ -14,9 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sftlab.errors import SEED_LIMIT, ConfigError, check_field_types, check_number
-from sftlab.settings import INT_CEILING, settings_of, spec_keys
-from sftlab.task_adapters import all_tasks, get_task, load_task_module
+from sftlab.data import PRESETS, BuildConfig
+from sftlab.errors import SEED_LIMIT, ConfigError, ModelError, check_field_types, check_number
+from sftlab.evaluate.config import EvalConfig
+from sftlab.models.resolve import check_name
+from sftlab.settings import INT_CEILING, Setting, settings_of, spec_keys
+from sftlab.task_adapters import all_tasks, get_task, load_task_module, suites
 from sftlab.train.methods import (
     DEFAULT_METHOD,
     DEMONSTRATIONS,
@@ -44,29 +47,21 @@ class SpecError(ConfigError):
 
 
 def _preset_demo(name: str) -> str | None:
-    from sftlab.data import PRESETS
-
     return PRESETS[name].demo
 
 
 def _preset_kind(name: str) -> str:
-    from sftlab.data import PRESETS
-
     return PRESETS[name].kind
 
 
 def known_presets() -> tuple[str, ...]:
     """Preset names the data stage can build (every registered task's)."""
-    from sftlab.data import PRESETS
-
     return tuple(PRESETS)
 
 
 def known_suites() -> tuple[str, ...]:
     """Eval suite names (every registered task's)."""
-    from sftlab.data.suites import SUITES
-
-    return tuple(SUITES)
+    return tuple(suites())
 
 
 # --- dataclasses -----------------------------------------------------------------------------------------------
@@ -89,16 +84,13 @@ class Resources:
     accelerate_config: str | None = None
 
 
-@dataclass(frozen=True)
-class DataSettings:
-    """How every training set is built (passed to `sftlab.data.build_preset`)."""
-
-    n: int | None = None
-    seed: int = 0
-    teacher: str | None = None
-    paper_seeds: bool = False
-    allow_overlap: bool = False
-    options: dict = field(default_factory=dict)  # the preset's knobs, e.g. dead_ends, wrong_answer_fraction
+# How every training set is built: BuildConfig's spec settings without the preset (which a condition names), as
+# a frozen dataclass of the same fields and defaults, so a new build setting needs no edit here.
+DataSettings = dataclasses.make_dataclass("DataSettings", [
+    (f.name, f.type, field(default=f.default, default_factory=f.default_factory, metadata=f.metadata))
+    for f in dataclasses.fields(BuildConfig) if f.metadata.get("spec", True)], frozen=True)
+DataSettings.__module__ = __name__
+DataSettings.__doc__ = "How every training set is built (BuildConfig's settings but the preset)."
 
 
 @dataclass(frozen=True)
@@ -253,20 +245,35 @@ def _kind(value: Any) -> str:
 _TOP_KEYS = ("name", "description", "hardware", "measured", "task", "task_module", "method_module", "models", "seeds",
              "data", "conditions", "train", "eval", "report")
 _CONDITION_KEYS = ("name", "method", "prompts", "demo", "preset", "data", "train")
-_DATA_KEYS = ("n", "seed", "teacher", "paper_seeds", "allow_overlap", "options")
+_DATA_KEYS = spec_keys(BuildConfig)
 _RESOURCE_KEYS = ("cpus", "gpus", "processes", "accelerate_config")
 # The plan's own eval keys; every other key is an EvalConfig setting declared spec=True (sftlab.settings), so a new
 # evaluator setting is a spec key without an edit here.
 _PLAN_EVAL_KEYS = ("suites", "splits", "checkpoints", "baselines", "backend", "resources", "episodes")
 
 
-_INT_MINIMUM = {"seed": 0, "top_k": -1}  # integer eval settings whose floor is not 1
+_INT_MINIMUM = {"seed": 0, "top_k": -1}  # integer settings whose floor is not 1 (where none is declared)
+
+
+def _setting_value(ctx: _Ctx, item: Setting, raw: Any, where: str) -> Any:
+    """A spec value of a declared config setting (sftlab.settings), checked by its declaration at its key: the
+    type, the choices, and the floor; the config's own checks (ranges, relations) follow when it is built."""
+    if item.kind is bool:
+        return ctx.boolean(raw, where)
+    if item.kind is int:
+        floor = _INT_MINIMUM.get(item.name, 1) if item.low is None else item.low
+        return ctx.integer(raw, where, minimum=floor, optional=True)
+    if item.kind is float:
+        return ctx.number(raw, where)
+    if item.choices:
+        return ctx.choice(raw, where, item.choices)
+    if raw is None or isinstance(raw, str):
+        return raw
+    raise ctx.fail(where, f"expected a string, got {_kind(raw)}")
 
 
 def eval_spec_keys() -> tuple[str, ...]:
     """Every key a spec's `eval` section takes."""
-    from sftlab.evaluate.config import EvalConfig
-
     return _PLAN_EVAL_KEYS + tuple(k for k in spec_keys(EvalConfig) if k not in _PLAN_EVAL_KEYS)
 
 
@@ -347,12 +354,6 @@ def _parse_models(ctx: _Ctx, value: Any) -> dict:
 def _check_model(ctx: _Ctx, path: str, model: str) -> str:
     """`model` when it names a known model, an existing model folder or a hub id, else the error, now."""
     try:
-        from sftlab.models.resolve import check_name
-    except ImportError:
-        return model
-    from sftlab.errors import ModelError
-
-    try:
         check_name(model)
     except ModelError as exc:
         raise ctx.fail(path, str(exc)) from None
@@ -361,16 +362,8 @@ def _check_model(ctx: _Ctx, path: str, model: str) -> str:
 
 def _parse_data(ctx: _Ctx, value: Any, path: str, base: DataSettings) -> DataSettings:
     data = ctx.mapping(value, path, _DATA_KEYS)
-    kwargs = {}
-    if "n" in data:
-        kwargs["n"] = ctx.integer(data["n"], _join(path, "n"), minimum=1, optional=True)
-    if "seed" in data:
-        kwargs["seed"] = ctx.integer(data["seed"], _join(path, "seed"), minimum=0)
-    if "teacher" in data:
-        kwargs["teacher"] = ctx.text(data["teacher"], _join(path, "teacher"), optional=True)
-    for key in ("paper_seeds", "allow_overlap"):
-        if key in data:
-            kwargs[key] = ctx.boolean(data[key], _join(path, key))
+    kwargs = {item.name: _setting_value(ctx, item, data[item.name], _join(path, item.name))
+              for item in settings_of(BuildConfig) if item.name in data and item.name != "options"}
     if "options" in data:
         options = data["options"] or {}
         if not isinstance(options, dict):
@@ -380,11 +373,7 @@ def _parse_data(ctx: _Ctx, value: Any, path: str, base: DataSettings) -> DataSet
 
 
 def _check_build(ctx: _Ctx, path: str, preset: str, data: DataSettings) -> None:
-    """Let the data stage validate the build settings (once it is installed), so bad values fail now."""
-    try:
-        from sftlab.data.presets import BuildConfig
-    except ImportError:
-        return
+    """Let the data stage validate the build settings, so bad values fail now."""
     try:
         BuildConfig(preset=preset, **dataclasses.asdict(data))
     except ConfigError as exc:
@@ -579,24 +568,10 @@ def _parse_eval(ctx: _Ctx, value: Any, task: str) -> EvalSettings:
                                for suite, n in ev["episodes"].items()}
     if "episodes" in ev and "episodes" not in options:
         options["episodes"] = ctx.integer(ev["episodes"], "eval.episodes", minimum=1, optional=True)
-    from sftlab.evaluate.config import EvalConfig
-
     for item in settings_of(EvalConfig):  # the evaluator's own settings, typed by their declarations
         if item.name in _PLAN_EVAL_KEYS or not item.spec or item.name not in ev:
             continue
-        where, raw = f"eval.{item.name}", ev[item.name]
-        if item.kind is bool:
-            options[item.name] = ctx.boolean(raw, where)
-        elif item.kind is int:
-            options[item.name] = ctx.integer(raw, where, minimum=_INT_MINIMUM.get(item.name, 1), optional=True)
-        elif item.kind is float:
-            options[item.name] = ctx.number(raw, where)
-        elif item.choices:
-            options[item.name] = ctx.choice(raw, where, item.choices)
-        elif raw is None or isinstance(raw, str):
-            options[item.name] = raw
-        else:
-            raise ctx.fail(where, f"expected a string, got {_kind(raw)}")
+        options[item.name] = _setting_value(ctx, item, ev[item.name], f"eval.{item.name}")
     resources = _parse_resources(ctx, ev.get("resources"), "eval.resources", Resources())
     if resources.processes is not None:
         raise ctx.fail("eval.resources.processes", "only training runs several processes; remove it")
@@ -612,13 +587,11 @@ def _parse_eval(ctx: _Ctx, value: Any, task: str) -> EvalSettings:
 
 def _check_eval_configs(ctx: _Ctx, ev: EvalSettings) -> None:
     """Let the evaluator validate every suite's settings now (splits, episode limits ...), not when a step runs."""
-    from sftlab.evaluate.config import EvalConfig as config
-
     for suite in ev.suites:
         options = dict(ev.options)
         if isinstance(options.get("episodes"), dict):
             options["episodes"] = options["episodes"].get(suite)
         try:
-            config(model="model", suite=suite, backend=ev.backend, splits=ev.splits_for(suite), **options)
+            EvalConfig(model="model", suite=suite, backend=ev.backend, splits=ev.splits_for(suite), **options)
         except ConfigError as exc:
             raise ctx.fail("eval", str(exc)) from None

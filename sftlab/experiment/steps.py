@@ -5,18 +5,21 @@
 outputs of a previous version of the step (other inputs) to `superseded/` before redoing it. A crash inside a
 stage becomes a `failed` state with the error's one-line message; it never escapes as a traceback.
 
-The stages are imported inside the runners, so planning and `--dry-run` never load torch.
+The stage modules it calls load torch and the trainers inside their own functions, so planning and `--dry-run`
+never load them.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import dataclasses
 import json
 import logging
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -25,12 +28,17 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
+from sftlab.analysis.report import build_report
+from sftlab.data import build_preset
 from sftlab.errors import ConfigError, SftlabError, environment_error
+from sftlab.evaluate import EvalConfig, evaluate
+from sftlab.experiment.launch_command import accelerate_command
 from sftlab.experiment.outputs import record_outputs
 from sftlab.experiment.plan import Plan, Step, input_digest, log_path, output_path, read_state, state_path
 from sftlab.io import atomic_write_json
 from sftlab.store import ResultsStore
 from sftlab.train.methods import get_method, is_method, unknown_method_message
+from sftlab.train.runs import list_checkpoints
 
 Runner = Callable[[Step, "StepContext"], dict]
 RUNNERS: dict[str, Runner] = {}
@@ -263,8 +271,6 @@ def _config_kwargs(config_cls, values: dict, what: str) -> dict:
 
 @register("data")
 def run_data(step: Step, ctx: StepContext) -> dict:
-    from sftlab.data import build_preset
-
     cfg = dict(step.config)
     preset = cfg.pop("preset")
     out = output_path(ctx.exp, step)
@@ -302,8 +308,6 @@ def _train(step: Step, ctx: StepContext) -> dict:
 def _launch_train(step: Step, ctx: StepContext, processes: int) -> dict:
     """Train through `accelerate launch` with `processes` processes, streaming their output into this step's log;
     a failed launch is a TrainLaunchError carrying the processes' own error line."""
-    from sftlab.experiment.launch_command import accelerate_command
-
     config_file = step.resources.get("accelerate_config")
     if config_file and not Path(config_file).is_file():
         raise ConfigError(f"accelerate_config {config_file} not found (a relative path is read from {Path.cwd()})")
@@ -326,9 +330,6 @@ def _launch_train(step: Step, ctx: StepContext, processes: int) -> dict:
 def _die_with_parent() -> None:
     """In the launcher child (Linux): get SIGTERM when this step's process dies (a killed Ray worker), which
     torchrun passes on to the ranks, so a retried step never trains beside the orphans of the first attempt."""
-    import ctypes
-    import signal
-
     ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
@@ -357,8 +358,6 @@ def _eval_checkpoints(step: Step, ctx: StepContext):
     wanted = step.config.get("checkpoints", "all")
     if step.config.get("target") != "run":
         return wanted
-    from sftlab.train.runs import list_checkpoints
-
     steps = [s for s, _ in list_checkpoints(ctx.output(step.deps[0]))]
     if wanted == "all":
         picked = steps
@@ -377,8 +376,6 @@ def _eval_checkpoints(step: Step, ctx: StepContext):
 
 @register("eval")
 def run_eval(step: Step, ctx: StepContext) -> dict:
-    from sftlab.evaluate import EvalConfig, evaluate
-
     cfg = dict(step.config)
     target = cfg.pop("target")
     cfg.pop("exclude_base", None)
@@ -391,12 +388,7 @@ def run_eval(step: Step, ctx: StepContext) -> dict:
         model = backend = cfg.pop("model")
     values = {**cfg, "model": model, "backend": backend, "out": str(output_path(ctx.exp, step)),
               "checkpoints": _eval_checkpoints(step, ctx)}
-    if values.get("splits") and "splits" not in {f.name for f in dataclasses.fields(EvalConfig)}:
-        # This evaluator cannot restrict a suite to some splits: it runs them all; tables show the chosen ones.
-        print(f"note: this evaluator runs every split of {values['suite']}; "
-              f"the spec's splits ({', '.join(values['splits'])}) only select what tables show")
-        values.pop("splits")
-    elif values.get("splits"):
+    if values.get("splits"):
         values["splits"] = tuple(values["splits"])
     config = EvalConfig(**_config_kwargs(EvalConfig, values, "evaluation"))
     results = evaluate(config, progress=True)
@@ -405,14 +397,8 @@ def run_eval(step: Step, ctx: StepContext) -> dict:
 
 @register("report")
 def run_report(step: Step, ctx: StepContext) -> dict:
-    from sftlab.analysis.report import build_report
-
     html = build_report(ctx.exp / "outputs", out_html=ctx.exp / "report.html", title=step.config.get("name"))
     return {"report": str(html)}
-
-
-def write_json(path: Path, data: dict) -> None:
-    atomic_write_json(path, data)
 
 
 def load_plan(exp: Path) -> Plan:

@@ -21,6 +21,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from sftlab.errors import ConfigError, SftlabError
+from sftlab.evaluate.runner import EvalConfig, FingerprintCache, eval_key, plan_targets
+from sftlab.models import resolve
+from sftlab.models.resolve import pick_device
 from sftlab.store import Metric, ResultsStore
 
 SUITE = "lm-eval"
@@ -94,9 +97,6 @@ def run_harness(model: str, tasks: Sequence[str], out: str | Path = "eval", *, c
     unknown = sorted(set(tasks) - set(task_manager.all_tasks))
     if unknown:
         raise ConfigError(f"lm-eval knows no task {unknown[0]!r} (see `lm_eval --tasks list`, or give --include-path)")
-    from sftlab.evaluate.runner import EvalConfig, FingerprintCache, eval_key, plan_targets
-    from sftlab.models.resolve import pick_device
-
     device = pick_device(device)  # checked; lm-eval itself would pick cuda even where there is none
 
     # plan_targets only reads the model, checkpoints and run name; the suite is a placeholder.
@@ -112,8 +112,6 @@ def run_harness(model: str, tasks: Sequence[str], out: str | Path = "eval", *, c
             key = eval_key(target.fingerprint, SUITE, settings)
             if store.has(key):
                 continue
-            from sftlab.models import resolve
-
             with _missing_task_package(tasks):
                 output = lm_eval.simple_evaluate(
                     model="hf", model_args={"pretrained": resolve(target.location), "device": device},

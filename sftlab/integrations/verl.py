@@ -30,8 +30,8 @@ from __future__ import annotations
 from typing import Any
 
 from sftlab.errors import DataError
-from sftlab.task_adapters import find_task, get_task
-from sftlab.train.rewards import TASK_NAMES, decode_column, score
+from sftlab.task_adapters import find_task, get_task, reward_task_names
+from sftlab.train.rewards import decode_column, score
 
 # A response decoded without special tokens (verl's default manager) never holds it; prompt + response does.
 WHOLE_SEQUENCE_MARK = "<|im_start|>assistant"
@@ -40,12 +40,12 @@ WHOLE_SEQUENCE_MARK = "<|im_start|>assistant"
 def task_for(data_source: str, extra_info: dict | None = None) -> str:
     """The sftlab task a verl row belongs to (from extra_info["task"] or the data_source prefix)."""
     task = (extra_info or {}).get("task")
-    if task in TASK_NAMES:
+    if task in reward_task_names():
         return task
     found = find_task(str(data_source).strip().lower())
-    if found is not None and found.name in TASK_NAMES:
+    if found is not None and found.name in reward_task_names():
         return found.name
-    names = ", ".join(p for t in TASK_NAMES for p in (get_task(t).data_source_prefixes or (t,)))
+    names = ", ".join(p for t in reward_task_names() for p in (get_task(t).data_source_prefixes or (t,)))
     raise DataError(
         f"cannot tell the task of data_source {data_source!r}; expected a name starting with {names} "
         "(or extra_info['task'])"

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from sftlab.errors import ModelError
 from sftlab.io import staged_dir
+from sftlab.models.resolve import is_adapter_dir, load
 
 
 def merge_adapter(adapter_dir: str | os.PathLike, out: str | os.PathLike, force: bool = False) -> Path:
@@ -14,8 +15,6 @@ def merge_adapter(adapter_dir: str | os.PathLike, out: str | os.PathLike, force:
 
     `out` is written through a staged folder (complete or absent); an existing `out` needs `force`.
     """
-    from sftlab.models.resolve import is_adapter_dir, load
-
     adapter_dir = Path(adapter_dir)
     if not is_adapter_dir(adapter_dir):
         raise ModelError(f"{adapter_dir} is not a LoRA adapter folder (no adapter_config.json)")

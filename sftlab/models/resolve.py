@@ -8,9 +8,12 @@ import json
 import os
 import re
 import shutil
+import socket
 import tempfile
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlparse
 
 from sftlab.errors import ModelError
 from sftlab.io import output_lock
@@ -189,8 +192,6 @@ def check_checkpoint_files(folder: str | os.PathLike) -> None:
     Reads headers only: a safetensors file must be as long as its header says, and a torch zip file (optimizer.pt,
     scheduler.pt, rng_state.pth, training_args.bin) must end with its zip directory.
     """
-    import zipfile
-
     for path in sorted(Path(folder).iterdir()):
         why = None
         if path.suffix == ".safetensors":
@@ -304,9 +305,6 @@ def _check_hub(hub_id: str) -> None:
 
 
 def _hub_reachable(timeout: float = 3.0) -> bool:
-    import socket
-    from urllib.parse import urlparse
-
     url = urlparse(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
     port = url.port or (443 if url.scheme == "https" else 80)
     try:

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sftlab.models.resolve import COMPLETE, cached_model_dir
+from sftlab.models.smollm2 import load_tokenizer
+
 SEED = 0
 HIDDEN = 64
 
@@ -45,9 +48,6 @@ def build(dest: Path) -> None:
 def _smollm2_tokenizer():
     """From the cached smollm2-135m folder when it is already built (fast), else straight from the GGUF file."""
     from transformers import AutoTokenizer
-
-    from sftlab.models.resolve import COMPLETE, cached_model_dir
-    from sftlab.models.smollm2 import load_tokenizer
 
     cached = cached_model_dir("smollm2-135m")
     if (cached / COMPLETE).is_file():

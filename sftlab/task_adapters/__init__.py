@@ -149,12 +149,6 @@ def all_tasks() -> list[Task]:
     return list(_tasks.values())
 
 
-def build_seed_limit(task: str, kind: str, n: int) -> int:
-    """The exclusive upper bound of a build's seed for `task` (its adapter's `seed_limit`): the instance seeds
-    derived from it must stay below numpy's 2**32 (only Sokoban derives seeds that could pass it)."""
-    return get_task(task).seed_limit(kind, n)
-
-
 def reward_task_names() -> tuple[str, ...]:
     """The tasks with RL presets: the ones whose rewards TRL and verl train on."""
     return tuple(t.name for t in all_tasks() if any(p.kind == "rl" for p in t.presets()))
@@ -243,7 +237,7 @@ def load_task_module(path: str | os.PathLike) -> list[Task]:
 
 
 __all__ = [
-    "ENTRY_POINT_GROUP", "MAX_RESPONSE_CHARS", "build_seed_limit", "LiveView", "Preset", "RewardResult", "SplitMetric", "Suite", "Task",
+    "ENTRY_POINT_GROUP", "MAX_RESPONSE_CHARS", "LiveView", "Preset", "RewardResult", "SplitMetric", "Suite", "Task",
     "Verdict", "all_tasks", "make_row", "canonical", "find_task", "get_task", "load_task_module", "presets", "register", "reward_task_names",
     "suites", "task_of_suite", "unload_task_module", "unregister",
 ]

@@ -11,6 +11,7 @@ Adding a task = subclassing `Task` and registering an instance (docs/adding-a-ta
 
 from __future__ import annotations
 
+import importlib
 import random
 from dataclasses import dataclass, field
 from typing import Any
@@ -125,8 +126,6 @@ class Task:
     # --- the CLI's `sftlab tasks` ---------------------------------------------------------------------------------
     def world(self):
         """The pure task package under sftlab.tasks of this task (None for tasks without one)."""
-        import importlib
-
         try:
             return importlib.import_module(f"sftlab.tasks.{self.name}")
         except ModuleNotFoundError:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from sftlab.task_adapters.rows import make_row, row_rng, train_seed_base
+from sftlab.task_adapters.rows import completion_text, make_row, row_rng, train_seed_base
 
 TRAIN_VARIANT = "4num"
 
@@ -104,7 +104,6 @@ def _lowq(trace, treatment: str, opts: dict, rng, is_correct) -> str:
 
 def verify_row(row: dict) -> bool:
     """Re-check a completion with the task's verifier: the last \\boxed{} expression reaches the target."""
-    from sftlab.task_adapters.rows import completion_text
     from sftlab.tasks.countdown import verify
 
     text = completion_text(row)

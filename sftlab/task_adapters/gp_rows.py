@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterator
 
-from sftlab.task_adapters.rows import make_row, row_rng, train_seed_base
+from sftlab.task_adapters.rows import completion_text, make_row, row_rng, train_seed_base
 
 FIXED_MAPPING = "all_10"
 TARGET = 24
@@ -103,7 +103,6 @@ def train_rows(config, eval_keys: set[str], progress: bool, skip_leaks: bool) ->
 
 def verify_row(row: dict) -> bool:
     """Re-check a completion with the task's reward: it must score +5 (a correct formula, right numbers)."""
-    from sftlab.task_adapters.rows import completion_text
     from sftlab.tasks.general_points import score
 
     text = completion_text(row)

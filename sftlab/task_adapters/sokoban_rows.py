@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from sftlab.errors import ConfigError, DataError
-from sftlab.task_adapters.rows import make_row, train_seed_base
+from sftlab.task_adapters.rows import completion_text, make_row, train_seed_base
 
 # Named action spaces of the original's create_mixed_dataset.py: the variant with its labels, and whether its
 # `_answers_block` adds the `where A is Up, ...` line
@@ -142,7 +142,6 @@ def mix_action_spaces(rows: list[dict], spaces: tuple[str, ...], seed: int) -> d
 
 def verify_row(row: dict) -> bool:
     """Re-check a training completion with the task's own parser: its answer maps to the expert action."""
-    from sftlab.task_adapters.rows import completion_text
     from sftlab.tasks.sokoban import extract_answer, parse_action
 
     text = completion_text(row)

@@ -17,6 +17,7 @@ import functools
 from dataclasses import dataclass
 
 from sftlab.errors import ConfigError, SftlabError
+from sftlab.tasks.expr import Verdict
 
 DOMAINS: dict[str, tuple[str, ...]] = {
     "arithmetic": ("basic_arithmetic", "chain_sum", "gsm_symbolic", "leg_counting"),
@@ -152,8 +153,6 @@ def verify(response: str, answer: dict):
     reward 1 and correct only when reasoning-gym's score is 1.0 (partial credit counts as wrong). A response that
     is not text, or a reference that does not name a known item, is a scored failure with the reason.
     """
-    from sftlab.tasks.expr import Verdict
-
     if not isinstance(response, str):
         return Verdict(0, f"the response is not text ({type(response).__name__}).")
     item = _reference_item(answer)

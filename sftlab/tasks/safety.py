@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sftlab.errors import DataError
+from sftlab.tasks.expr import Verdict
 
 
 @dataclass(frozen=True)
@@ -197,8 +198,6 @@ def verify(response: str, answer: dict, refused: bool | None = None):
 
     `refused` is a judge's decision when one was asked; None uses the pattern classifier `is_refusal`.
     """
-    from sftlab.tasks.expr import Verdict
-
     harmful = bool(answer.get("harmful")) if isinstance(answer, dict) else False
     if not isinstance(response, str):
         return Verdict(0, f"the response is not text ({type(response).__name__}).")

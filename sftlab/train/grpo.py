@@ -27,11 +27,12 @@ from sftlab.errors import ConfigError, DataError, check_choice, check_positive
 from sftlab.io import read_manifest
 from sftlab.models import load
 from sftlab.settings import setting
+from sftlab.task_adapters import get_task, reward_task_names
 from sftlab.task_adapters.sokoban import SOKOBAN_REWARDS
 from sftlab.tasks.general_points.verify import ARITHMETIC as GP_ARITHMETIC
 from sftlab.train.config import TrainConfig, check_device, trainer_args
 from sftlab.train.recipes import OPTIMIZER_RULES
-from sftlab.train.rewards import TASK_NAMES, CheckedReward, TaskReward
+from sftlab.train.rewards import CheckedReward, TaskReward
 
 # TRL 1.16's names. dapo = token-mean over the global batch (TRL's default, and the closest to the paper's verl,
 # which token-means each dynamic micro-batch: docs/training.md "Loss types"); grpo = mean over each sequence's tokens,
@@ -149,8 +150,6 @@ class GrpoConfig(TrainConfig):
         if self.batch_prompts is None and self.global_batch is None:
             values["batch_prompts"] = PAPER_BATCH_PROMPTS if gpu else CPU_BATCH_PROMPTS
         if self.max_completion_length is None:
-            from sftlab.task_adapters import get_task
-
             by_task = max(get_task(t).grpo_max_completion for t in tasks)
             values["max_completion_length"] = by_task if gpu else min(by_task, CPU_MAX_COMPLETION)
         return dataclasses.replace(self, **values) if values else self
@@ -201,9 +200,9 @@ def load_rl_rows(data: str) -> tuple[list[dict], dict | None]:
             raise DataError(f"{data}: row {number}: prompt must be a non-empty list of chat messages")
         if row.get("answer") is None:
             raise DataError(f"{data}: row {number} has no answer to reward against")
-        if row.get("task") not in TASK_NAMES:
+        if row.get("task") not in reward_task_names():
             raise DataError(f"{data}: row {number}: no reward for task {row.get('task')!r} "
-                            f"(GRPO supports {', '.join(TASK_NAMES)})")
+                            f"(GRPO supports {', '.join(reward_task_names())})")
     return rows, manifest
 
 
@@ -215,8 +214,6 @@ def trl_rows(rows: list[dict], tokenizer=None) -> list[dict]:
     text its chat template renders with the assistant turn opened, followed by the prefill (`...assistant\n<think>`,
     the original's prompt): TRL renders message prompts with a fresh assistant turn, so a prefill must be text.
     """
-    from sftlab.task_adapters import get_task
-
     def prompt(row):
         prefill = get_task(row["task"]).rl_prefill if tokenizer is not None else ""
         if not prefill:

@@ -30,7 +30,6 @@ from __future__ import annotations
 import json
 import math
 from collections import defaultdict
-from collections.abc import Sequence
 from typing import Any
 
 from sftlab.errors import ConfigError, DataError, SftlabError, check_choice
@@ -39,28 +38,6 @@ from sftlab.task_adapters.countdown import countdown_score  # noqa: F401  (re-ex
 from sftlab.task_adapters.general_points import GP_MAX, GP_MIN, general_points_score  # noqa: F401
 from sftlab.task_adapters.sokoban import SOKOBAN_REWARDS, sokoban_format, sokoban_score  # noqa: F401
 from sftlab.tasks.general_points.verify import ARITHMETIC as GP_ARITHMETIC
-
-
-class _RewardTaskNames(Sequence):
-    """The names of the registered tasks with RL presets (a live view: plugins registered later count too)."""
-
-    def _names(self) -> tuple[str, ...]:
-        return reward_task_names()
-
-    def __getitem__(self, i):
-        return self._names()[i]
-
-    def __len__(self) -> int:
-        return len(self._names())
-
-    def __contains__(self, name) -> bool:
-        return name in self._names()
-
-    def __repr__(self) -> str:
-        return repr(self._names())
-
-
-TASK_NAMES: Sequence[str] = _RewardTaskNames()
 
 
 class RewardError(SftlabError):
@@ -143,8 +120,8 @@ def _reward_task(task: str):
         adapter = get_task(task)
     except ConfigError:
         adapter = None
-    if adapter is None or adapter.name not in TASK_NAMES:
-        raise ConfigError(f"no reward for task {task!r}; choose one of: {', '.join(TASK_NAMES)}")
+    if adapter is None or adapter.name not in reward_task_names():
+        raise ConfigError(f"no reward for task {task!r}; choose one of: {', '.join(reward_task_names())}")
     return adapter
 
 

@@ -15,6 +15,7 @@ import re
 from pathlib import Path
 
 from sftlab.errors import DataError
+from sftlab.io import read_jsonl
 
 RUN_JSON = "run.json"
 CHECKPOINTS = "checkpoints"
@@ -69,7 +70,5 @@ def list_checkpoints(run: str | os.PathLike) -> list[tuple[int, str]]:
 
 def read_log_history(run: str | os.PathLike) -> list[dict]:
     """The training log of a run, one dict per logging step (empty if nothing was logged yet)."""
-    from sftlab.io import read_jsonl
-
     path = Path(run) / LOGS / LOG_HISTORY
     return read_jsonl(path) if path.is_file() else []

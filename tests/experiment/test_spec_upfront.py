@@ -12,7 +12,7 @@ from sftlab.data.presets import PRESETS, BuildConfig
 from sftlab.errors import ConfigError
 from sftlab.experiment import parse_spec
 from sftlab.experiment.spec import SpecError
-from sftlab.task_adapters import build_seed_limit
+from sftlab.task_adapters import get_task
 
 ROOT = Path(__file__).resolve().parents[2]
 QUICK = yaml.safe_load((ROOT / "experiments" / "quickstart.yaml").read_text())
@@ -65,7 +65,7 @@ def test_hub_ids_and_known_names_still_pass():
 
 
 def test_out_of_range_data_seed_fails_the_dry_run(tmp_path, capsys):
-    limit = build_seed_limit("sokoban", PRESETS["sokoban-answer-only"].kind, 40) - 1
+    limit = get_task("sokoban").seed_limit(PRESETS["sokoban-answer-only"].kind, 40) - 1
     err = dry_run_error(tmp_path, capsys, lambda raw: raw["data"].update(seed=limit + 1))
     assert f"seed must be a non-negative integer up to {limit}" in err and f"got {limit + 1}" in err
     raw = copy.deepcopy(QUICK)
@@ -78,7 +78,7 @@ def test_sokoban_seed_limit_matches_the_generator():
     from sftlab.data.suites import suite_rows
 
     preset = PRESETS["sokoban-eval"]
-    top = build_seed_limit("sokoban", preset.kind, 2) - 1
+    top = get_task("sokoban").seed_limit(preset.kind, 2) - 1
     rows = suite_rows("sokoban-eval", n=2, seed=top)
     assert max(r["seed"] for r in rows) <= 2**32 - 1
     with pytest.raises(ConfigError, match="numpy"):

@@ -14,7 +14,14 @@ import pytest
 from sftlab.cli import main
 from sftlab.errors import ConfigError
 from sftlab.store import ResultsStore
-from sftlab.task_adapters import ENV_VAR, get_task, load_task_module, presets, unload_task_module
+from sftlab.task_adapters import (
+    ENV_VAR,
+    get_task,
+    load_task_module,
+    presets,
+    reward_task_names,
+    unload_task_module,
+)
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "adding-a-task.md"
 
@@ -81,9 +88,9 @@ def test_a_task_from_a_file_builds_trains_evaluates_reports_and_exports(task_fil
 def test_a_task_file_registers_presets_suites_and_its_rewards(task_file):
     (task,) = load_task_module(task_file)
     assert get_task("addition") is task and "addition-rl" in presets()
-    from sftlab.train.rewards import TASK_NAMES, TaskReward
+    from sftlab.train.rewards import TaskReward
 
-    assert "addition" in TASK_NAMES
+    assert "addition" in reward_task_names()
     reward = TaskReward("addition")
     answer = {"a": 12, "b": 30}
     assert reward(["<answer>42</answer>", "<answer>41</answer>", "no answer"], answer=[answer] * 3) == [1.0, 0.0, 0.0]

@@ -31,6 +31,7 @@ from fractions import Fraction
 
 from sftlab.tasks.expr import (
     ExprError,
+    Num,
     Verdict,
     evaluate_tree,
     format_value,
@@ -197,8 +198,6 @@ def _float_verdict(formula: str, expr, target: int) -> Verdict:
 def _float_tree(expr):
     """The value of a parsed tree with Python's int and float operations (`/` is true division), iteratively:
     the same number Python's `eval` of the formula gives."""
-    from sftlab.tasks.expr import Num
-
     stack: list = [(expr, False)]
     values: list = []
     while stack:
