@@ -7,7 +7,8 @@ committed study folder:
     <!-- evidence: sftlab analyze table results/STUDY [ARGS] -->   the block is exactly what the command prints
     <!-- evidence: sftlab quickstart --out results/STUDY -->       a fenced block holding the quickstart's table
 
-The block is the run of non-blank lines after the marker, or a fenced block (its content). A doc therefore
+The block is the run of lines after the marker up to a blank line (a table's caption and the table count as one
+block), or a fenced block (its content). A doc therefore
 cannot drift from its evidence, and a reader can rerun the command to check any number.
 """
 
@@ -45,8 +46,9 @@ def _quoted_blocks() -> list[tuple[str, str, str]]:
             if rest and rest[0].startswith("```"):
                 end = next(j for j in range(1, len(rest)) if rest[j].startswith("```"))
                 block = rest[1:end]
-            else:
-                end = next((j for j, text in enumerate(rest) if not text.strip()), len(rest))
+            else:  # up to a blank line, except the one between a table's caption and the table
+                end = next((j for j, text in enumerate(rest)
+                            if not text.strip() and not (j + 1 < len(rest) and rest[j + 1].startswith("|"))), len(rest))
                 block = rest[:end]
             found.append((f"{doc.relative_to(ROOT)}:{i + 1}", match["command"], "\n".join(block)))
     return found
