@@ -176,16 +176,17 @@ def test_killed_eval_resumes_without_duplicates(run_folder, tmp_path):
     proc.communicate(timeout=60)
     # The second checkpoint needs a model load and 16 generate steps: the kill lands before it is stored.
     assert killed, "the first eval finished before it could be killed"
-    # exactly the first checkpoint's rows: 8 tags x 7 metrics (4 new tokens never make a valid action, so there is
-    # no action_is_valid / action_is_effective / efficiency)
-    assert _rows(out) == 8 * 7
+    # exactly the first checkpoint's rows: 8 tags x 9 metrics (4 new tokens never make a valid action, so there is
+    # no action_is_valid / action_is_effective / efficiency; the per-turn optimal_action_rate and
+    # training_word_rate are there)
+    assert _rows(out) == 8 * 9
     second = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=400)
     assert second.returncode == 0, second.stderr
     assert "already in the store" in second.stderr
     with sqlite3.connect(out / "results.sqlite") as conn:
         total = conn.execute("SELECT COUNT(*) FROM results").fetchone()[0]
         distinct = conn.execute("SELECT COUNT(DISTINCT run || checkpoint || split || metric) FROM results").fetchone()
-    assert total == distinct[0] == 2 * 8 * 7
+    assert total == distinct[0] == 2 * 8 * 9
     for name in ("base", "checkpoint-4"):
         lines = (out / "samples" / "tiny-sft" / name / "sokoban-eval.jsonl").read_text().splitlines()
         assert len(lines) == 16 and len({(json.loads(x)["id"], json.loads(x)["turn"]) for x in lines}) == 16

@@ -191,13 +191,21 @@ def rl_data(tmp_path_factory) -> Path:
 
 
 def prompt_tokens(data: Path) -> list[int]:
-    """Tokens of each RL prompt as TRL feeds it (chat template with the generation prompt)."""
+    """Tokens of each RL prompt as TRL feeds it (chat template with the generation prompt, then the task's prefill,
+    e.g. Sokoban's `<think>`, as GRPO's prompt_prefill renders it)."""
     from sftlab.io import read_jsonl
     from sftlab.models import load
+    from sftlab.train.grpo import trl_rows
 
     _, tokenizer = load("tiny-random", device="cpu", for_training=True)  # the tokenizer the trainer gets
-    return [len(tokenizer(tokenizer.apply_chat_template(row["prompt"], tokenize=False, add_generation_prompt=True),
-                          add_special_tokens=False)["input_ids"]) for row in read_jsonl(data / "train.jsonl")]
+
+    def text(prompt):
+        if isinstance(prompt, str):  # already rendered, with its prefill
+            return prompt
+        return tokenizer.apply_chat_template(prompt, tokenize=False, add_generation_prompt=True)
+
+    rows = trl_rows(read_jsonl(data / "train.jsonl"), tokenizer)
+    return [len(tokenizer(text(row["prompt"]), add_special_tokens=False)["input_ids"]) for row in rows]
 
 
 def test_grpo_ddp_killed_resumes_with_the_planned_batch(rl_data, tmp_path):
