@@ -31,6 +31,9 @@ class TrainConfig:
     DEFAULTS: ClassVar[dict] = {}  # the method's values of the fields left None (shown as the CLI's defaults)
     # Fields that do not change what is trained: they may differ between a run and its resumption.
     NOT_TRAINING: ClassVar[tuple[str, ...]] = ("out", "resume", "force", "report_to")
+    # How runs trained before a field existed: a run records such a field only when its value differs, so older
+    # runs resume, and a run with another value is told apart.
+    BEFORE_THE_FIELD: ClassVar[dict] = {}
 
     model: str = setting(help="smollm2-135m, tiny-random, a local folder (e.g. an SFT checkpoint) or a hub id.",
                          spec=False, why=PLAN)
@@ -96,8 +99,8 @@ class TrainConfig:
 
     def training_fields(self) -> dict:
         """The fields that define what is trained (recorded in run.json and compared on resume)."""
-        return {k: list(v) if isinstance(v, tuple) else v
-                for k, v in dataclasses.asdict(self).items() if k not in self.NOT_TRAINING}
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()
+                if k not in self.NOT_TRAINING and self.BEFORE_THE_FIELD.get(k, ...) != v}
 
     @classmethod
     def from_dict(cls, values: dict):

@@ -45,10 +45,6 @@ PAPER_BATCH_PROMPTS = 256
 # CPU fallbacks for unset sizes: a tiny-model step takes about a minute on 2 cores with these (docs/performance.md).
 CPU_BATCH_PROMPTS = 2
 CPU_MAX_COMPLETION = 64
-# How runs trained before each field existed: a run records a field only when it differs, so older runs resume
-# with these values and a run with another value is told apart.
-_BEFORE_THE_FIELD = {"gp_arithmetic": "exact", "sokoban_reward": "strict", "vllm_importance_sampling_correction": True,
-                     "optimizer_rules": "transformers", "prompt_prefill": False}
 
 
 @dataclass(frozen=True)
@@ -62,6 +58,9 @@ class GrpoConfig(TrainConfig):
                 "schedule": "log"}
     NOT_TRAINING = (*TrainConfig.NOT_TRAINING, "use_vllm", "vllm_mode", "vllm_server_url",
                     "vllm_gpu_memory_utilization", "vllm_tensor_parallel_size")
+    BEFORE_THE_FIELD = {"gp_arithmetic": "exact", "sokoban_reward": "strict",
+                        "vllm_importance_sampling_correction": True, "optimizer_rules": "transformers",
+                        "prompt_prefill": False}
 
     num_generations: int = setting(8, "Completions sampled per prompt (the group).")
     # None: the paper's 256 on a GPU, CPU_BATCH_PROMPTS on CPU (the paper's batch takes hours per step there); the
@@ -159,14 +158,6 @@ class GrpoConfig(TrainConfig):
         if self.save_every is not None:
             return tuple(range(self.save_every, total_steps + 1, self.save_every)) or (total_steps,)
         return self.schedule
-
-    def training_fields(self) -> dict:
-        """The fields that define what is trained (recorded in run.json and compared on resume)."""
-        fields = super().training_fields()
-        for name, before in _BEFORE_THE_FIELD.items():
-            if fields[name] == before:
-                del fields[name]
-        return fields
 
 
 def task_reward(config: GrpoConfig):

@@ -31,9 +31,6 @@ from sftlab.train.recipes import (
     SFT_RECIPES,
 )
 
-# How runs trained before each field existed: a run records a field only when it differs, so older runs resume.
-_BEFORE_THE_FIELD = {"optimizer_rules": "transformers", "precision": "fp32"}
-
 
 @dataclass(frozen=True)
 class SftConfig(LoraFields, TrainConfig):
@@ -42,6 +39,7 @@ class SftConfig(LoraFields, TrainConfig):
 
     LABEL = "SFT"
     DEFAULTS = SFT_RECIPES["default"]
+    BEFORE_THE_FIELD = {"optimizer_rules": "transformers", "precision": "fp32"}
 
     # The paper recipe (sftlab.train.recipes.SFT_RECIPES): default | debunk | rethinking.
     recipe: str = setting("default", "default, debunk or rethinking: the paper's value of every setting it "
@@ -92,10 +90,6 @@ class SftConfig(LoraFields, TrainConfig):
         """The recipe's values (sftlab.train.recipes) of the fields left None."""
         check_choice("recipe", self.recipe, SFT_RECIPES)
         return SFT_RECIPES[self.recipe]
-
-    def training_fields(self) -> dict:
-        """The shared training fields, less the ones a run recorded before they existed has at their old value."""
-        return {k: v for k, v in super().training_fields().items() if _BEFORE_THE_FIELD.get(k, ...) != v}
 
 
 def load_sft_rows(data: str) -> tuple[list[dict], dict | None]:
