@@ -26,9 +26,21 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
+import numpy as np
+
 from sftlab.backends import Backend, SamplingParams, derive_seed
 from sftlab.evaluate.metrics import count_markers, mean, pooled_rate, rate, response_metrics
+from sftlab.prompts.sokoban import eval_prompt
 from sftlab.store import Metric
+from sftlab.tasks.sokoban import (
+    DIRECTIONS,
+    SokobanGame,
+    extract_answer,
+    get_variant,
+    is_optimal_step,
+    parse_action,
+    solve,
+)
 
 MAX_STORED_CHARS = 32_000  # responses longer than this are cut in the sample records (not in scoring)
 
@@ -48,8 +60,6 @@ def score_action(response: str | None, accepted: Sequence[str]) -> tuple[str | N
     whole string must equal one of the 4 accepted labels, case-insensitively (`Up || Left` is one invalid action).
     Any response that is not text is invalid too.
     """
-    from sftlab.tasks.sokoban import extract_answer, parse_action
-
     answer = extract_answer(response)
     if answer is None:
         return None, None, "invalid: no <answer>"
@@ -83,8 +93,6 @@ class Episode:
         return len(self.records)
 
     def prompt(self) -> str:
-        from sftlab.prompts.sokoban import eval_prompt
-
         return eval_prompt(self.game.rows, labels=self.labels, where_line=self.where_line, protocol=self.protocol)
 
     def policy_row(self) -> dict:
@@ -131,8 +139,6 @@ class Episode:
 
 def start_episode(row: dict, number: int, prompt_protocol: str = "paper") -> Episode:
     """An Episode for a sokoban-eval row (metadata rows/labels/accepted; answer = the shortest solution)."""
-    from sftlab.tasks.sokoban import SokobanGame, get_variant, solve
-
     meta = row.get("metadata") or {}
     variant = get_variant(row["split"])
     labels = tuple(meta.get("labels") or variant.prompt_labels)
@@ -200,8 +206,6 @@ def play(
 
 
 def _apply(episode: Episode, turn: int, prompt: str, generation, max_turns: int) -> None:
-    from sftlab.tasks.sokoban import DIRECTIONS, is_optimal_step, parse_action
-
     answer, direction, verdict = score_action(generation.text, episode.accepted)
     effective = optimal = False
     if direction is not None:
@@ -251,8 +255,6 @@ def aggregate(units: Sequence[dict], splits: Sequence[str]) -> list[Metric]:
     answer is Up, Down, Left or Right (n = turns; absent for units logged before these metrics existed). Rates carry
     Wilson intervals (the per-turn ones widened for the turns of one episode being alike).
     """
-    import numpy as np
-
     metrics: list[Metric] = []
     for split in splits:
         mine = [u["summary"] for u in units if u["split"] == split]
@@ -284,6 +286,4 @@ def aggregate(units: Sequence[dict], splits: Sequence[str]) -> list[Metric]:
 
 def _np_rate(split: str, name: str, values: Sequence[float]) -> Metric:
     """A rate whose value is `np.mean(values)` exactly as the original averages, with its Wilson interval."""
-    import numpy as np
-
     return replace(rate(split, name, sum(values), len(values)), value=float(np.mean(values)))
