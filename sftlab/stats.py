@@ -83,3 +83,24 @@ def clustered_rate_interval(hits: list[int], trials: list[int],
     var = sum((y - p * t) ** 2 for y, t in zip(hits, trials, strict=True)) / (m * (m - 1) * mean_trials**2)
     half = z * math.sqrt(var)
     return max(0.0, min(lo, p - half)), min(1.0, max(hi, p + half))
+
+
+Z_ONE_SIDED_5 = 1.6448536269514722  # one-sided 5%
+Z_POWER_80 = 0.8416212335729143     # 80% power
+
+
+def episodes_to_separate(p1: float, p2: float, margin: float = 0.0) -> int | None:
+    """Episodes per cell that would show `p1 > p2 - margin` (one-sided 5%, 80% power) if the true rates were
+    `p1` and `p2`, for two independent proportions (Fleiss 1981, without continuity correction; paired runs need
+    fewer). `margin` 0 is "higher", > 0 is "no loss" (non-inferiority). None when the rates give the opposite
+    direction (no number of episodes would show it) or the difference is zero variance."""
+    gap = p1 - p2 + margin
+    spread = p1 * (1 - p1) + p2 * (1 - p2)
+    if gap <= 0 or spread == 0:
+        return None
+    if margin:
+        root = (Z_ONE_SIDED_5 + Z_POWER_80) * math.sqrt(spread)
+    else:
+        pooled = (p1 + p2) / 2
+        root = Z_ONE_SIDED_5 * math.sqrt(2 * pooled * (1 - pooled)) + Z_POWER_80 * math.sqrt(spread)
+    return math.ceil((root / gap) ** 2)

@@ -9,6 +9,7 @@ from sftlab.stats import (
     binomial_tail,
     clustered_rate_interval,
     difference_interval,
+    episodes_to_separate,
     mcnemar_exact,
     wilson_interval,
 )
@@ -45,3 +46,13 @@ def test_clustered_interval_widens_when_episodes_differ():
     assert split == pytest.approx((max(0.0, 0.5 - 1.959963984540054 * math.sqrt(1 / 12)),
                                    min(1.0, 0.5 + 1.959963984540054 * math.sqrt(1 / 12))))
     assert clustered_rate_interval([3], [5]) == wilson_interval(3, 5)  # one episode: Wilson
+
+
+def test_episodes_to_separate_matches_the_sample_size_tables():
+    # Fleiss (no continuity correction), one-sided 5%, 80% power: 30% vs 50% needs 74 per group.
+    assert episodes_to_separate(0.5, 0.3) == 74
+    # Non-inferiority at 80% vs 80% with a 10-point margin: (z_.95 + z_.8)^2 * 0.32 / 0.01 = 197.9 -> 198.
+    assert episodes_to_separate(0.8, 0.8, margin=0.1) == 198
+    assert episodes_to_separate(0.3, 0.5) is None            # the rates point the other way
+    assert episodes_to_separate(0.0, 0.0, margin=0.1) is None  # no variance: nothing to power
+    assert episodes_to_separate(0.6, 0.3) < episodes_to_separate(0.5, 0.3)  # a larger gap needs fewer

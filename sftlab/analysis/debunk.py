@@ -21,7 +21,9 @@ the same puzzles and their per-episode samples match the stored numbers, the exa
 (p < 0.05); otherwise the two 95% intervals (separate = shown). "No loss" is decided by Newcombe's interval of
 the difference (conservative for paired runs). Sokoban success compared across tags (different puzzles with
 different ceilings at a short turn cap) is success among the puzzles the oracle solves within the cap: no policy
-solves a puzzle the optimal one cannot, so that is k_run / k_oracle.
+solves a puzzle the optimal one cannot, so that is k_run / k_oracle. An inconclusive comparison of a per-episode
+metric also says how many episodes per cell would decide it if the observed rates were the true ones (one-sided 5%,
+80% power, independent samples: `stats.episodes_to_separate`), or that the observed rates point the other way.
 
 A claim's verdict: **reproduced** when every comparison supports it; **partly** when some do and none is against;
 **mixed** when some are each way; **contradicted** when some are against and none supports; **not separated**
@@ -43,7 +45,7 @@ from sftlab.analysis.report import ReportContext, Section, register_section
 from sftlab.analysis.tables import results_table, to_html, to_markdown
 from sftlab.errors import DataError
 from sftlab.evaluate.unitlog import _safe
-from sftlab.stats import difference_interval, mcnemar_exact, wilson_interval
+from sftlab.stats import difference_interval, episodes_to_separate, mcnemar_exact, wilson_interval
 from sftlab.store import Result
 
 SOKOBAN, GP = "sokoban-eval", "gp-eval"
@@ -319,7 +321,7 @@ def compare(claim: Claim, a: Result, b: Result, cells: dict, outcomes: Outcomes 
         test = "Newcombe interval of the difference"
         text = f"{where}: difference [{_pct(lo)}, {_pct(hi)}] points vs margin -{_pct(claim.margin)}"
         outcome = "supports" if lo > -claim.margin else "against" if hi < -claim.margin else "inconclusive"
-        return Comparison(outcome, test, f"{text}: {outcome} ({test})")
+        return Comparison(outcome, test, f"{text}: {outcome} ({test}){_needed(claim, a, b, outcome)}")
     paired = _paired(claim, a, b, outcomes)
     if paired is not None:
         only_a, only_b = paired
@@ -327,10 +329,22 @@ def compare(claim: Claim, a: Result, b: Result, cells: dict, outcomes: Outcomes 
         test = "McNemar exact"
         outcome = "supports" if p_a < ALPHA else "against" if p_b < ALPHA else "inconclusive"
         return Comparison(outcome, test, f"{where}: {only_a} vs {only_b} discordant episodes, one-sided p = "
-                          f"{min(p_a, p_b):.3g}: {outcome} ({test}, paired)")
+                          f"{min(p_a, p_b):.3g}: {outcome} ({test}, paired){_needed(claim, a, b, outcome)}")
     test = "95% intervals"
     outcome = ("supports" if a.ci_low > b.ci_high else "against" if b.ci_low > a.ci_high else "inconclusive")
-    return Comparison(outcome, test, f"{where}: {outcome} ({test})")
+    return Comparison(outcome, test, f"{where}: {outcome} ({test}){_needed(claim, a, b, outcome)}")
+
+
+def _needed(claim: Claim, a: Result, b: Result, outcome: str) -> str:
+    """For an inconclusive comparison of a per-episode metric: how many episodes per cell would decide it if the
+    observed rates were the true ones (stats.episodes_to_separate), or that they point the other way."""
+    if outcome != "inconclusive" or claim.metric not in PER_EPISODE_METRICS:
+        return ""
+    n = episodes_to_separate(a.value, b.value, claim.margin)
+    if n is None:
+        return "; the observed rates point the other way"
+    unit = "puzzles the oracle solves" if a.split != b.split and claim.suite == SOKOBAN else "episodes"
+    return f"; at these rates about {n} {unit} per cell would show it (80% power)"
 
 
 def _paired(claim: Claim, a: Result, b: Result, outcomes: Outcomes | None) -> tuple[int, int] | None:

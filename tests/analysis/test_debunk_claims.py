@@ -377,3 +377,20 @@ def test_the_evaluators_samples_pair_episodes_and_the_report_shows_the_per_turn_
     assert 0.1 < per_turn.value < 0.5 and per_turn.n > 20  # one observation per turn
     text = build_report(tmp_path).with_suffix(".md").read_text()
     assert "## Optimal actions per turn" in text and "sftlab's metric, not the paper's" in text
+
+
+def test_an_inconclusive_comparison_says_how_many_episodes_would_decide_it():
+    lift = _claim("Diverse prompts lift success on new vocabularies")
+    tag = "SimpleSokobanNumerical"
+    cells = {("diverse-answer-only", tag, "success"): _result("diverse-answer-only", tag, 6, n=20),
+             ("fixed-answer-only", tag, "success"): _result("fixed-answer-only", tag, 2, n=20)}
+    comparison = debunk.compare(lift, cells[("diverse-answer-only", tag, "success")],
+                                cells[("fixed-answer-only", tag, "success")], cells)
+    assert comparison.outcome == "inconclusive"
+    assert comparison.text.endswith("; at these rates about 49 episodes per cell would show it (80% power)")
+    reverse = debunk.compare(lift, cells[("fixed-answer-only", tag, "success")],
+                             cells[("diverse-answer-only", tag, "success")], cells)
+    assert reverse.text.endswith("; the observed rates point the other way")
+    per_turn = debunk.compare(_claim(lift.name + " (per turn)"), cells[("diverse-answer-only", tag, "success")],
+                              cells[("fixed-answer-only", tag, "success")], cells)
+    assert "would show it" not in per_turn.text  # turns within an episode are not independent observations
