@@ -33,7 +33,7 @@ class EvalConfig:
     temperature, top_p, top_k, seed: sampling (paper: 0.5, 1, -1). max_new_tokens: default 4096 (Sokoban) / 8192
         (GP, Countdown); with the hf backend on CPU the default is capped at 64 (a notice says so).
     max_turns: Sokoban turns per episode (30). multi_turn / max_attempts: GP/Countdown feedback mode (5 attempts).
-    batch_size: prompts per forward pass (hf). run_name: the run name for a plain model (default: its name).
+    batch_size: prompts per forward pass (hf). run_name: the run name for a plain model or a policy (default: its name).
     device: hf device (default cuda if available, else cpu). splits: evaluate only these tags/splits (exact names;
         default all); part of the key, and an episode's trajectory does not depend on which others run with it.
     safety_prompts: safety-eval only, a local CSV/JSONL prompt set (HEx-PHI, AdvBench, XSTest) instead of the
@@ -60,7 +60,7 @@ class EvalConfig:
     batch_size: int = setting(32, "Prompts per forward pass (hf).", low=1, high=1 << 20)
     multi_turn: bool = setting(False, "GP/Countdown: verifier feedback, up to max-attempts attempts.")
     max_attempts: int = setting(5, "Attempts per row with --multi-turn.", low=1, high=1000)
-    run_name: str | None = setting(None, "Run name for a plain model (its name).", spec=False,
+    run_name: str | None = setting(None, "Run name for a plain model or a policy (its name).", spec=False,
                                    why="the plan names runs after conditions and models")
     device: str | None = setting(None, "hf device, e.g. cpu or cuda (cuda if available).")
     splits: tuple[str, ...] | None = setting(None, "Only these tags/splits, comma-separated (all).", commas=True)

@@ -26,7 +26,7 @@ class Target:
 def plan_targets(config: EvalConfig, fingerprints: FingerprintCache) -> list[Target]:
     """The checkpoints to evaluate, in step order, each with its content fingerprint."""
     if config.backend in POLICIES:
-        return [Target(config.backend, config.backend, None, None, f"policy:{config.backend}")]
+        return [Target(config.run_name or config.backend, config.backend, None, None, f"policy:{config.backend}")]
     model = str(config.model).strip()
     if (Path(model) / "run.json").is_file():
         found = list_checkpoints(model)

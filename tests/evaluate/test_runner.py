@@ -251,6 +251,20 @@ def test_splits_restrict_the_suite(tmp_path):
                             splits=("Simple",)), progress=False)
 
 
+def test_a_policy_evaluated_with_several_seeds_gets_one_named_row_per_seed(tmp_path, capsys):
+    out = str(tmp_path / "noise")
+    for seed in (0, 1):
+        assert main(["eval", "--backend", "random", "--run-name", f"random-seed{seed}", "--suite", "sokoban-eval",
+                     "--splits", "SimpleSokoban", "--episodes", "8", "--max-turns", "3", "--seed", str(seed),
+                     "--out", out, "--quiet"]) == 0
+    stored = ResultsStore(Path(out) / "results.sqlite").query(metric="success")
+    assert sorted((r.run, r.settings["seed"]) for r in stored) == [("random-seed0", 0), ("random-seed1", 1)]
+    capsys.readouterr()
+    assert main(["analyze", "table", out, "--metric", "success"]) == 0
+    table = capsys.readouterr().out
+    assert "| random-seed0 |" in table and "| random-seed1 |" in table and "*" not in table.split("|---")[-1]
+
+
 def test_progress_is_printed_line_by_line_when_stderr_is_not_a_terminal(tmp_path, capsys):
     evaluate(EvalConfig(model="random", suite="sokoban-eval", backend="random", episodes=1, max_turns=3,
                         out=str(tmp_path / "s")), progress=True)
