@@ -7,6 +7,7 @@ a sha256 per file. Manifests hold no timestamps, so the same config and seed giv
 from __future__ import annotations
 
 import contextlib
+import gzip
 import hashlib
 import json
 import os
@@ -79,12 +80,12 @@ def read_jsonl(path: str | os.PathLike) -> list[dict]:
 
 
 def iter_jsonl(path: str | os.PathLike) -> Iterator[dict]:
-    """Yield the objects of a JSONL file one by one, skipping blank lines."""
+    """Yield the objects of a JSONL file one by one, skipping blank lines; a `.gz` file is read through gzip."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"no such file: {path}")
-    with path.open("rb") as fh:
-        for number, raw in enumerate(fh, start=1):
+    with (gzip.open(path, "rb") if path.suffix == ".gz" else path.open("rb")) as fh:
+        for number, raw in enumerate(_lines(fh, path), start=1):
             try:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError as exc:
@@ -98,6 +99,13 @@ def iter_jsonl(path: str | os.PathLike) -> Iterator[dict]:
             except RecursionError:
                 raise DataError(f"{path}:{number}: nested too deeply to be a data row") from None
             yield row
+
+
+def _lines(fh, path: Path) -> Iterator[bytes]:
+    try:
+        yield from fh
+    except (OSError, EOFError) as exc:  # a damaged gzip stream
+        raise DataError(f"{path}: unreadable ({exc})") from None
 
 
 def sha256_file(path: str | os.PathLike) -> str:

@@ -45,6 +45,7 @@ from sftlab.analysis.report import ReportContext, Section, register_section
 from sftlab.analysis.tables import results_table, to_html, to_markdown
 from sftlab.errors import DataError
 from sftlab.evaluate.unitlog import _safe
+from sftlab.io import iter_jsonl
 from sftlab.stats import difference_interval, episodes_to_separate, mcnemar_exact, wilson_interval
 from sftlab.store import Result
 
@@ -454,11 +455,9 @@ def episode_outcomes(samples: Sequence) -> Outcomes:
 def _read_outcomes(path) -> dict[str, dict[str, bool]] | None:
     by_split: dict[str, dict[str, bool]] = defaultdict(dict)
     try:
-        with open(path, encoding="utf-8") as fh:
-            for line in fh:
-                record = json.loads(line)
-                by_split[str(record["split"])][str(record["id"])] = bool(record["correct"])
-    except (OSError, ValueError, KeyError, TypeError):
+        for record in iter_jsonl(path):
+            by_split[str(record["split"])][str(record["id"])] = bool(record["correct"])
+    except (DataError, KeyError, TypeError):
         return None
     return by_split
 

@@ -159,7 +159,8 @@ def find_stores(root: str | Path) -> list[Path]:
 
 @dataclass(frozen=True)
 class SampleFile:
-    """A per-sample JSONL file `samples/<run>/<checkpoint>/<suite>.jsonl`."""
+    """A per-sample JSONL file `samples/<run>/<checkpoint>/<suite>.jsonl` (or `.jsonl.gz`, as committed evidence
+    keeps them)."""
 
     run: str
     checkpoint: str
@@ -168,11 +169,14 @@ class SampleFile:
 
 
 def find_samples(root: str | Path) -> list[SampleFile]:
-    """Per-sample record files below `root`, in the eval layout samples/<run>/<checkpoint>/<suite>.jsonl."""
+    """Per-sample record files below `root`, in the eval layout samples/<run>/<checkpoint>/<suite>.jsonl (or
+    .jsonl.gz)."""
     root = Path(root)
     found = []
-    for path in find_files(root, "*.jsonl") if root.is_dir() else []:
+    paths = find_files(root, "*.jsonl") + find_files(root, "*.jsonl.gz") if root.is_dir() else []
+    for path in paths:
         parts = path.parts
         if len(parts) >= 4 and parts[-4] == "samples":
-            found.append(SampleFile(run=parts[-3], checkpoint=parts[-2], suite=path.stem, path=path))
+            suite = path.name.removesuffix(".gz").removesuffix(".jsonl")
+            found.append(SampleFile(run=parts[-3], checkpoint=parts[-2], suite=suite, path=path))
     return found

@@ -231,6 +231,24 @@ def test_runs_that_played_the_same_puzzles_are_compared_by_the_exact_mcnemar_tes
     assert "**not separated**" in row and "95% intervals" in row
 
 
+def test_gzipped_samples_as_committed_evidence_keeps_them_decide_the_same_way(tmp_path):
+    import gzip
+
+    store = ResultsStore(tmp_path / "eval")
+    _record(store, "fixed-answer-only", 40, {("FakeSokobanNumerical", "success"): 12})
+    _record(store, "diverse-answer-only", 40, {("FakeSokobanNumerical", "success"): 4})
+    store.close()
+    for run, solved in (("fixed-answer-only", 12), ("diverse-answer-only", 4)):
+        _samples(tmp_path / "eval", run, "checkpoint-40", "FakeSokobanNumerical", [1] * solved + [0] * (30 - solved))
+        plain = tmp_path / "eval" / "samples" / run / "checkpoint-40" / "sokoban-eval.jsonl"
+        plain.with_suffix(".jsonl.gz").write_bytes(gzip.compress(plain.read_bytes()))
+        plain.unlink()
+    report = build_report(tmp_path).with_suffix(".md").read_text()
+    row = next(line for line in report.splitlines() if line.startswith("| Fixed prompts exploit Fake |"))
+    assert "**reproduced**" in row and "8 vs 0 discordant episodes" in row
+    assert "### sokoban-eval / FakeSokobanNumerical" in report  # the transcripts read them too
+
+
 # --- every claim, table-driven: each verdict flips when the claim is pointed elsewhere -------------------------
 # The claims as the paper states them (spec/debunk.md section 8), written out here independently of
 # sftlab.analysis.debunk: name -> (suite, metric, relation, [(first run, first tag, second run, second tag)]).
