@@ -23,8 +23,10 @@ def test_the_plan_trains_both_answer_only_runs_on_the_full_set_and_skips_the_bas
     sft = spec.train.settings("sft")
     assert sft["max_steps"] * sft["global_batch"] >= ANSWER_ONLY_ROWS  # at least one epoch
     assert len(sft["schedule"]) >= 2 and sft["schedule"][-1] == sft["max_steps"]  # a learning curve
-    evals = {s.config["run_name"] for s in steps if s.kind == "eval"}
-    assert evals == {"fixed-answer-only", "diverse-answer-only", "oracle", "random"}  # no base-model evaluation
+    evals = {s.config["run_name"]: s.config.get("checkpoints") for s in steps if s.kind == "eval"}
+    assert set(evals) == {"fixed-answer-only", "diverse-answer-only", "oracle", "random"}
+    # no base-model evaluation: "all" and "last" would evaluate each run's step 0 too
+    assert evals["fixed-answer-only"] == evals["diverse-answer-only"] == list(sft["schedule"])
 
 
 def test_every_tag_of_the_claims_it_is_for_is_evaluated():
