@@ -18,7 +18,7 @@ untrusted: `step` scores a malformed response as a failure, it never raises on i
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +32,15 @@ def clip(text: str, limit: int = MAX_STORED_CHARS) -> str:
     if len(text) <= limit:
         return text
     return text[:limit] + f"...[{len(text) - limit} more characters not stored]"
+
+
+def summaries_by_split(units: Sequence[dict], splits: Sequence[str]) -> Iterator[tuple[str, list[dict]]]:
+    """(split, the summaries of its units) for each split of `splits` that has units, in that order: what an
+    environment's `aggregate` computes its per-split metrics from."""
+    for split in splits:
+        mine = [u["summary"] for u in units if u["split"] == split]
+        if mine:
+            yield split, mine
 
 
 @dataclass

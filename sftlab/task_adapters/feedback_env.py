@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 
 from sftlab.metrics import mean, rate, response_metrics
 from sftlab.store import Metric
-from sftlab.task_adapters.environment import Environment, Episode, clip
+from sftlab.task_adapters.environment import Environment, Episode, clip, summaries_by_split
 from sftlab.tasks.expr import feedback_turn
 
 
@@ -86,10 +86,7 @@ class FeedbackEnvironment(Environment):
         found); safety: refusal_rate); in the feedback mode, `attempts` (mean attempts used); all:
         response_tokens, reflection_rate."""
         metrics: list[Metric] = []
-        for split in splits:
-            mine = [u["summary"] for u in units if u["split"] == split]
-            if not mine:
-                continue
+        for split, mine in summaries_by_split(units, splits):
             n = len(mine)
             metrics.append(rate(split, "acc", sum(s["correct"] for s in mine), n))
             for extra in self.task.split_metrics:

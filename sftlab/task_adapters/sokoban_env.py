@@ -27,7 +27,7 @@ import numpy as np
 from sftlab.metrics import mean, pooled_rate, rate, response_metrics
 from sftlab.prompts.sokoban import eval_prompt
 from sftlab.store import Metric
-from sftlab.task_adapters.environment import Environment, Episode, clip
+from sftlab.task_adapters.environment import Environment, Episode, clip, summaries_by_split
 from sftlab.tasks.sokoban import (
     DIRECTIONS,
     SokobanGame,
@@ -168,10 +168,7 @@ def aggregate(units: Sequence[dict], splits: Sequence[str]) -> list[Metric]:
     Wilson intervals (the per-turn ones widened for the turns of one episode being alike).
     """
     metrics: list[Metric] = []
-    for split in splits:
-        mine = [u["summary"] for u in units if u["split"] == split]
-        if not mine:
-            continue
+    for split, mine in summaries_by_split(units, splits):
         n = len(mine)
         paper = [s["paper"] for s in mine]
         metrics.append(_np_rate(split, "success", [p["success"] for p in paper]))
