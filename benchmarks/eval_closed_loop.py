@@ -106,11 +106,14 @@ def toggle(backend, rows, params, repeats: int, what: str) -> None:
 
     from sftlab.backends.hf import plan_prefixes, render_chat
     from sftlab.evaluate import closed_loop
+    from sftlab.task_adapters.environment import Episode
+    from sftlab.task_adapters.sokoban_env import SokobanEnvironment
 
     attribute, turns = TOGGLES[what]
-    episodes = [closed_loop.start_episode(r, n) for r, n in zip(rows, closed_loop.episode_numbers(rows), strict=True)]
-    ids = [backend.tokenizer(render_chat(backend.tokenizer, [{"role": "user", "content": e.prompt()}]),
-                             add_special_tokens=False)["input_ids"] for e in episodes]
+    env = SokobanEnvironment()
+    chats = [env.messages(Episode(r, 0, env.reset(r))) for r in rows]
+    ids = [backend.tokenizer(render_chat(backend.tokenizer, chat), add_special_tokens=False)["input_ids"]
+           for chat in chats]
     plan = plan_prefixes(ids) or [0] * len(ids)
     print(f"{attribute} off vs on, timing turn {turns - 1}: model {backend.model_name} on {backend.device}, torch "
           f"threads {torch.get_num_threads()}, batch size {backend.batch_size}; {len(rows)} prompts of "

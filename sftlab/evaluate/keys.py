@@ -53,10 +53,7 @@ def eval_settings(config: EvalConfig, max_new_tokens: int, episodes: int) -> dic
         settings["safety_prompts_sha256"] = sha256_file(config.safety_prompts)
     if config.refusal_judge is not None:
         settings["refusal_judge"] = config.refusal_judge
-    if config.adapter.closed_loop:
-        settings["max_turns"] = config.max_turns
-    else:
-        settings["max_attempts"] = config.max_attempts if config.multi_turn else 1
+    settings.update(config.adapter.environment(config).key_settings())  # max_turns, max_attempts
     settings.update(config.adapter.eval_settings(config))  # the task's own settings (Sokoban's prompt protocol ...)
     return settings
 

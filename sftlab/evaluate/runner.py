@@ -24,8 +24,9 @@ from sftlab import __version__
 from sftlab.backends import SamplingParams, get_backend
 from sftlab.data.suites import suite_rows
 from sftlab.errors import ConfigError, DataError
-from sftlab.evaluate import closed_loop, single_turn
+from sftlab.evaluate import episodes
 from sftlab.evaluate.config import POLICIES, EvalConfig, parse_checkpoint_choice
+from sftlab.evaluate.episodes import EpisodeProgress
 from sftlab.evaluate.fingerprints import FingerprintCache
 from sftlab.evaluate.keys import (
     CPU_MAX_NEW_TOKENS,
@@ -143,7 +144,7 @@ def _run_target(config, target, key, settings, params, rows, partial, store, out
                 judge.close()
     ordered = [units[r["id"]] for r in rows]
     splits = list(dict.fromkeys(r["split"] for r in rows))
-    metrics = _aggregate(config, ordered, splits)
+    metrics = config.adapter.environment(config).aggregate(ordered, splits)
     folder = Path(_safe(target.run)) / _safe(target.checkpoint)
     records = [record for unit in ordered for record in unit["records"]]
     atomic_write_text(out / "samples" / folder / f"{config.suite}.jsonl",
@@ -169,51 +170,19 @@ def _backend(config: EvalConfig, target: Target):
 
 
 def _play(config, backend, params, rows, skip, partial, console, progress, judge=None) -> dict[str, dict]:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
+    environment = config.adapter.environment(config, refusal_judge=judge)
+    chunk = None if environment.play_together or config.backend in POLICIES else (
+        1024 if config.backend == "vllm" else 2 * config.batch_size)
     units: dict[str, dict] = {}
-    closed = config.adapter.closed_loop  # episodes in an environment, else scored rows
-    # Rich draws nothing until the end when stderr is not a terminal (a log file, a batch job): there, print a
-    # plain line per Sokoban turn and per tenth of the rows instead.
-    plain = progress and not console.is_terminal
-    every = max(1, len(rows) // 10)
+    with EpisodeProgress(console, environment, total=len(rows), done=len(skip), enabled=progress) as bar:
 
-    def done() -> int:
-        return len(units) + len(skip)
+        def finished(unit: dict) -> None:
+            partial.append(unit)
+            units[unit["id"]] = unit
+            bar.finished()
 
-    def finished(unit: dict) -> None:
-        partial.append(unit)
-        units[unit["id"]] = unit
-        bar.advance(units_task)
-        if plain and not closed and (len(units) % every == 0 or done() == len(rows)):
-            console.print(f"  {done()}/{len(rows)} rows done", highlight=False)
-
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console, disable=not progress) as bar:
-        units_task = bar.add_task("episodes" if closed else "rows", total=len(rows), completed=len(skip))
-        if closed:
-            turn_task = bar.add_task("turn", total=config.max_turns)
-
-            def on_turn(turn: int, live: int) -> None:
-                bar.update(turn_task, completed=turn, description=f"turn ({live} live)")
-                if plain:
-                    console.print(f"  turn {turn + 1}/{config.max_turns}: {live} episode(s) playing, "
-                                  f"{done()}/{len(rows)} finished", highlight=False)
-
-            closed_loop.play(backend, rows, params, seed=config.seed, max_turns=config.max_turns, skip=skip,
-                             on_done=finished, on_turn=on_turn, **config.adapter.play_options(config))
-            bar.update(turn_task, completed=config.max_turns)
-        else:
-            chunk = len(rows) if config.backend in POLICIES else (
-                1024 if config.backend == "vllm" else 2 * config.batch_size)
-            single_turn.run(backend, rows, params, seed=config.seed,
-                            max_attempts=config.max_attempts if config.multi_turn else 1,
-                            skip=skip, chunk_size=chunk, on_done=finished, refusal_judge=judge,
-                            judge_options=config.adapter.judge_options(config))
+        episodes.play(environment, backend, rows, params, seed=config.seed, skip=skip, chunk_size=chunk,
+                      on_done=finished, on_turn=bar.turn)
     return units
 
 
-def _aggregate(config: EvalConfig, units: Sequence[dict], splits: Sequence[str]) -> list[Metric]:
-    if config.adapter.closed_loop:
-        return closed_loop.aggregate(units, splits)
-    return single_turn.aggregate(units, splits, multi_turn=config.multi_turn)

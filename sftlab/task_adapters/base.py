@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sftlab.errors import SEED_LIMIT
+from sftlab.task_adapters.environment import Environment
+from sftlab.task_adapters.feedback_env import FeedbackEnvironment
 from sftlab.tasks.expr import Verdict  # noqa: F401  (re-exported: what judge() returns)
 
 # Longer responses are scored as failures without parsing: 4096 tokens are ~16k characters, so this bound is
@@ -76,7 +78,8 @@ class SplitMetric:
 class Task:
     """One task as the pipeline sees it. Subclass it, set the class attributes, override what differs.
 
-    Required for any use: `name`, `suites()`, `suite_rows()`, `judge()`. Training data needs `presets()` and
+    Required for any use: `name`, `suites()`, `suite_rows()`, `judge()` (or, for a closed-loop task, an
+    `environment()`). Training data needs `presets()` and
     `train_rows()`; RL needs `reward()`; the reference policies need `oracle_answer()` / `random_answer()`.
     """
 
@@ -86,7 +89,6 @@ class Task:
     description: str = ""
     preset_prefix: str = ""  # preset names start with it (default: the name)
     # evaluation
-    closed_loop: bool = False  # True: multi-turn episodes in an environment (Sokoban); False: scored rows
     multi_turn: bool = False  # single-turn rows may retry with the verifier's feedback (--multi-turn)
     max_new_tokens: int = 8192  # the suite's paper default
     table_metrics: tuple[str, ...] = ("acc", "parsed", "response_tokens")
@@ -210,9 +212,13 @@ class Task:
         """Keyword options `judge()` gets during an evaluation with this EvalConfig (e.g. GP's arithmetic)."""
         return {}
 
-    def play_options(self, config) -> dict:
-        """Keyword options of the closed-loop player (closed-loop tasks only), from the EvalConfig."""
-        return {}
+    def environment(self, config, refusal_judge=None) -> Environment:
+        """How an evaluation (an EvalConfig) plays this task's suite rows: the Environment the engine runs
+        (sftlab.task_adapters.environment). Default: scored rows, one answer each, or up to `max_attempts` with the
+        verifier's feedback under `multi_turn`. A closed-loop task returns its own (Sokoban: SokobanEnvironment).
+        `refusal_judge(rows, responses)`: the evaluation's refusal judge, for a `refusal_task`."""
+        return FeedbackEnvironment(self, config.max_attempts if config.multi_turn else None,
+                                   judge_options=self.judge_options(config), refusal_judge=refusal_judge)
 
     # --- training rows ------------------------------------------------------------------------------------------
     def train_rows(self, config, keys: set, progress: bool, skip_keys: bool) -> tuple[list[dict], dict]:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from sftlab.errors import ConfigError
 from sftlab.task_adapters.base import Preset, RewardResult, Suite, Task, Verdict
+from sftlab.task_adapters.environment import Environment
 
 
 class PluginError(ConfigError):
@@ -66,6 +67,11 @@ RESULTS = {
     "reward": _instance(RewardResult, "a RewardResult"),
     "oracle_answer": _instance(str, "a string"),
     "random_answer": _instance(str, "a string"),
+    "environment": _instance(Environment, "an Environment"),
+    # a plugin's Environment (guarded as its task is)
+    "messages": _list_of(dict, "a list of chat messages"),
+    "step": _instance(dict, "a dict of the turn's verdict fields"),
+    "summary": _instance(dict, "a dict"),
 }
 
 
@@ -106,19 +112,25 @@ def _guarded(label: str, name: str, method: Callable) -> Callable:
             shown = (f"{len(value)} items" if isinstance(value, (list, tuple)) else repr(value)[:60])
             raise PluginError(f"task plugin {label}: {name}() returned {type(value).__name__} {shown}; "
                               f"expected {problem}")
+        if name == "environment" and is_plugin(value):
+            _wrap(value, Environment, label)
         return value
 
     return call
 
 
 def guard(task: Task) -> Task:
-    """Wrap, on the instance, each public method the plugin's class defines or overrides (see the module doc)."""
-    label = plugin_label(task)
-    for name, member in inspect.getmembers(type(task), inspect.isfunction):
-        if name.startswith("_") or getattr(Task, name, None) is member:
+    """Wrap, on the instance, each public method the plugin's class defines or overrides (see the module doc);
+    so is each method of the Environment its `environment()` returns."""
+    return _wrap(task, Task, plugin_label(task))
+
+
+def _wrap(obj, base: type, label: str):
+    for name, member in inspect.getmembers(type(obj), inspect.isfunction):
+        if name.startswith("_") or getattr(base, name, None) is member:
             continue
-        object.__setattr__(task, name, _guarded(label, name, getattr(task, name)))
-    return task
+        object.__setattr__(obj, name, _guarded(label, name, getattr(obj, name)))
+    return obj
 
 
 def is_plugin(task_or_class) -> bool:

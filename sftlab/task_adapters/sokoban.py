@@ -18,6 +18,7 @@ from sftlab.errors import SEED_LIMIT, DataError
 from sftlab.task_adapters import sokoban_rows
 from sftlab.task_adapters.base import MAX_RESPONSE_CHARS, Preset, RewardResult, Suite, Task
 from sftlab.task_adapters.rows import TRAIN_SEED_BASE
+from sftlab.task_adapters.sokoban_env import SokobanEnvironment
 from sftlab.task_adapters.sokoban_teacher import (
     ASSISTANT_MARKERS,
     direction_ids,
@@ -97,7 +98,6 @@ class SokobanTask(Task):
     name = "sokoban"
     label = "Sokoban"
     description = "Push boxes onto targets on a grid (Debunk paper); closed-loop, one action per turn."
-    closed_loop = True
     max_new_tokens = 4096
     table_metrics = ("success", "action_is_valid", "validity_all_episodes", "action_is_effective", "num_actions",
                      "response_tokens")
@@ -146,8 +146,8 @@ class SokobanTask(Task):
     def eval_settings(self, config) -> dict:
         return {"prompt_protocol": config.prompt_protocol}
 
-    def play_options(self, config) -> dict:
-        return {"prompt_protocol": config.prompt_protocol}
+    def environment(self, config, refusal_judge=None) -> SokobanEnvironment:
+        return SokobanEnvironment(config.max_turns, config.prompt_protocol)
 
     def seed_limit(self, kind: str, n: int) -> int:
         # numpy's legacy seeding: training puzzles use TRAIN_SEED_BASE * (seed + 1) + i, eval episodes

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sftlab.evaluate.metrics import (
+from sftlab.metrics import (
     count_markers,
     marker_counts,
     mean,
