@@ -125,21 +125,19 @@ def takes_task_options(kind: str, field: str):
 
 def gather_options(cls, values: Mapping) -> dict:
     """`values` (keyword arguments of `cls`, a `takes_task_options` config) with each declared task option moved
-    into the options field; a key that is neither a field nor a declared option is a ConfigError ("did you mean")."""
+    into the options field. Another unknown key is left for the caller's own message, unless it is close to a
+    declared option's name: that is a ConfigError asking "did you mean"."""
     kind, field = cls.task_options
     fields = [f.name for f in dataclasses.fields(cls)]
     table = declared(kind)
-    extra = {k: v for k, v in values.items() if k not in fields}
-    for key in extra:
-        if key not in table:
-            close = difflib.get_close_matches(str(key), fields + list(table), n=1)
-            hint = f" (did you mean {close[0]}?)" if close else ""
-            label = getattr(cls, "LABEL", cls.__name__)
-            raise ConfigError(f"unknown {label} setting {key!r}{hint}; it is neither a field nor a task's {kind} "
-                              "option")
+    extra = {k: v for k, v in values.items() if k not in fields and k in table}
+    for key in (k for k in values if k not in fields and k not in table):
+        close = difflib.get_close_matches(str(key), list(table), n=1)
+        if close:
+            raise ConfigError(f"unknown {kind} option {key!r} (did you mean {close[0]}?)")
     if not extra:
         return dict(values)
-    kept = {k: v for k, v in values.items() if k in fields}
+    kept = {k: v for k, v in values.items() if k not in extra}
     given = kept.get(field) or {}
     if isinstance(given, TaskOptions):
         given = dataclasses.asdict(given)
