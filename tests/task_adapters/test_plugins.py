@@ -224,15 +224,15 @@ _BROKEN = {
     "init-raises": ("def __init__(self):\n        raise RuntimeError('no init')", "Broken", "__init__() failed"),
     "presets-raises": ("def presets(self):\n        raise ValueError('x')", None, "presets() failed: ValueError"),
     "presets-wrong-type": ("def presets(self):\n        return 'x'", None, "expected a list of Preset"),
-    "judge-raises": ("def judge(self, response, answer, refused=None):\n        raise ValueError('bad')", None,
+    "judge-raises": ("def judge(self, response, answer, refused=None, lenient=False):\n        raise ValueError('bad')", None,
                      "judge() failed: ValueError: bad"),
-    "judge-returns-int": ("def judge(self, response, answer, refused=None):\n        return 1", None,
+    "judge-returns-int": ("def judge(self, response, answer, refused=None, lenient=False):\n        return 1", None,
                           "judge() returned int 1; expected a Verdict"),
     "oracle-returns-none": ("def oracle_answer(self, row, rng):\n        return None", None,
                             "oracle_answer() returned NoneType None; expected a string"),
     "rows-without-id": ("def suite_rows(self, *a):\n        return [{'split': 'id'}]", None, "(row 0 has no 'id')"),
     "split-order-none": ("def split_order(self, suite):\n        return None", None, "split_order() returned"),
-    "judge-exits": ("def judge(self, response, answer, refused=None):\n        import sys; sys.exit(0)", None,
+    "judge-exits": ("def judge(self, response, answer, refused=None, lenient=False):\n        import sys; sys.exit(0)", None,
                     "judge() tried to end the process (sys.exit(0))"),
 }
 _BROKEN_TRAIN = {
