@@ -79,8 +79,9 @@ def check_numbers(config) -> None:
 
 
 def _kind(annotation: str) -> type:
-    """The type a CLI option parses for a field annotation (given as a string under postponed evaluation)."""
-    text = str(annotation)
+    """The type a CLI option parses for a field annotation (a string under postponed evaluation, else the type: a
+    plugin's options class may be declared without `from __future__ import annotations`)."""
+    text = annotation.__name__ if isinstance(annotation, type) else str(annotation)
     for name, kind in (("bool", bool), ("int", int), ("float", float)):
         if text.split("|")[0].strip() == name:
             return kind

@@ -14,6 +14,8 @@ from sftlab.data import BuildConfig
 from sftlab.evaluate.config import EvalConfig
 from sftlab.experiment.spec import _DATA_KEYS, _MANAGED_TRAIN_KEYS, DataSettings, eval_spec_keys, parse_spec
 from sftlab.settings import setting, settings_of, with_settings
+from sftlab.task_adapters import NoOptions, all_tasks
+from sftlab.task_adapters.options import KINDS, option_class
 from sftlab.train.grpo import GrpoConfig
 from sftlab.train.sft import SftConfig
 
@@ -45,7 +47,8 @@ def test_every_setting_has_help_a_flag_and_a_spec_key_or_says_why_not(cls):
         else:
             assert item.why, f"{cls.__name__}.{item.name} is not a spec key and gives no reason"
     if cls not in SPEC_SECTIONS:  # what the plan sets is exactly what is declared spec=False
-        assert {s.name for s in settings_of(cls) if not s.spec} == set(_MANAGED_TRAIN_KEYS)
+        holder = getattr(cls, "task_options", (None, None))[1]  # the tasks' options, each a key of its own
+        assert {s.name for s in settings_of(cls) if not s.spec} - {holder} == set(_MANAGED_TRAIN_KEYS)
 
 
 def _spec(**sections) -> dict:
@@ -142,3 +145,48 @@ def test_a_build_setting_is_declared_once():
         parse_spec(_spec(data={"allow_overlap": "yes"}))
     with pytest.raises(Exception, match=r"data\.n: must be >= 1"):
         parse_spec(_spec(data={"n": 0}))
+
+
+TASK_OPTIONS = [(task.name, kind) for task in all_tasks() for kind in KINDS
+                if option_class(task, kind) is not NoOptions]
+
+
+def test_the_built_in_tasks_own_the_options_the_shared_configs_held():
+    owned = {(name, kind): [s.name for s in settings_of(option_class(next(t for t in all_tasks() if t.name == name),
+                                                                       kind))] for name, kind in TASK_OPTIONS}
+    assert owned == {("sokoban", "eval"): ["prompt_protocol"], ("sokoban", "reward"): ["sokoban_reward"],
+                     ("general_points", "eval"): ["gp_arithmetic"],
+                     ("general_points", "reward"): ["gp_rescale", "gp_arithmetic"],
+                     ("countdown", "reward"): ["countdown_format_score"]}
+    shared = {s.name for cls in (EvalConfig, GrpoConfig) for s in settings_of(cls)}
+    assert not shared & {"prompt_protocol", "gp_arithmetic", "gp_rescale", "countdown_format_score", "sokoban_reward"}
+
+
+@pytest.mark.parametrize("name, kind", TASK_OPTIONS)
+def test_every_task_option_has_help_a_flag_a_spec_key_and_its_checks(name, kind):
+    """A task's option is declared once: the flag of its command and its spec key are derived from it, and the
+    spec value reaches the config that hands it to the task."""
+    from sftlab.errors import ConfigError
+
+    task = next(t for t in all_tasks() if t.name == name)
+    command = ("eval",) if kind == "eval" else ("train", "grpo")
+    flags = _options(command)
+    for item in settings_of(option_class(task, kind)):
+        assert item.help and item.flag.split("/")[0] in flags, f"{name} {kind} option {item.name}"
+        if kind == "eval":
+            suite = task.default_suite()
+            spec = parse_spec({**_spec(eval={"suites": [suite], item.name: item.default}), "task": "sokoban"})
+            assert spec.eval.options == {item.name: item.default}
+            config = EvalConfig(**{**_MINIMAL[EvalConfig], "suite": suite, item.name: item.default})
+            assert getattr(config.options, item.name) == item.default
+        else:
+            spec = parse_spec({**_spec(train={"grpo": {item.name: item.default}}), "task": name,
+                               "conditions": [{"name": "rl", "method": "grpo"}]})
+            assert spec.train.settings("grpo") == {item.name: item.default}
+            assert getattr(GrpoConfig(**_MINIMAL[GrpoConfig], **spec.train.settings("grpo")), item.name) == item.default
+        if item.kind in (int, float):
+            with pytest.raises(ConfigError, match=f"{item.name} must be"):
+                option_class(task, kind)(**{item.name: float("nan")})
+        if item.choices:
+            with pytest.raises(ConfigError, match=f"unknown {item.name} 'nope'"):
+                option_class(task, kind)(**{item.name: "nope"})

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 
 import typer
 
 from sftlab.errors import ConfigError
-from sftlab.settings import settings_of, with_settings
+from sftlab.settings import with_settings
+from sftlab.task_adapters.options import given_options, option_parameters
 
 
 def register(app: typer.Typer) -> None:
@@ -15,11 +17,14 @@ def register(app: typer.Typer) -> None:
 
     quiet_option = inspect.Parameter("quiet", inspect.Parameter.KEYWORD_ONLY, annotation=bool,
                                      default=typer.Option(False, "--quiet", help="No progress bars."))
+    fields = [f.name for f in dataclasses.fields(EvalConfig)]
+    task_flags = option_parameters("eval", taken=fields)  # --prompt-protocol, --gp-arithmetic, --option K=V ...
 
-    # Options are derived from EvalConfig's fields (sftlab.settings): a new field is a new flag.
+    # Options are derived from EvalConfig's fields and the tasks' eval options (sftlab.settings): a new field or a
+    # new task option is a new flag.
     @app.command("eval")
-    @with_settings(EvalConfig, [quiet_option])
-    def eval_command(values: dict, quiet: bool) -> None:
+    @with_settings(EvalConfig, [quiet_option, *task_flags])
+    def eval_command(values: dict, quiet: bool, **flags) -> None:
         """Evaluate every requested checkpoint (and the base model) on a suite; print the per-split table.
 
         What the store under --out already holds for the same checkpoint content, suite and settings is skipped;
@@ -32,27 +37,13 @@ def register(app: typer.Typer) -> None:
 
         if "suite" not in values:
             raise ConfigError("missing --suite (see `sftlab data list` for the eval suites)")
-        check_task_options(values)
-        config = EvalConfig(**{"model": "", **values})
+        config = EvalConfig(**{"model": "", **values, "options": given_options("eval", flags)})
         results = evaluate(config, progress=not quiet)
         console = Console()
         if not console.is_terminal:
             console = Console(width=160)
         console.print(sweep_table(results, config.suite, title=f"{config.suite} (95% Wilson intervals)"))
         typer.echo(f"results: {config.out}/results.sqlite, samples and aggregates under {config.out}/")
-
-    def check_task_options(values: dict) -> None:
-        """A task's own option (e.g. --gp-arithmetic) given for another task's suite is a one-line error."""
-        from sftlab.task_adapters import all_tasks, task_of_suite
-
-        mine = task_of_suite(values["suite"]).eval_options
-        declared = {s.name: s for s in settings_of(EvalConfig)}
-        flags = {name: s.flag.split("/")[0] for name, s in declared.items()}
-        for task in all_tasks():
-            for name in task.eval_options:
-                if name in values and name not in mine and values[name] != declared[name].default:
-                    suites = ", ".join(s.name for s in task.suites())
-                    raise ConfigError(f"{flags[name]} applies to {suites} only, not {values['suite']}")
 
     @app.command("eval-harness")
     def eval_harness_command(

@@ -7,6 +7,7 @@ Flags and YAML keys map onto the same config fields, and the flags are derived f
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 from pathlib import Path
 from typing import Optional
@@ -15,6 +16,7 @@ import typer
 
 from sftlab.errors import ConfigError, DataError
 from sftlab.settings import with_settings
+from sftlab.task_adapters.options import given_options, option_parameters
 
 # CLI-style spellings accepted in YAML besides the config field names
 YAML_ALIASES = {"epochs": "num_epochs", "lr": "learning_rate"}
@@ -66,12 +68,18 @@ def _echo_once(run) -> None:
 
 
 def _command(method, train_app: typer.Typer) -> None:
-    """Add `sftlab train <method>`: its options are derived from the method's config fields (sftlab.settings), so a
-    new field is a new flag."""
+    """Add `sftlab train <method>`: its options are derived from the method's config fields (sftlab.settings), and
+    for a method that takes task options (GRPO: the tasks' reward options) from their declarations, so a new field
+    or a new task option is a new flag."""
+    kind = method.config.task_options[0] if hasattr(method.config, "task_options") else None
+    fields = [f.name for f in dataclasses.fields(method.config)]
+    task_flags = option_parameters(kind, taken=fields) if kind else []
+
     @train_app.command(method.name, help=method.help)
-    @with_settings(method.config, _extra())
-    def command(values: dict, config: Path | None, quiet: bool) -> None:
+    @with_settings(method.config, [*_extra(), *task_flags])
+    def command(values: dict, config: Path | None, quiet: bool, **flags) -> None:
         force = values.pop("force", False)
+        values.update(given_options(kind, flags) if kind else {})
         run = method.train(method.config.from_dict(merged_values(config, values, force)), progress=not quiet)
         _echo_once(run)
 

@@ -6,19 +6,20 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 from sftlab.backends import BACKENDS, SamplingParams
 from sftlab.data.suites import SUITES, check_suite_units, suite_splits
 from sftlab.errors import SEED_LIMIT, ConfigError, DataError, check_choice, check_positive
-from sftlab.prompts.sokoban import EVAL_PROTOCOLS
 from sftlab.settings import check_numbers, setting
-from sftlab.task_adapters import Task, all_tasks, task_of_suite
-from sftlab.tasks.general_points.verify import ARITHMETIC as GP_ARITHMETIC
+from sftlab.task_adapters import Task, TaskOptions, all_tasks, task_of_suite
+from sftlab.task_adapters.options import options_for, takes_task_options
 from sftlab.tasks.safety import load_prompts
 
 POLICIES = ("oracle", "random")
 
 
+@takes_task_options("eval", "options")
 @dataclass(frozen=True)
 class EvalConfig:
     """Settings of `sftlab eval`.
@@ -39,7 +40,12 @@ class EvalConfig:
     safety_prompts: safety-eval only, a local CSV/JSONL prompt set (HEx-PHI, AdvBench, XSTest) instead of the
         built-in probe; its sha256 is part of the key. refusal_judge: safety-eval only, a model (name, folder, hub
         id) that judges refusals with the hf backend instead of the pattern classifier.
+    options: the suite's task's eval options (`Task.eval_options`, e.g. Sokoban's prompt_protocol, General Points'
+        gp_arithmetic): a mapping, or each option by its own name (`EvalConfig(..., prompt_protocol="clean")`);
+        after construction, the task's options object.
     """
+
+    LABEL: ClassVar[str] = "eval"  # how error messages name this config
 
     model: str = setting(help="Model name, folder, hub id, or a RUN folder (has run.json).", spec=False,
                          why="the plan evaluates each condition's run and the baselines")
@@ -70,21 +76,16 @@ class EvalConfig:
     refusal_judge: str | None = setting(
         None, "safety-eval: a model that judges refusals (patterns).", spec=False,
         why="applies to safety-eval only, while a spec's eval settings apply to every suite")
-    # Task-specific settings (declared by their task adapters' `eval_options`; ignored by other suites, so one
-    # spec can set them for all):
-    prompt_protocol: str = setting(
-        "paper", "Sokoban: paper (the original eval prompt byte for byte, stray backslash after `Decide the next "
-        "action:` included) or clean (without it, the training prompts' text). Part of the key.",
-        choices=("paper", "clean"))
-    gp_arithmetic: str = setting(
-        "exact", "gp-eval: exact (formulas evaluated exactly, so 8/(3-8/3) is 24) or float (the original's float "
-        "eval; that formula scores -1). Part of the gp-eval key.", choices=GP_ARITHMETIC)
+    options: TaskOptions | dict | None = setting(
+        None, "The suite's task's own eval options (e.g. Sokoban's prompt_protocol).", cli=False, spec=False,
+        why="each task declares its eval options (Task.eval_options): their flags, --option KEY=VALUE and spec "
+            "keys are derived from that declaration (sftlab.task_adapters.options)")
 
     def __post_init__(self) -> None:
         check_numbers(self)
         check_choice("eval suite", self.suite, SUITES)
-        check_choice("prompt protocol", self.prompt_protocol, EVAL_PROTOCOLS)
-        check_choice("GP arithmetic", self.gp_arithmetic, GP_ARITHMETIC)
+        # the suite's task's options object; a key it does not declare is refused, naming the tasks that do
+        object.__setattr__(self, "options", options_for(self.adapter, "eval", self.options))
         check_choice("backend", self.backend, BACKENDS)
         if self.backend not in POLICIES and not str(self.model or "").strip():
             raise ConfigError(f"the {self.backend} backend needs --model (a model name, folder, hub id or RUN)")

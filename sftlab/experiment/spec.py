@@ -9,6 +9,7 @@ answer-only, cot`. See docs/experiments.md for the full schema.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +20,8 @@ from sftlab.errors import SEED_LIMIT, ConfigError, ModelError, check_field_types
 from sftlab.evaluate.config import EvalConfig
 from sftlab.models.resolve import check_name
 from sftlab.settings import INT_CEILING, Setting, settings_of, spec_keys
-from sftlab.task_adapters import all_tasks, get_task, load_task_module, suites
+from sftlab.task_adapters import all_tasks, get_task, load_task_module, suites, task_of_suite
+from sftlab.task_adapters.options import check_keys, declared, names_of, without_others
 from sftlab.train.methods import (
     DEFAULT_METHOD,
     DEMONSTRATIONS,
@@ -174,7 +176,8 @@ class _Ctx:
             raise self.fail(path, f"expected a mapping of keys ({', '.join(allowed)}), got {_kind(value)}")
         for key in value:
             if key not in allowed:
-                raise self.fail(_join(path, str(key)), f"unknown key; choose one of: {', '.join(allowed)}")
+                raise self.fail(_join(path, str(key)), f"unknown key{_did_you_mean(key, allowed)}; choose one of: "
+                                                       f"{', '.join(allowed)}")
         for key in required:
             if key not in value:
                 raise self.fail(_join(path, key), "is required")
@@ -238,6 +241,11 @@ def _join(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
 
 
+def _did_you_mean(key: Any, allowed) -> str:
+    close = difflib.get_close_matches(str(key), [str(a) for a in allowed], n=1)
+    return f" (did you mean {close[0]}?)" if close else ""
+
+
 def _kind(value: Any) -> str:
     return "nothing" if value is None else f"{type(value).__name__} {value!r}"[:80]
 
@@ -273,8 +281,22 @@ def _setting_value(ctx: _Ctx, item: Setting, raw: Any, where: str) -> Any:
 
 
 def eval_spec_keys() -> tuple[str, ...]:
-    """Every key a spec's `eval` section takes."""
-    return _PLAN_EVAL_KEYS + tuple(k for k in spec_keys(EvalConfig) if k not in _PLAN_EVAL_KEYS)
+    """Every key a spec's `eval` section takes: the plan's, the evaluator's and every task's eval options."""
+    own = _PLAN_EVAL_KEYS + tuple(k for k in spec_keys(EvalConfig) if k not in _PLAN_EVAL_KEYS)
+    return own + tuple(k for k, (item, _) in declared("eval").items() if item.spec and k not in own)
+
+
+def _task_options(ctx: _Ctx, section: dict, path: str, kind: str, tasks) -> dict:
+    """The task options (`kind`) a spec section sets, typed by their declarations; a key that none of `tasks`
+    declares is refused at its path, naming the tasks that do."""
+    table, out = declared(kind), {}
+    for key in (k for k in section if k in table):
+        try:
+            check_keys([key], kind, tasks)
+        except ConfigError as exc:
+            raise ctx.fail(_join(path, key), str(exc)) from None
+        out[key] = _setting_value(ctx, table[key][0], section[key], _join(path, key))
+    return out
 
 
 # Keys the plan fills in itself (a method config declares exactly these spec=False): a spec may not set them.
@@ -315,7 +337,7 @@ def parse_spec(raw: Any, source: str = "<spec>") -> ExperimentSpec:
         raise ctx.fail("seeds", "lists the same seed twice")
 
     data_defaults = _parse_data(ctx, top.get("data"), "data", DataSettings())
-    train = _parse_train(ctx, top.get("train"))
+    train = _parse_train(ctx, top.get("train"), task)
     conditions = _parse_conditions(ctx, top["conditions"], task, data_defaults, train)
     eval_settings = _parse_eval(ctx, top.get("eval"), task)
     report = ctx.boolean(top.get("report", True), "report")
@@ -399,24 +421,29 @@ def _parse_resources(ctx: _Ctx, value: Any, path: str, base: Resources) -> Resou
     return out
 
 
-def _check_train_overrides(ctx: _Ctx, value: Any, path: str, method: str) -> dict:
+def _check_train_overrides(ctx: _Ctx, value: Any, path: str, method: str, task: str) -> dict:
     if value is None:
         return {}
     if not isinstance(value, dict):
         raise ctx.fail(path, f"expected a mapping of {method} settings, got {_kind(value)}")
     config = get_method(method).config
     fields = tuple(f.name for f in dataclasses.fields(config))
-    # the fields declared spec=False (sftlab.settings) are the plan's to set
-    managed = tuple(s.name for s in settings_of(config) if not s.spec)
+    kind, holder = config.task_options if hasattr(config, "task_options") else (None, None)
+    options = _task_options(ctx, value, path, kind, [get_task(task)]) if kind else {}
+    # the fields declared spec=False (sftlab.settings) are the plan's to set, but the one holding the task options
+    # (each given by its own name)
+    managed = tuple(s.name for s in settings_of(config) if not s.spec and s.name != holder)
+    fields = tuple(f for f in fields if f != holder)
     for key in value:
         if key in managed:
             raise ctx.fail(_join(path, str(key)), "is set by the plan (from models, seeds and the condition); "
                                                   "remove it")
-        if key not in fields:
-            allowed = ", ".join(f for f in fields if f not in managed)
-            raise ctx.fail(_join(path, str(key)), f"unknown {method} setting; choose one of: {allowed}")
+        if key not in fields and key not in options:
+            allowed = [*(f for f in fields if f not in managed), *(names_of(get_task(task), kind) if kind else ())]
+            raise ctx.fail(_join(path, str(key)), f"unknown {method} setting{_did_you_mean(key, allowed)}; choose "
+                                                  f"one of: {', '.join(allowed)}")
     try:  # let the method check the values too (placeholders for what the plan fills in)
-        check_field_types(config, value, method)
+        check_field_types(config, {k: v for k, v in value.items() if k not in options}, method)
         config(model="model", data="data", out="out", **value)
     except ConfigError as exc:
         raise ctx.fail(path, str(exc)) from None
@@ -425,14 +452,14 @@ def _check_train_overrides(ctx: _Ctx, value: Any, path: str, method: str) -> dic
     return dict(value)
 
 
-def _parse_train(ctx: _Ctx, value: Any) -> TrainSettings:
+def _parse_train(ctx: _Ctx, value: Any, task: str) -> TrainSettings:
     methods = method_names()
     for key in value if isinstance(value, dict) else ():
         if key not in methods and key != "resources":
             raise ctx.fail(f"train.{key}", f"{unknown_method_message(key)} (or resources)")
     train = ctx.mapping(value, "train", (*methods, "resources"))
     return TrainSettings(
-        methods={m: _check_train_overrides(ctx, train[m], f"train.{m}", m) for m in methods if m in train},
+        methods={m: _check_train_overrides(ctx, train[m], f"train.{m}", m, task) for m in methods if m in train},
         resources=_parse_resources(ctx, train.get("resources"), "train.resources", Resources(cpus=1, gpus=0)),
     )
 
@@ -528,7 +555,7 @@ def _parse_conditions(ctx: _Ctx, value: Any, task: str, data_defaults: DataSetti
         if preset in presets and _preset_demo(preset) == "teacher" and not data.teacher:
             raise ctx.fail(f"{path}.demo", "'teacher' needs a teacher model: set data.teacher")
         _check_build(ctx, f"{path}.data" if "data" in cond else "data", preset, data)
-        overrides = _check_train_overrides(ctx, cond.get("train"), f"{path}.train", method)
+        overrides = _check_train_overrides(ctx, cond.get("train"), f"{path}.train", method, task)
         conditions.append(Condition(name=name, method=method, preset=preset, prompts=prompts, demo=demo,
                                     data=data, train=overrides))
     return tuple(conditions)
@@ -572,10 +599,12 @@ def _parse_eval(ctx: _Ctx, value: Any, task: str) -> EvalSettings:
         if item.name in _PLAN_EVAL_KEYS or not item.spec or item.name not in ev:
             continue
         options[item.name] = _setting_value(ctx, item, ev[item.name], f"eval.{item.name}")
+    # the tasks' own eval options: each suite's task takes its own, and one no suite's task declares is refused
+    options.update(_task_options(ctx, ev, "eval", "eval", list(dict.fromkeys(task_of_suite(s) for s in suites))))
     resources = _parse_resources(ctx, ev.get("resources"), "eval.resources", Resources())
     if resources.processes is not None:
         raise ctx.fail("eval.resources.processes", "only training runs several processes; remove it")
-    fields = tuple(f.name for f in dataclasses.fields(EvalConfig))
+    fields = (*(f.name for f in dataclasses.fields(EvalConfig)), *declared("eval"))
     wanted = [k for k in options if k not in fields]  # settings the evaluator does not take fail now, not mid-run
     if wanted:
         raise ctx.fail(f"eval.{wanted[0]}", "is not supported by this sftlab version's evaluator")
@@ -591,6 +620,7 @@ def _check_eval_configs(ctx: _Ctx, ev: EvalSettings) -> None:
         options = dict(ev.options)
         if isinstance(options.get("episodes"), dict):
             options["episodes"] = options["episodes"].get(suite)
+        options = without_others(task_of_suite(suite), "eval", options)
         try:
             EvalConfig(model="model", suite=suite, backend=ev.backend, splits=ev.splits_for(suite), **options)
         except ConfigError as exc:

@@ -37,6 +37,8 @@ from sftlab.experiment.outputs import record_outputs
 from sftlab.experiment.plan import Plan, Step, input_digest, log_path, output_path, read_state, state_path
 from sftlab.io import atomic_write_json
 from sftlab.store import ResultsStore
+from sftlab.task_adapters import task_of_suite
+from sftlab.task_adapters.options import declared, without_others
 from sftlab.train.methods import get_method, is_method, unknown_method_message
 from sftlab.train.runs import list_checkpoints
 
@@ -261,7 +263,12 @@ def _record_failure(exp: Path, step: Step, **fields) -> None:
 
 
 def _config_kwargs(config_cls, values: dict, what: str) -> dict:
-    """Keep `values` whose keys `config_cls` has; a key it lacks is a ConfigError naming it."""
+    """Keep `values` whose keys `config_cls` has (a task option among them, where it takes task options); a key it
+    lacks is a ConfigError naming it."""
+    if hasattr(config_cls, "task_options"):
+        kind, field = config_cls.task_options
+        options = {k: values[k] for k in declared(kind) if k in values}
+        values = {**{k: v for k, v in values.items() if k not in options}, field: options}
     names = {f.name for f in dataclasses.fields(config_cls)}
     unknown = sorted(k for k, v in values.items() if k not in names and v is not None)
     if unknown:
@@ -390,6 +397,7 @@ def run_eval(step: Step, ctx: StepContext) -> dict:
               "checkpoints": _eval_checkpoints(step, ctx)}
     if values.get("splits"):
         values["splits"] = tuple(values["splits"])
+    values = without_others(task_of_suite(values["suite"]), "eval", values)  # the spec's options of other suites
     config = EvalConfig(**_config_kwargs(EvalConfig, values, "evaluation"))
     results = evaluate(config, progress=True)
     return {"result_keys": sorted({r.key for r in results}), "rows": len(results)}

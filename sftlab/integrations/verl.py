@@ -19,9 +19,10 @@ Rows come from `sftlab data export verl SRC --out DST`. What is read:
   else the prompt's `Answers:` line (only in a prompt + response solution string);
 - an optional `extra_info["prefill"]` (e.g. "<think>") prepended before the format check.
 
-Options go through verl's `custom_reward_function.reward_kwargs`: `gp_rescale` (bool),
-`countdown_format_score` (float), `gp_arithmetic` ("exact", or "float" for the original's float eval) and
-`sokoban_reward` ("original", the default and the paper's, or "strict").
+Options go through verl's `custom_reward_function.reward_kwargs`: the reward options the tasks declare
+(`Task.reward_options`): `gp_rescale` (bool), `countdown_format_score` (float), `gp_arithmetic` ("exact", or
+"float" for the original's float eval), `sokoban_reward` ("original", the default and the paper's, or "strict"),
+and a plugin task's own. Each row's task takes the ones it declares.
 Only this module and the task packages are imported: no torch.
 """
 
@@ -53,20 +54,18 @@ def task_for(data_source: str, extra_info: dict | None = None) -> str:
 
 
 def compute_score(data_source: str, solution_str: str, ground_truth: Any, extra_info: dict | None = None,
-                  gp_rescale: bool = False, countdown_format_score: float = 0.0, gp_arithmetic: str = "exact",
-                  sokoban_reward: str = "original", **kwargs) -> float:
-    """The sftlab reward for one verl rollout; the same value `sftlab.train.rewards` gives the TRL trainer."""
+                  **kwargs) -> float:
+    """The sftlab reward for one verl rollout; the same value `sftlab.train.rewards` gives the TRL trainer.
+    `kwargs`: verl's reward_kwargs; the row's task takes the reward options it declares (another task's are for
+    that task's rows of a mixed run)."""
     extra_info = plain(extra_info) or {}
     ground_truth = decode_column(plain(ground_truth))
     task = task_for(data_source, extra_info)
     metadata = dict(decode_column(extra_info.get("metadata")) or {})
     answer, metadata = get_task(task).verl_inputs(ground_truth, extra_info, metadata)
     solution_str = solution_str if isinstance(solution_str, str) else ""
-    result = score(
-        task, solution_str, answer, metadata, prefill=str(extra_info.get("prefill") or ""), gp_rescale=gp_rescale,
-        countdown_format_score=countdown_format_score, gp_arithmetic=gp_arithmetic, sokoban_reward=sokoban_reward,
-        whole_sequence=WHOLE_SEQUENCE_MARK in solution_str,
-    )
+    result = score(task, solution_str, answer, metadata, prefill=str(extra_info.get("prefill") or ""),
+                   options=kwargs, whole_sequence=WHOLE_SEQUENCE_MARK in solution_str)
     return float(result.reward)
 
 

@@ -22,11 +22,13 @@ from sftlab.errors import ConfigError
 from sftlab.plugins import entry_point_objects, load_file, unload_file
 from sftlab.task_adapters.base import (
     MAX_RESPONSE_CHARS,
+    NoOptions,
     Preset,
     RewardResult,
     SplitMetric,
     Suite,
     Task,
+    TaskOptions,
     Verdict,
 )
 from sftlab.task_adapters.guard import call_plugin, guard, is_plugin, plugin_label
@@ -237,7 +239,7 @@ def load_task_module(path: str | os.PathLike) -> list[Task]:
 
 
 __all__ = [
-    "ENTRY_POINT_GROUP", "MAX_RESPONSE_CHARS", "LiveView", "Preset", "RewardResult", "SplitMetric", "Suite", "Task",
-    "Verdict", "all_tasks", "make_row", "canonical", "find_task", "get_task", "load_task_module", "presets", "register", "reward_task_names",
+    "ENTRY_POINT_GROUP", "MAX_RESPONSE_CHARS", "LiveView", "NoOptions", "Preset", "RewardResult", "SplitMetric", "Suite", "Task",
+    "TaskOptions", "Verdict", "all_tasks", "make_row", "canonical", "find_task", "get_task", "load_task_module", "presets", "register", "reward_task_names",
     "suites", "task_of_suite", "unload_task_module", "unregister",
 ]

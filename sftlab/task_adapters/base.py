@@ -11,12 +11,14 @@ Adding a task = subclassing `Task` and registering an instance (docs/adding-a-ta
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import random
 from dataclasses import dataclass, field
 from typing import Any
 
-from sftlab.errors import SEED_LIMIT
+from sftlab.errors import SEED_LIMIT, check_choice
+from sftlab.settings import check_numbers, settings_of
 from sftlab.task_adapters.environment import Environment
 from sftlab.task_adapters.feedback_env import FeedbackEnvironment
 from sftlab.tasks.expr import Verdict  # noqa: F401  (re-exported: what judge() returns)
@@ -32,6 +34,24 @@ class RewardResult:
 
     reward: float
     reason: str
+
+
+@dataclass(frozen=True)
+class TaskOptions:
+    """Base of a task's own settings (its `eval_options` or `reward_options` class): a frozen dataclass whose fields
+    are declared with `sftlab.settings.setting()`, so each one's help, CLI flag and spec key are derived from it
+    (docs/adding-a-task.md). Building one checks every number (finite, within `low` / `high`) and every `choices`."""
+
+    def __post_init__(self) -> None:
+        check_numbers(self)
+        for item in settings_of(type(self)):
+            if item.choices:
+                check_choice(item.name, getattr(self, item.name), item.choices)
+
+
+@dataclass(frozen=True)
+class NoOptions(TaskOptions):
+    """The options of a task that declares none of a kind."""
 
 
 @dataclass(frozen=True)
@@ -95,7 +115,10 @@ class Task:
     split_metrics: tuple[SplitMetric, ...] = (SplitMetric("parsed", "rate", lambda s: s.get("parsed", True)),)
     prompt_file_suites: tuple[str, ...] = ()  # suites whose built-in prompts a local file may replace
     refusal_task: bool = False  # its rows can be judged by a refusal judge
-    eval_options: tuple[str, ...] = ()  # EvalConfig settings that only this task uses (e.g. gp_arithmetic)
+    # The task's own settings (TaskOptions dataclasses): `sftlab eval` / a spec's `eval:` take eval_options and hand
+    # them over as EvalConfig.options; `sftlab train grpo` / `train.grpo` take reward_options and `reward()` gets them.
+    eval_options: type[TaskOptions] = NoOptions
+    reward_options: type[TaskOptions] = NoOptions
     # data
     paper_seeds: bool = False  # has the original's training seeds (--paper-seeds)
     cot_options: tuple[str, ...] = ()  # knobs a non-teacher CoT build takes (e.g. dead_ends)
@@ -205,11 +228,13 @@ class Task:
         return SEED_LIMIT
 
     def eval_settings(self, config) -> dict:
-        """Task-specific entries of an evaluation's settings (part of its key), from the EvalConfig."""
-        return {}
+        """Task-specific entries of an evaluation's settings (part of its key) from the EvalConfig: by default every
+        eval option of the task (`config.options`, an instance of `eval_options`) by its name."""
+        return dataclasses.asdict(config.options)
 
     def judge_options(self, config) -> dict:
-        """Keyword options `judge()` gets during an evaluation with this EvalConfig (e.g. GP's arithmetic)."""
+        """Keyword options `judge()` gets during an evaluation with this EvalConfig (e.g. GP's arithmetic, read
+        from `config.options`)."""
         return {}
 
     def environment(self, config, refusal_judge=None) -> Environment:
@@ -261,8 +286,10 @@ class Task:
         return verdict.formula is not None
 
     def reward(self, response: str, answer: Any, metadata: dict, *, prefill: str = "",
-               options: dict | None = None) -> RewardResult:
-        """The RL reward of one response (TRL and verl alike); never raises on model output."""
+               options: TaskOptions | None = None, whole_sequence: bool = False) -> RewardResult:
+        """The RL reward of one response (TRL and verl alike); never raises on model output. `options`: an instance
+        of this task's `reward_options` (None: its defaults); `whole_sequence`: `response` is the decoded prompt
+        followed by the response (verl's `complete` reward manager)."""
         if not response or len(response) > MAX_RESPONSE_CHARS:
             return RewardResult(0.0, "empty" if not response else "too long")
         verdict = self.judge(response, answer)

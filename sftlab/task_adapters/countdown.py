@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 from typing import Any
 
+from sftlab.errors import ConfigError
+from sftlab.settings import setting
 from sftlab.task_adapters import countdown_rows
 from sftlab.task_adapters._arith import (
     BOXED,
@@ -14,12 +17,25 @@ from sftlab.task_adapters._arith import (
     replace_last,
     row_numbers_target,
 )
-from sftlab.task_adapters.base import MAX_RESPONSE_CHARS, Preset, RewardResult, Suite, Task
+from sftlab.task_adapters.base import MAX_RESPONSE_CHARS, Preset, RewardResult, Suite, Task, TaskOptions
 from sftlab.task_adapters.countdown_rows import query_key
 from sftlab.tasks.countdown import PRESETS, VARIANTS, extract_answer, solve, verify
 
 _CD = "same queries in every Countdown arm"
 _LOWQ_MIXED = (("style", "short"), ("wrong_answer_fraction", 0.25), ("wrong_step_fraction", 0.25))
+
+
+@dataclass(frozen=True)
+class CountdownRewardOptions(TaskOptions):
+    """Countdown's reward options (`sftlab train grpo --countdown-format-score`, `train.grpo` keys)."""
+
+    countdown_format_score: float = setting(0.0, "Reward for a wrong but well-formed Countdown answer.", low=0)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not self.countdown_format_score < 1:
+            raise ConfigError(f"countdown_format_score must be in [0, 1), below the reward for a correct answer, "
+                              f"got {self.countdown_format_score}")
 
 
 def countdown_score(response: str, answer: Any, format_score: float = 0.0) -> RewardResult:
@@ -40,6 +56,7 @@ class CountdownTask(Task):
     label = "Countdown"
     description = "Reach a target with given numbers, each used at most once (Rethinking paper)."
     multi_turn = True
+    reward_options = CountdownRewardOptions
     table_metrics = ("acc", "parsed", "response_tokens", "reflection_rate")
     cot_options = ("dead_ends",)
     teacher_defaults = {"teacher_samples": 4, "teacher_temperature": 0.6, "teacher_top_p": 0.95,
@@ -105,9 +122,8 @@ class CountdownTask(Task):
         # the verifier also judges a bare expression, so its verdict alone cannot tell
         return extract_answer(response) is not None
 
-    def reward(self, response, answer, metadata, *, prefill="", options=None) -> RewardResult:
-        return countdown_score(response, answer,
-                               format_score=float((options or {}).get("countdown_format_score", 0.0)))
+    def reward(self, response, answer, metadata, *, prefill="", options=None, whole_sequence=False) -> RewardResult:
+        return countdown_score(response, answer, format_score=(options or CountdownRewardOptions()).countdown_format_score)
 
     def wrong_response(self, row: dict, rng: random.Random) -> str | None:
         """The demonstration with its boxed expression changed by one operator or number (sftlab.demos.corrupt)."""

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import json
 import random
+from dataclasses import dataclass
 from typing import Any
 
-from sftlab.task_adapters import gp_rows
+from sftlab.settings import setting
+from sftlab.task_adapters import TaskOptions, gp_rows
 from sftlab.task_adapters._arith import (
     FORMULA,
     answer_numbers_target,
@@ -22,6 +24,7 @@ from sftlab.task_adapters.base import MAX_RESPONSE_CHARS, Preset, RewardResult, 
 from sftlab.task_adapters.gp_rows import hand_key
 from sftlab.tasks.general_points import SPLITS, solve, verify
 from sftlab.tasks.general_points import score as gp_score
+from sftlab.tasks.general_points.verify import ARITHMETIC
 
 GP_MIN, GP_MAX = -3, 5
 _GP = "4 cards, target 24"
@@ -43,6 +46,25 @@ def general_points_score(response: str, answer: Any, rescale: bool = False, arit
     return RewardResult(float(reward), reason)
 
 
+@dataclass(frozen=True)
+class GeneralPointsEvalOptions(TaskOptions):
+    """General Points' eval options (`sftlab eval --gp-arithmetic`, a spec's `eval.gp_arithmetic`)."""
+
+    gp_arithmetic: str = setting(
+        "exact", "gp-eval: exact (formulas evaluated exactly, so 8/(3-8/3) is 24) or float (the original's float "
+        "eval; that formula scores -1). Part of the gp-eval key.", choices=ARITHMETIC)
+
+
+@dataclass(frozen=True)
+class GeneralPointsRewardOptions(TaskOptions):
+    """General Points' reward options (`sftlab train grpo --gp-rescale --gp-arithmetic`, `train.grpo` keys)."""
+
+    gp_rescale: bool = setting(False, "General Points reward (r + 3) / 8 in [0, 1] instead of 5 / -1 / -2 / -3.")
+    gp_arithmetic: str = setting(
+        "exact", "General Points reward: exact (8/(3-8/3) is 24, +5) or float (the original's float eval: -1).",
+        choices=ARITHMETIC)
+
+
 def gp_json(cards, numbers, formula: str) -> str:
     """The paper's JSON answer format."""
     return "{\n" + f'"cards": {json.dumps(list(cards))},\n "number": {list(numbers)},\n' \
@@ -57,7 +79,8 @@ class GeneralPointsTask(Task):
     preset_prefix = "gp"
     multi_turn = True
     table_metrics = ("acc", "valid", "score", "response_tokens")
-    eval_options = ("gp_arithmetic",)
+    eval_options = GeneralPointsEvalOptions
+    reward_options = GeneralPointsRewardOptions
     split_metrics = (SplitMetric("valid", "rate", lambda s: s["reward"] >= -1),
                      SplitMetric("score", "mean", lambda s: s["reward"]))
     paper_seeds = True
@@ -119,19 +142,18 @@ class GeneralPointsTask(Task):
         return [name for name, spec in SPLITS.items() if spec.num_cards == 4]
 
     def eval_settings(self, config) -> dict:
-        return {"arithmetic": config.gp_arithmetic}
+        return {"arithmetic": config.options.gp_arithmetic}  # the key's name since before tasks owned options
 
     def judge_options(self, config) -> dict:
-        return {"arithmetic": config.gp_arithmetic}
+        return {"arithmetic": config.options.gp_arithmetic}
 
     def judge(self, response: str, answer, refused=None, arithmetic: str = "exact"):
         """`arithmetic`: "exact" or "float" (the original's float eval, docs/fidelity.md)."""
         return verify(response, answer["numbers"], int(answer.get("target", 24)), arithmetic)
 
-    def reward(self, response, answer, metadata, *, prefill="", options=None) -> RewardResult:
-        options = options or {}
-        return general_points_score(response, answer, rescale=bool(options.get("gp_rescale", False)),
-                                    arithmetic=options.get("gp_arithmetic") or "exact")
+    def reward(self, response, answer, metadata, *, prefill="", options=None, whole_sequence=False) -> RewardResult:
+        options = options or GeneralPointsRewardOptions()
+        return general_points_score(response, answer, rescale=options.gp_rescale, arithmetic=options.gp_arithmetic)
 
     def wrong_response(self, row: dict, rng: random.Random) -> str | None:
         """The demonstration with its formula changed by one operator or number (sftlab.demos.corrupt)."""

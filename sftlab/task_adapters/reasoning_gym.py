@@ -238,7 +238,7 @@ class ReasoningGymTask(Task):
         return Verdict(0, f"the answer {extracted[:80]!r} is wrong (score {value:.2f}).", formula=extracted,
                        value=value)
 
-    def reward(self, response, answer, metadata, *, prefill="", options=None) -> RewardResult:
+    def reward(self, response, answer, metadata, *, prefill="", options=None, whole_sequence=False) -> RewardResult:
         verdict = self.judge(response, answer)
         score = verdict.value if verdict.value is not None else float(verdict.reward)
         return RewardResult(float(score), "correct" if verdict.correct else verdict.reason)

@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import random
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from sftlab.errors import SEED_LIMIT, DataError
+from sftlab.prompts.sokoban import EVAL_PROTOCOLS
+from sftlab.settings import setting
 from sftlab.task_adapters import sokoban_rows
-from sftlab.task_adapters.base import MAX_RESPONSE_CHARS, Preset, RewardResult, Suite, Task
+from sftlab.task_adapters.base import MAX_RESPONSE_CHARS, Preset, RewardResult, Suite, Task, TaskOptions
 from sftlab.task_adapters.rows import TRAIN_SEED_BASE
 from sftlab.task_adapters.sokoban_env import SokobanEnvironment
 from sftlab.task_adapters.sokoban_teacher import (
@@ -34,6 +37,25 @@ DIRECTIONS = ("Up", "Down", "Left", "Right")
 SOKOBAN_REWARDS = ("original", "strict")
 _TAG_RE = re.compile(r"</?(?:think|answer)>")
 _SOK = "6x6, 1 box; one row per state along the shortest path (horizon 1)"
+
+
+@dataclass(frozen=True)
+class SokobanEvalOptions(TaskOptions):
+    """Sokoban's eval options (`sftlab eval --prompt-protocol`, a spec's `eval.prompt_protocol`)."""
+
+    prompt_protocol: str = setting(
+        "paper", "Sokoban: paper (the original eval prompt byte for byte, stray backslash after `Decide the next "
+        "action:` included) or clean (without it, the training prompts' text). Part of the key.",
+        choices=EVAL_PROTOCOLS)
+
+
+@dataclass(frozen=True)
+class SokobanRewardOptions(TaskOptions):
+    """Sokoban's reward options (`sftlab train grpo --sokoban-reward`, a spec's `train.grpo.sokoban_reward`)."""
+
+    sokoban_reward: str = setting(
+        "original", "Sokoban reward: original (the paper's: `4`, `4(Right)`, `Right, Up` count as Right) or strict "
+        "(the whole answer must be one prompt label, as the evaluation accepts).", choices=SOKOBAN_REWARDS)
 
 
 def sokoban_format(text: str) -> tuple[bool, str | None]:
@@ -101,7 +123,8 @@ class SokobanTask(Task):
     max_new_tokens = 4096
     table_metrics = ("success", "action_is_valid", "validity_all_episodes", "action_is_effective", "num_actions",
                      "response_tokens")
-    eval_options = ("prompt_protocol",)
+    eval_options = SokobanEvalOptions
+    reward_options = SokobanRewardOptions
     paper_seeds = True
     teacher_defaults = {"teacher_samples": 16, "teacher_temperature": 1.0, "teacher_top_p": 1.0,
                         "teacher_max_new_tokens": 4096, "teacher_batch_size": 8}
@@ -143,11 +166,8 @@ class SokobanTask(Task):
     def split_order(self, suite: str) -> list[str]:
         return list(EVAL_TAGS)
 
-    def eval_settings(self, config) -> dict:
-        return {"prompt_protocol": config.prompt_protocol}
-
     def environment(self, config, refusal_judge=None) -> SokobanEnvironment:
-        return SokobanEnvironment(config.max_turns, config.prompt_protocol)
+        return SokobanEnvironment(config.max_turns, config.options.prompt_protocol)
 
     def seed_limit(self, kind: str, n: int) -> int:
         # numpy's legacy seeding: training puzzles use TRAIN_SEED_BASE * (seed + 1) + i, eval episodes
@@ -177,14 +197,13 @@ class SokobanTask(Task):
         result = sokoban_score(response, answer if answer else ["Up"], None)
         return Verdict(result.reward, result.reason, correct=result.reward >= 1.0)
 
-    def reward(self, response, answer, metadata, *, prefill="", options=None) -> RewardResult:
-        options, metadata = options or {}, metadata or {}
+    def reward(self, response, answer, metadata, *, prefill="", options=None, whole_sequence=False) -> RewardResult:
+        options, metadata = options or SokobanRewardOptions(), metadata or {}
         labels = metadata.get("labels")
-        whole_sequence = bool(options.get("whole_sequence"))
         if labels is None and "labels" in metadata and not whole_sequence:
             raise DataError("a Sokoban verl row needs the prompt's labels in extra_info['labels'] (or a solution "
                             "string holding the prompt, as verl's `complete` reward manager decodes it)")
-        if options.get("sokoban_reward", "original") == "strict":
+        if options.sokoban_reward == "strict":
             return sokoban_score(response, answer, labels, prefill=prefill)
         return sokoban_original_score(response, answer, labels, prefill=prefill, whole_sequence=whole_sequence)
 

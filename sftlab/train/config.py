@@ -14,6 +14,7 @@ from typing import ClassVar
 
 from sftlab.errors import ConfigError, check_choice, check_positive, check_seed, config_from_mapping
 from sftlab.settings import check_numbers, setting
+from sftlab.task_adapters.options import gather_options
 from sftlab.train.schedule import parse_schedule
 
 REPORT_TO = ("none", "tensorboard", "wandb", "trackio")
@@ -104,7 +105,10 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, values: dict):
-        """Build from a YAML/CLI mapping; an unknown key is a ConfigError naming it and the known keys."""
+        """Build from a YAML/CLI mapping; an unknown key is a ConfigError naming it and the known keys (a method
+        that takes task options, `takes_task_options`, takes each one by its own name too)."""
+        if hasattr(cls, "task_options"):
+            values = gather_options(cls, values)
         return config_from_mapping(cls, values, cls.LABEL)
 
 

@@ -28,8 +28,7 @@ from sftlab.io import read_manifest
 from sftlab.models import load
 from sftlab.settings import setting
 from sftlab.task_adapters import get_task, reward_task_names
-from sftlab.task_adapters.sokoban import SOKOBAN_REWARDS
-from sftlab.tasks.general_points.verify import ARITHMETIC as GP_ARITHMETIC
+from sftlab.task_adapters.options import check_keys, check_values, declared, takes_task_options
 from sftlab.train.config import TrainConfig, check_device, trainer_args
 from sftlab.train.recipes import OPTIMIZER_RULES
 from sftlab.train.rewards import CheckedReward, TaskReward
@@ -47,10 +46,12 @@ CPU_BATCH_PROMPTS = 2
 CPU_MAX_COMPLETION = 64
 
 
+@takes_task_options("reward", "reward_options")
 @dataclass(frozen=True)
 class GrpoConfig(TrainConfig):
     """One GRPO run: the shared training fields (sftlab.train.config; `global_batch` counts completions, a multiple
-    of num_generations) and GRPO's own."""
+    of num_generations), GRPO's own, and the tasks' reward options (`reward_options`, each also taken by its own
+    name: `GrpoConfig(..., sokoban_reward="strict")`)."""
 
     LABEL = "GRPO"
     DEFAULTS = {"num_epochs": 1.0, "learning_rate": 1e-6, "lr_scheduler": "constant", "warmup_ratio": 0.0,
@@ -75,14 +76,10 @@ class GrpoConfig(TrainConfig):
     top_p: float = setting(1.0, "Nucleus sampling mass.")
     max_completion_length: int | None = setting(
         None, "New tokens per completion (by task: Sokoban 1024, GP/Countdown 4096; 64 on CPU).")
-    gp_rescale: bool = setting(False, "General Points reward (r + 3) / 8 in [0, 1] instead of 5 / -1 / -2 / -3.")
-    countdown_format_score: float = setting(0.0, "Reward for a wrong but well-formed Countdown answer.")
-    gp_arithmetic: str = setting(
-        "exact", "General Points reward: exact (8/(3-8/3) is 24, +5) or float (the original's float eval: -1).",
-        choices=GP_ARITHMETIC)
-    sokoban_reward: str = setting(
-        "original", "Sokoban reward: original (the paper's: `4`, `4(Right)`, `Right, Up` count as Right) or strict "
-        "(the whole answer must be one prompt label, as the evaluation accepts).", choices=SOKOBAN_REWARDS)
+    reward_options: dict = setting(
+        help="The tasks' reward options given (e.g. sokoban_reward: strict).", factory=dict, cli=False, spec=False,
+        why="each task declares its reward options (Task.reward_options): their flags, --option KEY=VALUE and "
+            "spec keys are derived from that declaration (sftlab.task_adapters.options)")
     prompt_prefill: bool = setting(
         True, "End each RL prompt with what the original's prompt had already written of the answer (Sokoban: "
         "`<think>`, which the reward counts); off: the model writes it itself.")
@@ -125,13 +122,12 @@ class GrpoConfig(TrainConfig):
             raise ConfigError(f"epsilon (the clip range) must be in (0, 1), got {self.epsilon}")
         if self.beta < 0 or self.entropy_coef < 0:
             raise ConfigError("beta and entropy_coef must be >= 0")
-        if not 0 <= self.countdown_format_score < 1:
-            raise ConfigError(f"countdown_format_score must be in [0, 1), got {self.countdown_format_score}")
         if not 0 < self.vllm_gpu_memory_utilization <= 1:
             raise ConfigError(f"vllm_gpu_memory_utilization must be in (0, 1], got {self.vllm_gpu_memory_utilization}")
         check_choice("loss_type", self.loss_type, LOSS_TYPES)
-        check_choice("gp_arithmetic", self.gp_arithmetic, GP_ARITHMETIC)
-        check_choice("sokoban_reward", self.sokoban_reward, SOKOBAN_REWARDS)
+        if not isinstance(self.reward_options, dict):
+            raise ConfigError(f"reward_options must be a mapping of option: value, got {self.reward_options!r}")
+        check_values("reward", self.reward_options)  # each key declared by a task, each value valid there
         check_choice("optimizer_rules", self.optimizer_rules, OPTIMIZER_RULES)
         check_choice("scale_rewards", self.scale_rewards, SCALE_REWARDS)
         check_choice("vllm_mode", self.vllm_mode, VLLM_MODES)
@@ -153,6 +149,17 @@ class GrpoConfig(TrainConfig):
             values["max_completion_length"] = by_task if gpu else min(by_task, CPU_MAX_COMPLETION)
         return dataclasses.replace(self, **values) if values else self
 
+    def training_fields(self) -> dict:
+        """The shared rule (TrainConfig.training_fields), with every task's reward option recorded by its own name
+        (given or its default), as runs recorded them when GrpoConfig declared them, so those runs resume."""
+        fields = super().training_fields()
+        del fields["reward_options"]
+        for name in declared("reward"):
+            value = getattr(self, name)
+            if self.BEFORE_THE_FIELD.get(name, ...) != value:
+                fields[name] = value
+        return fields
+
     def checkpoint_schedule(self, total_steps: int):
         """Every `save_every` steps when set, else `schedule`."""
         if self.save_every is not None:
@@ -162,9 +169,8 @@ class GrpoConfig(TrainConfig):
 
 def task_reward(config: GrpoConfig):
     """The reward a run trains on unless `reward_funcs` replaces it: each row's task reward (a TaskReward), with
-    this config's reward options (gp_rescale, countdown_format_score, gp_arithmetic, sokoban_reward)."""
-    return TaskReward(gp_rescale=config.gp_rescale, countdown_format_score=config.countdown_format_score,
-                      gp_arithmetic=config.gp_arithmetic, sokoban_reward=config.sokoban_reward)
+    this config's reward options (each row's task takes the ones it declares)."""
+    return TaskReward(options=config.reward_options)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -251,6 +257,7 @@ def train_grpo(config: GrpoConfig, progress: bool = True, reward_funcs=None) -> 
     use_vllm = _resolve_vllm(config.use_vllm, gpu)
     rows, manifest = load_rl_rows(config.data)
     tasks = sorted({row["task"] for row in rows})
+    check_keys(config.reward_options, "reward", [get_task(t) for t in tasks])  # another task's option: refused
     cpu_sized = not gpu and (config.batch_prompts is None and config.global_batch is None
                              or config.max_completion_length is None)
     config = config.resolved(gpu=gpu, tasks=tasks)

@@ -15,7 +15,7 @@ Decisions (see docs/training.md, "GRPO"):
   prompt's prefill plus the completion. A prompt that ends in `<think>` (a string prompt, or a final assistant
   message used as a prefill, like the original's templated text) contributes that tag, exactly like the paper;
   without one the model writes the opening tag itself.
-- Sokoban answer (`sokoban_reward`): `original` (default) is the original's GRPO reward: the last answer split at commas,
+- Sokoban answer (Sokoban's reward option `sokoban_reward`): `original` (default) is the original's GRPO reward: the last answer split at commas,
   semicolons and whitespace, each piece a label (any case), `n(label)` or a bare 1-4, the first ones equal to the expert's;
   `strict`: the whole stripped `<answer>` content must be one of the prompt's own 4 labels (case-insensitive, the
   eval env's rule via `sftlab.tasks.sokoban.parse_action`), mapped to its direction.
@@ -27,17 +27,20 @@ Decisions (see docs/training.md, "GRPO"):
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from collections import defaultdict
+from collections.abc import Mapping
 from typing import Any
 
-from sftlab.errors import ConfigError, DataError, SftlabError, check_choice
+from sftlab.errors import ConfigError, DataError, SftlabError
 from sftlab.task_adapters import MAX_RESPONSE_CHARS, RewardResult, get_task, reward_task_names  # noqa: F401
+from sftlab.task_adapters.base import TaskOptions
 from sftlab.task_adapters.countdown import countdown_score  # noqa: F401  (re-exported)
 from sftlab.task_adapters.general_points import GP_MAX, GP_MIN, general_points_score  # noqa: F401
-from sftlab.task_adapters.sokoban import SOKOBAN_REWARDS, sokoban_format, sokoban_score  # noqa: F401
-from sftlab.tasks.general_points.verify import ARITHMETIC as GP_ARITHMETIC
+from sftlab.task_adapters.options import check_values, options_for, pick
+from sftlab.task_adapters.sokoban import sokoban_format, sokoban_score  # noqa: F401
 
 
 class RewardError(SftlabError):
@@ -100,19 +103,28 @@ def decode_column(value: Any) -> Any:
 
 
 def score(task: str, response: str, answer: Any, metadata: dict | None = None, *, prefill: str = "",
-          gp_rescale: bool = False, countdown_format_score: float = 0.0, gp_arithmetic: str = "exact",
-          sokoban_reward: str = "original", whole_sequence: bool = False) -> RewardResult:
+          options: TaskOptions | Mapping | None = None, whole_sequence: bool = False, **named) -> RewardResult:
     """Score one response for `task` (sokoban, general_points, countdown) against a data row's answer/metadata.
 
-    `whole_sequence`: `response` is the decoded prompt followed by the response (verl's `complete` manager).
+    `options`: the task's reward options object, or a mapping of reward option values (any task's: this task takes
+    the ones it declares); `named`: options by name (`sokoban_reward="strict"`). `whole_sequence`: `response` is
+    the decoded prompt followed by the response (verl's `complete` manager).
     """
     answer = decode_column(answer)
     metadata = decode_column(metadata) or {}
     adapter = _reward_task(task)
     return adapter.reward(response, answer, metadata, prefill=prefill,
-                          options={"gp_rescale": gp_rescale, "countdown_format_score": countdown_format_score,
-                                   "gp_arithmetic": gp_arithmetic, "sokoban_reward": sokoban_reward,
-                                   "whole_sequence": whole_sequence})
+                          options=reward_options_of(adapter, options, named), whole_sequence=whole_sequence)
+
+
+def reward_options_of(adapter, options: TaskOptions | Mapping | None, named: Mapping | None = None) -> TaskOptions:
+    """`adapter`'s reward options object: `options` itself when it is one, else built from the values it declares
+    of `options` (a mapping) and `named`."""
+    if isinstance(options, adapter.reward_options) and not named:
+        return options
+    values = {**(dataclasses.asdict(options) if isinstance(options, TaskOptions) else dict(options or {})),
+              **(named or {})}
+    return options_for(adapter, "reward", pick(adapter, "reward", values))
 
 
 def _reward_task(task: str):
@@ -134,25 +146,30 @@ class TaskReward:
 
     With `task` None (the default) each row is scored by its own `task` column, so one function serves mixed
     datasets; with a task name every row is scored as that task. Picklable and named (TRL logs it as
-    `rewards/<name>/mean`). Options: `gp_rescale` (General Points in [0, 1]), `countdown_format_score` (reward
-    for a wrong but extractable Countdown answer), `gp_arithmetic` (General Points: "exact", or "float" for the
-    original's float eval), `sokoban_reward` ("original", the paper's GRPO reward, or "strict", the eval's rule).
+    `rewards/<name>/mean`). `options`: the task's reward options object (with a task), or a mapping of reward
+    options that the tasks declare (`Task.reward_options`: Sokoban's `sokoban_reward`, General Points'
+    `gp_rescale` / `gp_arithmetic`, Countdown's `countdown_format_score`, a plugin's own), each row's task taking
+    its own; `named`: options by name (`TaskReward("sokoban", sokoban_reward="strict")`). A key no task of the
+    reward declares, or a bad value, is a ConfigError here.
     """
 
-    def __init__(self, task: str | None = None, *, gp_rescale: bool = False, countdown_format_score: float = 0.0,
-                 gp_arithmetic: str = "exact", sokoban_reward: str = "original"):
-        if task is not None:
-            task = _reward_task(task).name
-        if not math.isfinite(countdown_format_score) or not 0.0 <= countdown_format_score < 1.0:
-            raise ConfigError("countdown_format_score must be in [0, 1), below the reward for a correct answer")
-        check_choice("gp_arithmetic", gp_arithmetic, GP_ARITHMETIC)
-        check_choice("sokoban_reward", sokoban_reward, SOKOBAN_REWARDS)
-        self.sokoban_reward = sokoban_reward
-        self.task = task
-        self.gp_rescale = gp_rescale
-        self.countdown_format_score = countdown_format_score
-        self.gp_arithmetic = gp_arithmetic
-        self.__name__ = f"{task}_reward" if task else "task_reward"
+    def __init__(self, task: str | None = None, options: TaskOptions | Mapping | None = None, **named):
+        adapter = _reward_task(task) if task is not None else None
+        if isinstance(options, TaskOptions):
+            if adapter is None or not isinstance(options, adapter.reward_options):
+                raise ConfigError("a TaskReward given a task's options object needs that task's name")
+            options = dataclasses.asdict(options)
+        tasks = [adapter] if adapter else [get_task(t) for t in reward_task_names()]
+        self.options = check_values("reward", {**(options or {}), **named}, tasks)  # a bad one fails here
+        self.task = adapter.name if adapter else None
+        self._by_task: dict[str, TaskOptions] = {}
+        self.__name__ = f"{self.task}_reward" if self.task else "task_reward"
+
+    def options_of(self, task: str) -> TaskOptions:
+        """The reward options object the rows of `task` are scored with (built once per task)."""
+        if task not in self._by_task:
+            self._by_task[task] = reward_options_of(_reward_task(task), self.options)
+        return self._by_task[task]
 
     def __call__(self, completions, answer=None, metadata=None, prompts=None, task=None, **kwargs) -> list[float]:
         n = len(completions)
@@ -165,9 +182,7 @@ class TaskReward:
         metadata = metadata if metadata is not None else [None] * n
         prompts = prompts if prompts is not None else [None] * n
         return [
-            score(t, completion_text(c), a, m, prefill=prompt_prefill(p), gp_rescale=self.gp_rescale,
-                  countdown_format_score=self.countdown_format_score, gp_arithmetic=self.gp_arithmetic,
-                  sokoban_reward=self.sokoban_reward).reward
+            score(t, completion_text(c), a, m, prefill=prompt_prefill(p), options=self.options_of(t)).reward
             for c, a, m, p, t in zip(completions, answer, metadata, prompts, task, strict=True)
         ]
 

@@ -101,7 +101,7 @@ def test_prompt_protocol_is_in_the_key_the_prompts_and_the_table(tmp_path):
     console = Console(width=200, record=True)
     console.print(results_table(paper + clean, "sokoban-eval"))
     assert "prompts: clean, paper" in console.export_text()
-    with pytest.raises(ConfigError, match="prompt protocol"):
+    with pytest.raises(ConfigError, match="unknown prompt_protocol 'raw'; choose one of: paper, clean"):
         EvalConfig(**{**base, "prompt_protocol": "raw"})
 
 

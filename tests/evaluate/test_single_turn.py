@@ -124,10 +124,10 @@ def test_gp_float_arithmetic_scores_as_the_originals_eval(tmp_path):
     base = dict(model="", backend="oracle", suite="gp-eval")
     assert eval_settings(EvalConfig(**base, gp_arithmetic="float"), 8, 1)["arithmetic"] == "float"
     assert eval_settings(EvalConfig(**base), 8, 1)["arithmetic"] == "exact"
-    assert "arithmetic" not in eval_settings(EvalConfig(**{**base, "suite": "sokoban-eval"}, gp_arithmetic="float"),
-                                             8, 1)
+    with pytest.raises(ConfigError, match="gp_arithmetic is an eval option of general_points, not of sokoban"):
+        EvalConfig(**{**base, "suite": "sokoban-eval"}, gp_arithmetic="float")  # a task's own option
     from sftlab.cli import main
 
     assert main(["eval", "--backend", "oracle", "--suite", "sokoban-eval", "--gp-arithmetic", "float"]) == 2
-    with pytest.raises(ConfigError, match="GP arithmetic"):
+    with pytest.raises(ConfigError, match="unknown gp_arithmetic 'decimal'"):
         EvalConfig(**base, gp_arithmetic="decimal")

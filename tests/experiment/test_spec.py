@@ -7,6 +7,7 @@ import pytest
 import yaml
 
 from sftlab.cli import main
+from sftlab.errors import ConfigError
 from sftlab.experiment import load_spec, parse_spec
 from sftlab.experiment.spec import SpecError, derive_preset
 
@@ -43,7 +44,8 @@ def test_typo_in_a_condition_names_its_path():
 
 
 @pytest.mark.parametrize("mutate, match", [
-    (lambda r: r.update(tasks="sokoban"), r"^experiments/x.yaml: tasks: unknown key; choose one of: name,"),
+    (lambda r: r.update(tasks="sokoban"),
+     r"^experiments/x.yaml: tasks: unknown key \(did you mean task\?\); choose one of: name,"),
     (lambda r: r["eval"].update(episodez=3), r"eval\.episodez: unknown key"),
     (lambda r: r["eval"].update(suites=["sokoban-evl"]), r"eval\.suites\[0\]: unknown value 'sokoban-evl'"),
     (lambda r: r["eval"].update(episodes=0), r"eval\.episodes: must be >= 1"),
@@ -110,11 +112,22 @@ def test_dry_run_every_shipped_spec(path, tmp_path, capsys):
 
 
 def test_eval_prompt_protocol_and_gp_arithmetic_are_spec_settings():
+    """Each is a task's own eval option: a spec sets both for its suites, each suite's task takes its own, and
+    one no suite's task declares is refused at its key."""
+    from sftlab.evaluate.config import EvalConfig
+
     raw = copy.deepcopy(QUICK)
-    raw["eval"].update(prompt_protocol="clean", gp_arithmetic="float")
+    raw["eval"].update(suites=["sokoban-eval", "gp-eval"], splits=None, prompt_protocol="clean",
+                       gp_arithmetic="float")
     spec = parse_spec(raw, source="experiments/x.yaml")
     assert spec.eval.options["prompt_protocol"] == "clean" and spec.eval.options["gp_arithmetic"] == "float"
     _bad(lambda r: r["eval"].update(prompt_protocol="raw"), r"eval\.prompt_protocol: unknown value 'raw'")
+    _bad(lambda r: r["eval"].update(gp_arithmetic="float"),
+         r"eval\.gp_arithmetic: gp_arithmetic is an eval option of general_points, not of sokoban$")
+    _bad(lambda r: r["eval"].update(prompt_protocl="clean"), r"eval\.prompt_protocl: unknown key \(did you mean "
+                                                             r"prompt_protocol\?\)")
+    with pytest.raises(ConfigError, match="gp_arithmetic is an eval option of general_points, not of sokoban"):
+        EvalConfig(model="", backend="oracle", suite="sokoban-eval", gp_arithmetic="float")
 
 
 def test_cpu_debunk_spec_is_sized_for_intervals_that_can_separate():

@@ -98,6 +98,49 @@ def test_a_task_file_registers_presets_suites_and_its_rewards(task_file):
     assert load_task_module(task_file) == []  # loading the same file again is a no-op
 
 
+def test_a_plugin_tasks_own_eval_and_reward_options_reach_it(task_file, tmp_path, capsys):
+    """The guide's task declares an eval option (lenient) and a reward option (tag_credit): each reaches the task
+    through the CLI, a spec and Python, and is refused by name where it does not apply."""
+    (task,) = load_task_module(task_file)
+    from sftlab.evaluate import EvalConfig
+    from sftlab.evaluate.runner import eval_settings
+    from sftlab.evaluate.single_turn import judge
+    from sftlab.experiment.spec import parse_spec
+    from sftlab.train.grpo import GrpoConfig, task_reward
+
+    answer = {"a": 12, "b": 30}
+    lenient = EvalConfig(model="", backend="oracle", suite="addition-eval", options={"lenient": True})
+    assert judge("addition", "it is 42", answer, **task.judge_options(lenient)).correct
+    assert not judge("addition", "it is 42", answer, **task.judge_options(EvalConfig(
+        model="", backend="oracle", suite="addition-eval"))).correct
+    assert eval_settings(lenient, 8, 1)["lenient"] is True  # part of the evaluation key
+    ev = tmp_path / "eval"
+    assert _cli(task_file, "eval", "--backend", "oracle", "--suite", "addition-eval", "--episodes", "1",
+                "--option", "lenient=yes", "--out", str(ev), "--quiet") == 0
+    assert json.loads(next((ev / "aggregates").rglob("addition-eval.json")).read_text())["settings"]["lenient"]
+    assert _cli(task_file, "eval", "--backend", "oracle", "--suite", "gp-eval", "--option", "lenient=yes") == 2
+    assert "lenient is an eval option of addition, not of general_points" in capsys.readouterr().err
+    assert _cli(task_file, "eval", "--backend", "oracle", "--suite", "addition-eval", "-o", "lenint=1") == 2
+    assert "unknown eval option 'lenint' (did you mean lenient?)" in capsys.readouterr().err
+
+    batch = {"completions": ["<answer>41</answer>", "41"], "answer": [answer] * 2, "task": ["addition"] * 2}
+    config = GrpoConfig.from_dict({"model": "m", "data": "d", "out": "o", "tag_credit": 0.5})
+    assert task_reward(config)(**batch) == [0.5, 0.0]
+    assert task_reward(GrpoConfig(model="m", data="d", out="o"))(**batch) == [0.0, 0.0]
+    assert config.training_fields()["tag_credit"] == 0.5  # run.json records it by its name
+    with pytest.raises(ConfigError, match="tag_credit must be between 0 and 1"):
+        GrpoConfig(model="m", data="d", out="o", tag_credit=2.0)
+
+    spec = {"name": "x", "models": ["tiny-random"], "conditions": [{"name": "rl", "method": "grpo"}]}
+    parsed = parse_spec({**spec, "task": "addition", "train": {"grpo": {"tag_credit": 0.25}}, "eval": {"lenient": True}})
+    assert parsed.train.settings("grpo") == {"tag_credit": 0.25} and parsed.eval.options == {"lenient": True}
+    with pytest.raises(ConfigError, match=r"train\.grpo\.tag_credit: tag_credit is a reward option of addition, "
+                                          "not of sokoban"):
+        parse_spec({**spec, "task": "sokoban", "train": {"grpo": {"tag_credit": 0.25}}})
+    with pytest.raises(ConfigError, match=r"eval\.lenient: lenient is an eval option of addition, not of sokoban"):
+        parse_spec({**spec, "task": "sokoban", "eval": {"lenient": True}})
+
+
 def test_a_task_module_in_a_spec_is_loaded_relative_to_the_spec(task_file, tmp_path):
     from sftlab.experiment.spec import load_spec
 
@@ -181,15 +224,15 @@ _BROKEN = {
     "init-raises": ("def __init__(self):\n        raise RuntimeError('no init')", "Broken", "__init__() failed"),
     "presets-raises": ("def presets(self):\n        raise ValueError('x')", None, "presets() failed: ValueError"),
     "presets-wrong-type": ("def presets(self):\n        return 'x'", None, "expected a list of Preset"),
-    "judge-raises": ("def judge(self, response, answer, refused=None):\n        raise ValueError('bad')", None,
+    "judge-raises": ("def judge(self, response, answer, refused=None, lenient=False):\n        raise ValueError('bad')", None,
                      "judge() failed: ValueError: bad"),
-    "judge-returns-int": ("def judge(self, response, answer, refused=None):\n        return 1", None,
+    "judge-returns-int": ("def judge(self, response, answer, refused=None, lenient=False):\n        return 1", None,
                           "judge() returned int 1; expected a Verdict"),
     "oracle-returns-none": ("def oracle_answer(self, row, rng):\n        return None", None,
                             "oracle_answer() returned NoneType None; expected a string"),
     "rows-without-id": ("def suite_rows(self, *a):\n        return [{'split': 'id'}]", None, "(row 0 has no 'id')"),
     "split-order-none": ("def split_order(self, suite):\n        return None", None, "split_order() returned"),
-    "judge-exits": ("def judge(self, response, answer, refused=None):\n        import sys; sys.exit(0)", None,
+    "judge-exits": ("def judge(self, response, answer, refused=None, lenient=False):\n        import sys; sys.exit(0)", None,
                     "judge() tried to end the process (sys.exit(0))"),
 }
 _BROKEN_TRAIN = {

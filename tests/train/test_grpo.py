@@ -223,6 +223,28 @@ def test_gp_arithmetic_option_reaches_the_reward_a_run_trains_on():
         GrpoConfig(model="m", data="d", out="o", gp_arithmetic="decimal")
 
 
+def test_a_reward_option_reaches_its_task_by_flag_and_option_and_is_refused_for_other_tasks_data(rl_data, tmp_path,
+                                                                                                 capsys):
+    from sftlab.cli import main
+    from sftlab.train.grpo import train_grpo
+
+    assert GrpoConfig(model="m", data="d", out="o").reward_options == {}  # the shared config holds no task's option
+    flags = GrpoConfig.from_dict({"model": "m", "data": "d", "out": "o", "sokoban_reward": "strict",
+                                  "gp_rescale": True})
+    assert flags.reward_options == {"sokoban_reward": "strict", "gp_rescale": True}
+    assert flags.sokoban_reward == "strict" and flags.countdown_format_score == 0.0  # read by name, or the default
+    with pytest.raises(ConfigError, match="gp_rescale is a reward option of general_points, not of sokoban"):
+        train_grpo(GrpoConfig(model="tiny-random", data=str(rl_data), out=str(tmp_path / "r"), gp_rescale=True))
+    base = ["train", "grpo", "--model", "tiny-random", "--data", str(rl_data), "--out", str(tmp_path / "r2")]
+    assert main([*base, "--gp-rescale"]) == 2
+    assert "gp_rescale is a reward option of general_points, not of sokoban" in capsys.readouterr().err
+    assert main([*base, "--option", "sokoban_rewad=strict"]) == 2
+    assert "unknown reward option 'sokoban_rewad' (did you mean sokoban_reward?)" in capsys.readouterr().err
+    assert main([*base, "--option", "countdown_format_score=lots"]) == 2
+    assert "option countdown_format_score must be a number, got 'lots'" in capsys.readouterr().err
+    assert main(["train", "sft", "--model", "m", "--data", "d", "--out", "o", "--sokoban-reward", "strict"]) == 2
+
+
 def test_gp_arithmetic_is_a_training_field_only_when_not_the_default():
     # runs recorded before the option existed trained with exact arithmetic: they resume; a float run differs
     exact = GrpoConfig(model="m", data="d", out="o").training_fields()
