@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sftlab.settings import setting
-from sftlab.task_adapters import TaskOptions, gp_rows
+from sftlab.task_adapters import gp_rows
 from sftlab.task_adapters._arith import (
     FORMULA,
     answer_numbers_target,
@@ -20,7 +20,15 @@ from sftlab.task_adapters._arith import (
     replace_last,
     row_numbers_target,
 )
-from sftlab.task_adapters.base import MAX_RESPONSE_CHARS, Preset, RewardResult, SplitMetric, Suite, Task
+from sftlab.task_adapters.base import (
+    MAX_RESPONSE_CHARS,
+    Preset,
+    RewardResult,
+    SplitMetric,
+    Suite,
+    Task,
+    TaskOptions,
+)
 from sftlab.task_adapters.gp_rows import hand_key
 from sftlab.tasks.general_points import SPLITS, solve, verify
 from sftlab.tasks.general_points import score as gp_score
