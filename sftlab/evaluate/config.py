@@ -33,8 +33,9 @@ class EvalConfig:
     backend: hf | vllm | oracle | random. out: the EVAL folder.
     temperature, top_p, top_k, seed: sampling (paper: 0.5, 1, -1). max_new_tokens: default 4096 (Sokoban) / 8192
         (GP, Countdown); with the hf backend on CPU the default is capped at 64 (a notice says so).
-    max_turns: turns per episode of a closed-loop environment (Sokoban: the paper allows 30). multi_turn / max_attempts: GP/Countdown feedback mode (5 attempts).
-    batch_size: prompts per forward pass (hf). run_name: the run name for a plain model or a policy (default: its name).
+    max_turns: turns per episode of a closed-loop environment (Sokoban: the paper allows 30). multi_turn /
+        max_attempts: GP/Countdown feedback mode (5 attempts). batch_size: prompts per forward pass (hf).
+    run_name: the run name for a plain model or a policy (default: its name).
     device: hf device (default cuda if available, else cpu). splits: evaluate only these tags/splits (exact names;
         default all); part of the key, and an episode's trajectory does not depend on which others run with it.
     safety_prompts: safety-eval only, a local CSV/JSONL prompt set (HEx-PHI, AdvBench, XSTest) instead of the
@@ -62,7 +63,8 @@ class EvalConfig:
     max_new_tokens: int | None = setting(
         None, "(by task: 4096 Sokoban, 8192 GP/Countdown; 64 with hf on CPU).", low=1, high=1 << 20)
     seed: int = setting(0, "Sampling seed.", low=0, high=SEED_LIMIT - 1)
-    max_turns: int = setting(30, "Turns per episode of a closed-loop environment (Sokoban, plugin environments).", low=1, high=10_000)
+    max_turns: int = setting(30, "Turns per episode of a closed-loop environment (Sokoban, plugin environments).",
+                             low=1, high=10_000)
     batch_size: int = setting(32, "Prompts per forward pass (hf).", low=1, high=1 << 20)
     multi_turn: bool = setting(False, "GP/Countdown: verifier feedback, up to max-attempts attempts.")
     max_attempts: int = setting(5, "Attempts per row with --multi-turn.", low=1, high=1000)
