@@ -15,9 +15,12 @@ cannot drift from its evidence, and a reader can rerun the command to check any 
 from __future__ import annotations
 
 import io
+import json
+import math
 import re
 import shlex
 import subprocess
+from collections import Counter
 from functools import cache
 from pathlib import Path
 
@@ -101,3 +104,32 @@ def test_committed_studies_stay_within_their_size_budget():
     paths = [ROOT / p for p in files.stdout.decode().split("\0") if p]
     assert paths, "no study evidence is committed under results/"
     assert sum(p.stat().st_size for p in paths if p.is_file()) <= RESULTS_BUDGET
+
+
+def test_the_training_plateau_quoted_in_results_cpu_is_the_committed_log():
+    """docs/results-cpu.md explains the models' random-level play by the loss plateau: the numbers it quotes are
+    the committed training log's and data's, and the plateau is the label entropy spread over the completion."""
+    study = ROOT / "results" / "cpu-debunk-success"
+
+    def history(run):
+        lines = (study.parent / run / "logs" / "log_history.jsonl").read_text(encoding="utf-8").splitlines()
+        return [row for row in map(json.loads, lines) if "loss" in row]
+
+    fixed = history("cpu-debunk-success/outputs/runs/fixed-answer-only")
+    last = [row for row in fixed if row["step"] > fixed[-1]["step"] - 100]
+    loss = sum(row["loss"] for row in last) / len(last)
+    accuracy = sum(row["mean_token_accuracy"] for row in last) / len(last)
+    rows = (study / "outputs" / "data" / "sokoban-answer-only" / "train.jsonl").read_text(encoding="utf-8")
+    counts = Counter(json.loads(line)["answer"] for line in rows.splitlines())
+    entropy = -sum(c / counts.total() * math.log(c / counts.total()) for c in counts.values())
+    probe = {lr: history(f"cpu-debunk-success-lr/outputs/runs/fixed-lr{lr}") for lr in ("3e-4", "1e-3")}
+    probe_loss = {lr: sum(r["loss"] for r in h if 50 < r["step"] <= 150) / 100 for lr, h in probe.items()}
+
+    doc = " ".join((ROOT / "docs" / "results-cpu.md").read_text(encoding="utf-8").split())
+    quoted = [f"mean {loss:.3f}, token accuracy {accuracy:.1%}",
+              f"({counts['Up']} Up, {counts['Down']} Down, {counts['Left']} Left, {counts['Right']} Right: entropy "
+              f"{entropy:.3f} nats", f"{entropy:.3f} / 15 = {entropy / 15:.3f} per token",
+              f"mean loss {probe_loss['3e-4']:.3f} at 3e-4, {probe_loss['1e-3']:.3f} at 1e-3"]
+    for text in quoted:
+        assert text in doc, text
+    assert abs(loss - entropy / 15) < 0.005  # the plateau is the label entropy spread over 15 completion tokens
