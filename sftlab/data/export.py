@@ -51,10 +51,11 @@ def verl_rows(rows: list[dict]) -> list[dict]:
     """The rows in verl's layout (metadata kept as a JSON string in extra_info, so every task fits one schema)."""
     out = []
     for index, row in enumerate(rows):
+        task = require(get_task(row["task"]), VerlExport)
         extra = {"split": row["split"], "index": index, "id": row["id"], "question": user_text(row),
                  "answer": completion_text(row) or "", "metadata": json.dumps(row["metadata"], sort_keys=True)}
-        out.append({"data_source": data_source(row), "prompt": row["prompt"], "ability": require(get_task(row["task"]), VerlExport).ability,
-                    "reward_model": {"style": "rule", "ground_truth": ground_truth(row)}, "extra_info": extra})
+        out.append({"data_source": task.data_source(row), "prompt": row["prompt"], "ability": task.ability,
+                    "reward_model": {"style": "rule", "ground_truth": task.ground_truth(row)}, "extra_info": extra})
     return out
 
 

@@ -24,14 +24,15 @@ def demonstration_preset(pairs_preset: str) -> str:
 
 def pair_rows(task: str, rows: list[dict], seed: int) -> tuple[list[dict], dict]:
     """(pair rows, counts): each row's `completion` becomes `chosen`, with a `rejected` response beside it."""
-    data, rewards = require(get_task(task), TrainingData), require(get_task(task), Rewards)
+    adapter = get_task(task)
+    require(adapter, TrainingData), require(adapter, Rewards)  # a verified demonstration, a reward to rank by
     rng = random.Random(seed)
     pairs, unverified, unpaired = [], 0, 0
     for row in rows:
-        if not data.verify_row(row):
+        if not adapter.verify_row(row):
             unverified += 1
             continue
-        rejected = rewards.rejected_response(row, rng)
+        rejected = adapter.rejected_response(row, rng)
         if rejected is None:
             unpaired += 1
             continue

@@ -487,9 +487,9 @@ def _parse_task(ctx: _Ctx, value: Any) -> str:
         adapter = get_task(value) if isinstance(value, str) else None
     except ConfigError:
         adapter = None
-    if adapter is not None and not isinstance(adapter, TrainingData):
+    if adapter is not None:
         try:
-            require(adapter, TrainingData)
+            require(adapter, TrainingData)  # a known task without training data: say so, not "unknown"
         except ConfigError as exc:
             raise ctx.fail("task", str(exc)) from None
     if adapter is None or adapter not in _training_tasks():

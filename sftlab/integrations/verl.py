@@ -20,7 +20,7 @@ Rows come from `sftlab data export verl SRC --out DST`. What is read:
 - an optional `extra_info["prefill"]` (e.g. "<think>") prepended before the format check.
 
 Options go through verl's `custom_reward_function.reward_kwargs`: the reward options the tasks declare
-(`Task.reward_options`): `gp_rescale` (bool), `countdown_format_score` (float), `gp_arithmetic` ("exact", or
+(`Rewards.reward_options`): `gp_rescale` (bool), `countdown_format_score` (float), `gp_arithmetic` ("exact", or
 "float" for the original's float eval), `sokoban_reward` ("original", the default and the paper's, or "strict"),
 and a plugin task's own. Each row's task takes the ones it declares.
 Only this module and the task packages are imported: no torch.

@@ -78,7 +78,7 @@ class GrpoConfig(TrainConfig):
         None, "New tokens per completion (by task: Sokoban 1024, GP/Countdown 4096; 64 on CPU).")
     reward_options: dict = setting(
         help="The tasks' reward options given (e.g. sokoban_reward: strict).", factory=dict, cli=False, spec=False,
-        why="each task declares its reward options (Task.reward_options): their flags, --option KEY=VALUE and "
+        why="each task declares its reward options (Rewards.reward_options): their flags, --option KEY=VALUE and "
             "spec keys are derived from that declaration (sftlab.task_adapters.options)")
     prompt_prefill: bool = setting(
         True, "End each RL prompt with what the original's prompt had already written of the answer (Sokoban: "

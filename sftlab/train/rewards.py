@@ -152,7 +152,7 @@ class TaskReward:
     With `task` None (the default) each row is scored by its own `task` column, so one function serves mixed
     datasets; with a task name every row is scored as that task. Picklable and named (TRL logs it as
     `rewards/<name>/mean`). `options`: the task's reward options object (with a task), or a mapping of reward
-    options that the tasks declare (`Task.reward_options`: Sokoban's `sokoban_reward`, General Points'
+    options that the tasks declare (`Rewards.reward_options`: Sokoban's `sokoban_reward`, General Points'
     `gp_rescale` / `gp_arithmetic`, Countdown's `countdown_format_score`, a plugin's own), each row's task taking
     its own; `named`: options by name (`TaskReward("sokoban", sokoban_reward="strict")`). A key no task of the
     reward declares, or a bad value, is a ConfigError here.
