@@ -120,7 +120,8 @@ def _make_rows(config: BuildConfig, progress: bool) -> tuple[list[dict], dict, d
         pairs, pair_counts = pair_rows(spec.task, rows, config.seed)
         return pairs, {**counts, **pair_counts}, extra
     keys = set() if config.paper_seeds else set(eval_keys(spec.task))
-    rows, counts = require(get_task(spec.task), TrainingData).train_rows(config, keys, progress, not config.paper_seeds)
+    data = require(get_task(spec.task), TrainingData)
+    rows, counts = data.train_rows(config, keys, progress, not config.paper_seeds)
     extra: dict = {}
     if config.teacher:
         rows, stats = teacher_rows(rows, teacher_config_from_options(config.teacher, config.options, config.seed),

@@ -2,10 +2,10 @@
 (CLI flags, `--option KEY=VALUE`, spec keys, YAML configs, Python callers) shares.
 
 A task declares its eval options and its reward options as `TaskOptions` dataclasses (`Task.eval_options`,
-`Rewards.reward_options`, for a task with the Rewards capability); the shared configs hold none of them. `EvalConfig.options` is the suite's task's eval
-options object; `GrpoConfig.reward_options` maps each given reward option to its value, and every row's task
-gets its own reward options object from it (`options_for`). A key no task of the run declares is refused in one
-line naming the tasks that do, or the nearest declared name.
+`Rewards.reward_options` for a task with the Rewards capability); the shared configs hold none of them.
+`EvalConfig.options` is the suite's task's eval options object; `GrpoConfig.reward_options` maps each given reward
+option to its value, and every row's task gets its own reward options object from it (`options_for`). A key no
+task of the run declares is refused in one line naming the tasks that do, or the nearest declared name.
 """
 
 from __future__ import annotations

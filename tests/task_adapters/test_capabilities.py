@@ -68,7 +68,8 @@ def test_the_guides_core_task_is_evaluated_and_what_it_lacks_is_one_line(core_ta
     assert cli("eval", "--backend", "oracle", "--suite", "addition-eval", "--out", str(tmp_path / "o")) == 2
     assert _error(capsys) == "error: " + MISSING.format("oracle or random policy", "ReferencePolicies")
     assert cli("data", "export", "verl", str(suite), "--out", str(tmp_path / "verl")) == 2
-    assert "holds addition rows, which have no verl export (their task does not opt into VerlExport" in _error(capsys)
+    assert "holds addition rows, which have no verl export (their task does not opt into VerlExport" in (
+        _error(capsys))
     spec = tmp_path / "add.yaml"
     spec.write_text("name: add\ntask: addition\ntask_module: addition.py\nmodels: [tiny-random]\n"
                     "conditions:\n  - {name: rl, method: grpo}\n", encoding="utf-8")
