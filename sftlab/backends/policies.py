@@ -29,7 +29,7 @@ from collections.abc import Sequence
 
 from sftlab.backends.base import Backend, Generation, Messages, SamplingParams, sample_seeds
 from sftlab.errors import ConfigError
-from sftlab.task_adapters import all_tasks, find_task
+from sftlab.task_adapters import ReferencePolicies, all_tasks, find_task, get_task, require
 from sftlab.task_adapters._arith import random_formula  # noqa: F401  (re-exported)
 from sftlab.task_adapters.crossdomain import COMPLIANCE, REFUSAL  # noqa: F401  (re-exported)
 
@@ -74,7 +74,7 @@ class OraclePolicy(_Policy):
     name = "oracle"
 
     def answer(self, row: dict, rng: random.Random) -> str:
-        return find_task(task_kind(row)).oracle_answer(row, rng)
+        return require(get_task(task_kind(row)), ReferencePolicies).oracle_answer(row, rng)
 
 
 class RandomPolicy(_Policy):
@@ -83,7 +83,7 @@ class RandomPolicy(_Policy):
     name = "random"
 
     def answer(self, row: dict, rng: random.Random) -> str:
-        return find_task(task_kind(row)).random_answer(row, rng)
+        return require(get_task(task_kind(row)), ReferencePolicies).random_answer(row, rng)
 
 
 class ScriptedBackend(Backend):

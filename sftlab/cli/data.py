@@ -10,8 +10,8 @@ from pathlib import Path
 import typer
 
 from sftlab.data import BuildConfig, build, load_rows
-from sftlab.data.presets import PRESETS, parse_options
-from sftlab.errors import ConfigError, DataError, check_choice
+from sftlab.data.presets import PRESETS, get_preset, parse_options
+from sftlab.errors import ConfigError, DataError
 from sftlab.io import ensure_writable
 from sftlab.settings import with_settings
 
@@ -27,7 +27,7 @@ def _expand(patterns: list[str]) -> list[str]:
             if not hits:
                 raise ConfigError(f"no preset matches {pattern!r} (see `sftlab data list`)")
         else:
-            check_choice("preset", pattern, PRESETS)
+            get_preset(pattern)  # an unknown name, or a training preset of a task without training data: one line
             hits = [pattern]
         names += [n for n in hits if n not in names]
     return names

@@ -15,7 +15,7 @@ def register(app: typer.Typer) -> None:
         """List the tasks, their variants, presets and eval suites."""
         if ctx.invoked_subcommand is not None:
             return
-        from sftlab.task_adapters import all_tasks
+        from sftlab.task_adapters import all_tasks, capabilities_of
 
         for task in all_tasks():
             aliases = f" (alias: {', '.join(task.aliases[:1])})" if task.aliases else ""
@@ -25,6 +25,7 @@ def register(app: typer.Typer) -> None:
             names = [p.name for p in task.presets()]
             if names:
                 typer.echo(f"    presets: {', '.join(names)}")
+            typer.echo(f"    capabilities: {', '.join(('core', *capabilities_of(task)))}")
 
     @tasks_app.command("show")
     def show(

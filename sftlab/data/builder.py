@@ -32,7 +32,7 @@ from sftlab.io import (
     write_manifest,
 )
 from sftlab.models import cache_dir
-from sftlab.task_adapters import get_task
+from sftlab.task_adapters import TrainingData, get_task, require
 
 NOTES = {
     "cot-solver": "CoT written from the solver's state (Sokoban) or a verified backtracking search (arithmetic); "
@@ -120,7 +120,8 @@ def _make_rows(config: BuildConfig, progress: bool) -> tuple[list[dict], dict, d
         pairs, pair_counts = pair_rows(spec.task, rows, config.seed)
         return pairs, {**counts, **pair_counts}, extra
     keys = set() if config.paper_seeds else set(eval_keys(spec.task))
-    rows, counts = get_task(spec.task).train_rows(config, keys, progress, not config.paper_seeds)
+    data = require(get_task(spec.task), TrainingData)
+    rows, counts = data.train_rows(config, keys, progress, not config.paper_seeds)
     extra: dict = {}
     if config.teacher:
         rows, stats = teacher_rows(rows, teacher_config_from_options(config.teacher, config.options, config.seed),
@@ -139,9 +140,9 @@ def _per_split(rows: list[dict]) -> dict:
 def _verify(task: str, rows: list[dict]) -> dict:
     """Re-verify every completion (a pair's chosen one) with the task's verifier; return counts (the arms' error
     rates included)."""
-    verify_row = get_task(task).verify_row
     with_completion = [r if "completion" in r else {**r, "completion": r["chosen"]}
                        for r in rows if "completion" in r or "chosen" in r]
+    verify_row = require(get_task(task), TrainingData).verify_row if with_completion else None
     passed = sum(1 for r in with_completion if verify_row(r))
     checked = len(with_completion)
     return {"checked": checked, "correct": passed, "correct_fraction": round(passed / checked, 6) if checked else None}

@@ -18,7 +18,7 @@ from pathlib import Path
 from sftlab.data.schema import check_rows, read_data_manifest
 from sftlab.errors import DataError, check_choice
 from sftlab.io import atomic_write_bytes, read_jsonl, staged_dir, write_jsonl, write_manifest
-from sftlab.task_adapters import get_task, reward_task_names
+from sftlab.task_adapters import VerlExport, all_tasks, find_task, get_task, require
 from sftlab.task_adapters.rows import completion_text, user_text
 
 
@@ -39,36 +39,41 @@ def write_parquet(path: str | Path, rows: list[dict]) -> int:
 
 def data_source(row: dict) -> str:
     """verl's `data_source` for a row, named like the original's datasets where they are known."""
-    return get_task(row["task"]).data_source(row)
+    return require(get_task(row["task"]), VerlExport).data_source(row)
 
 
 def ground_truth(row: dict):
     """verl's `reward_model.ground_truth`: Sokoban the expert action(s) as a list; arithmetic {numbers, target}."""
-    return get_task(row["task"]).ground_truth(row)
+    return require(get_task(row["task"]), VerlExport).ground_truth(row)
 
 
 def verl_rows(rows: list[dict]) -> list[dict]:
     """The rows in verl's layout (metadata kept as a JSON string in extra_info, so every task fits one schema)."""
     out = []
     for index, row in enumerate(rows):
+        task = require(get_task(row["task"]), VerlExport)
         extra = {"split": row["split"], "index": index, "id": row["id"], "question": user_text(row),
                  "answer": completion_text(row) or "", "metadata": json.dumps(row["metadata"], sort_keys=True)}
-        out.append({"data_source": data_source(row), "prompt": row["prompt"], "ability": get_task(row["task"]).ability,
-                    "reward_model": {"style": "rule", "ground_truth": ground_truth(row)}, "extra_info": extra})
+        out.append({"data_source": task.data_source(row), "prompt": row["prompt"], "ability": task.ability,
+                    "reward_model": {"style": "rule", "ground_truth": task.ground_truth(row)}, "extra_info": extra})
     return out
 
 
 def check_verl_tasks(src: Path, splits: list[tuple[str, list[dict]]]) -> None:
-    """A DataError unless every row's task has a verl layout and reward here (a task with RL presets).
+    """A DataError unless every row's task has a verl layout and reward here (the VerlExport capability).
 
     The cross-domain and safety suites are scored by `sftlab eval` only: `sftlab.integrations.verl.compute_score`
-    has no reward for them, so a verl file of them could not be trained or validated on.
+    has no reward for them, so a verl file of them could not be trained or validated on; nor for a plugin task that
+    does not opt into VerlExport.
     """
-    tasks = sorted({str(row.get("task")) for _, rows in splits for row in rows} - set(reward_task_names()))
+    names = sorted({str(row.get("task")) for _, rows in splits for row in rows})
+    tasks = [name for name in names if not isinstance(find_task(name), VerlExport)]
     if tasks:
+        exported = ", ".join(t.name for t in all_tasks() if isinstance(t, VerlExport))
         raise DataError(
-            f"{src} holds {', '.join(tasks)} rows, which have no verl export: verl's reward here "
-            f"(sftlab.integrations.verl) scores only {', '.join(reward_task_names())}; evaluate them with sftlab eval"
+            f"{src} holds {', '.join(tasks)} rows, which have no verl export (their task does not opt into "
+            f"VerlExport, see docs/adding-a-task.md): verl's reward here (sftlab.integrations.verl) scores only "
+            f"{exported}; evaluate them with sftlab eval"
         )
 
 

@@ -19,17 +19,21 @@ import functools
 
 from sftlab.data.suites import suite_rows
 from sftlab.errors import DataError
-from sftlab.task_adapters import get_task
+from sftlab.task_adapters import TrainingData, get_task, require
 
 
 def row_key(row: dict) -> str:
     """The content key of a row (training or eval), as its task defines it."""
-    return get_task(row["task"]).leakage_key(row)
+    return _data(row["task"]).leakage_key(row)
 
 
 def problem_key(row: dict) -> str | None:
     """The coarse "same problem" key of a row (General Points: sorted card values + mapping + target), or None."""
-    return get_task(row["task"]).problem_key(row)
+    return _data(row["task"]).problem_key(row)
+
+
+def _data(task: str) -> TrainingData:
+    return require(get_task(task), TrainingData)
 
 
 def eval_suite_of(task: str) -> str:
@@ -43,7 +47,7 @@ def eval_suite_of(task: str) -> str:
 @functools.lru_cache(maxsize=4)
 def _eval_rows(task: str) -> tuple[dict, ...]:
     """The default eval suite rows a training set of `task` could leak into (cached per process)."""
-    return tuple(suite_rows(eval_suite_of(task), splits=get_task(task).leakage_eval_splits()))
+    return tuple(suite_rows(eval_suite_of(task), splits=_data(task).leakage_eval_splits()))
 
 
 def eval_keys(task: str) -> dict[str, str]:
@@ -70,7 +74,7 @@ def leakage_report(task: str, train_rows: list[dict], *, skipped: int, paper_see
     suite = eval_suite_of(task)
     report = {"eval_suite": suite, **check_overlap(train_rows, list(_eval_rows(task))),
               "skipped_training_candidates": skipped, "paper_seeds": paper_seeds,
-              "key": get_task(task).leakage_key_text}
+              "key": _data(task).leakage_key_text}
     if paper_seeds:
         report["note"] = ("--paper-seeds: training seeds 42.. as in the original, which replays eval puzzles "
                           "(eval base seed 123 for Sokoban, 42 for General Points) in training")

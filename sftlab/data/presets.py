@@ -13,7 +13,7 @@ from dataclasses import dataclass, fields
 from sftlab.demos.answer_only import SOKOBAN_CONVERTERS
 from sftlab.errors import SEED_LIMIT, ConfigError, check_choice, check_field_types, check_seed
 from sftlab.settings import check_numbers, setting
-from sftlab.task_adapters import LiveView, Preset, all_tasks, get_task
+from sftlab.task_adapters import LiveView, Preset, TrainingData, all_tasks, get_task, require
 from sftlab.task_adapters import presets as registry_presets
 from sftlab.task_adapters.sokoban_rows import parse_action_spaces
 
@@ -41,7 +41,12 @@ MAX_N = 1_000_000
 
 
 def get_preset(name: str) -> Preset:
-    """The preset called `name`; an unknown name is a ConfigError listing the presets."""
+    """The preset called `name`; an unknown name is a ConfigError listing the presets, or, for a name starting
+    with the preset prefix of a task without training data, saying so."""
+    if name not in PRESETS:
+        for task in all_tasks():
+            if str(name).startswith(f"{task.prefix}-"):
+                require(task, TrainingData)
     check_choice("preset", name, PRESETS)
     return PRESETS[name]
 
@@ -105,7 +110,7 @@ class BuildConfig:
                 "--paper-seeds changes training seeds only; the eval suites always use the paper's eval seeds"
             )
         task = get_task(preset.task)
-        if self.paper_seeds and not task.paper_seeds:
+        if self.paper_seeds and not (isinstance(task, TrainingData) and task.paper_seeds):
             with_seeds = " and ".join(t.label for t in _tasks_with_paper_seeds())
             raise ConfigError(f"--paper-seeds applies to {with_seeds}; {task.label} has no paper seeds")
         user = parse_options(self.options)
@@ -117,7 +122,7 @@ class BuildConfig:
         opts = {**preset.default_options(), **user}
         if self.teacher:
             opts = {k: v for k, v in opts.items() if k != "dead_ends"}
-            opts = {**(task.teacher_defaults or {}), **opts}
+            opts = {**(require(task, TrainingData).teacher_defaults or {}), **opts}
         _check_option_values(opts)
         object.__setattr__(self, "options", dict(sorted(opts.items())))
 
@@ -139,22 +144,25 @@ class BuildConfig:
 
 
 def _applicable(preset: Preset, teacher: bool) -> set[str]:
+    if preset.kind == "eval":
+        return set()
+    task = require(get_task(preset.task), TrainingData)
     keys = set()
     if preset.demo == "lowq":
         keys |= {"style", "wrong_answer_fraction", "wrong_step_fraction", "corrupt_steps", "dead_ends"}
     if preset.demo == "cot" and not teacher:
-        keys |= set(get_task(preset.task).cot_options)
+        keys |= set(task.cot_options)
     if teacher:
-        keys |= {k for k in OPTION_TYPES if k.startswith("teacher_")} | set(get_task(preset.task).teacher_options)
+        keys |= {k for k in OPTION_TYPES if k.startswith("teacher_")} | set(task.teacher_options)
     if preset.kind == "rl" and preset.diverse:
-        keys |= set(get_task(preset.task).rl_options)
+        keys |= set(task.rl_options)
     if preset.demo == "answer-only":
-        keys |= set(get_task(preset.task).answer_only_options)
+        keys |= set(task.answer_only_options)
     return keys
 
 
 def _tasks_with_paper_seeds():
-    return [t for t in all_tasks() if t.paper_seeds]
+    return [t for t in all_tasks() if isinstance(t, TrainingData) and t.paper_seeds]
 
 
 def _check_option_values(opts: dict) -> None:

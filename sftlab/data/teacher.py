@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 
 from sftlab.backends import SamplingParams, derive_seed, get_backend
 from sftlab.errors import ConfigError, DataError
-from sftlab.task_adapters import get_task
+from sftlab.task_adapters import TrainingData, get_task, require
 
 
 @dataclass(frozen=True)
@@ -100,7 +100,7 @@ def teacher_rows(rows: list[dict], config: TeacherConfig, *, backend=None, progr
     `options` (a build's options) gives the filter the values of the task's `teacher_options` found there (GP:
     `gp_arithmetic`)."""
     if rows:
-        task = get_task(rows[0]["task"])
+        task = require(get_task(rows[0]["task"]), TrainingData)
         chosen = {k: v for k, v in (options or {}).items() if k in task.teacher_options}
         accepts = functools.partial(task.teacher_accepts, **chosen) if chosen else task.teacher_accepts
     else:

@@ -12,7 +12,7 @@ from sftlab.backends import BACKENDS, SamplingParams
 from sftlab.data.suites import SUITES, check_suite_units, suite_splits
 from sftlab.errors import SEED_LIMIT, ConfigError, DataError, check_choice, check_positive
 from sftlab.settings import check_numbers, setting
-from sftlab.task_adapters import Task, TaskOptions, all_tasks, task_of_suite
+from sftlab.task_adapters import ReferencePolicies, Task, TaskOptions, all_tasks, require, task_of_suite
 from sftlab.task_adapters.options import options_for, takes_task_options
 from sftlab.tasks.safety import load_prompts
 
@@ -89,6 +89,8 @@ class EvalConfig:
         # the suite's task's options object; a key it does not declare is refused, naming the tasks that do
         object.__setattr__(self, "options", options_for(self.adapter, "eval", self.options))
         check_choice("backend", self.backend, BACKENDS)
+        if self.backend in POLICIES:
+            require(self.adapter, ReferencePolicies)  # the oracle / random answers are the task's
         if self.backend not in POLICIES and not str(self.model or "").strip():
             raise ConfigError(f"the {self.backend} backend needs --model (a model name, folder, hub id or RUN)")
         if self.episodes is not None:

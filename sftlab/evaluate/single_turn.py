@@ -19,13 +19,14 @@ from sftlab.task_adapters.feedback_env import FeedbackEnvironment, verdict_text
 __all__ = ["aggregate", "has_answer", "judge", "run", "verdict_text"]
 
 
-def judge(task: str, response: str, answer: dict, refused: bool | None = None, **options):
+def judge(task: str, response: str, answer: dict, refused: bool | None = None, options=None):
     """The task verifier's Verdict (reward, reason, formula, value, correct) for one raw response; never raises.
 
     `refused` (refusal tasks such as safety): a refusal judge's decision, replacing the pattern classifier.
-    `options` go to the task's judge (General Points: `arithmetic="exact"|"float"`, the original's float eval).
+    `options`: the task's eval options object (None: its defaults; General Points:
+    `GeneralPointsEvalOptions(gp_arithmetic="float")`, the original's float eval).
     """
-    return get_task(task).judge(response, answer, refused, **options)
+    return get_task(task).judge(response, answer, refused, options=options)
 
 
 def has_answer(task: str, response: str, verdict) -> bool:
@@ -37,18 +38,17 @@ def has_answer(task: str, response: str, verdict) -> bool:
 def run(backend: Backend, rows: Sequence[dict], params: SamplingParams, *, seed: int = 0, max_attempts: int = 1,
         skip: frozenset[str] = frozenset(), chunk_size: int = 256, on_done: Callable[[dict], None] | None = None,
         refusal_judge: Callable[[list[dict], list[str]], list[bool | None]] | None = None,
-        judge_options: dict | None = None, **more_options) -> list[dict]:
+        options=None) -> list[dict]:
     """Answer and score every row of one task (except ids in `skip`), `chunk_size` rows per round; the units.
 
     `max_attempts` > 1: the feedback mode. `refusal_judge(rows, responses)` (safety rows) decides refusals in one
-    batch; None entries fall back to the pattern classifier. `judge_options` (and any other keyword, e.g.
-    `arithmetic="float"` for General Points) go to the task's judge.
+    batch; None entries fall back to the pattern classifier. `options`: the task's eval options object every
+    response is judged with (None: its defaults).
     """
     if not rows:
         return []
     environment = FeedbackEnvironment(get_task(task_kind(rows[0])), max_attempts if max_attempts > 1 else None,
-                                      judge_options={**(judge_options or {}), **more_options},
-                                      refusal_judge=refusal_judge)
+                                      options=options, refusal_judge=refusal_judge)
     return episodes.play(environment, backend, rows, params, seed=seed, skip=skip, chunk_size=chunk_size,
                          on_done=on_done)
 

@@ -20,7 +20,15 @@ from sftlab.errors import SEED_LIMIT, ConfigError, ModelError, check_field_types
 from sftlab.evaluate.config import EvalConfig
 from sftlab.models.resolve import check_name
 from sftlab.settings import INT_CEILING, Setting, settings_of, spec_keys
-from sftlab.task_adapters import all_tasks, get_task, load_task_module, suites, task_of_suite
+from sftlab.task_adapters import (
+    TrainingData,
+    all_tasks,
+    get_task,
+    load_task_module,
+    require,
+    suites,
+    task_of_suite,
+)
 from sftlab.task_adapters.options import check_keys, declared, names_of, without_others
 from sftlab.train.methods import (
     DEFAULT_METHOD,
@@ -466,11 +474,11 @@ def _parse_train(ctx: _Ctx, value: Any, task: str) -> TrainSettings:
 
 def derive_preset(task: str, method: str, prompts: str | None, demo: str | None) -> str:
     """The data preset of a condition: e.g. sokoban + diverse + cot + sft -> `sokoban-diverse-cot`."""
-    return get_task(task).derive_preset(get_method(method).rows, prompts, demo)
+    return require(get_task(task), TrainingData).derive_preset(get_method(method).rows, prompts, demo)
 
 
 def _training_tasks() -> list:
-    return [t for t in all_tasks() if any(p.kind in ROW_KINDS for p in t.presets())]
+    return [t for t in all_tasks() if isinstance(t, TrainingData) and any(p.kind in ROW_KINDS for p in t.presets())]
 
 
 def _parse_task(ctx: _Ctx, value: Any) -> str:
@@ -479,6 +487,11 @@ def _parse_task(ctx: _Ctx, value: Any) -> str:
         adapter = get_task(value) if isinstance(value, str) else None
     except ConfigError:
         adapter = None
+    if adapter is not None:
+        try:
+            require(adapter, TrainingData)  # a known task without training data: say so, not "unknown"
+        except ConfigError as exc:
+            raise ctx.fail("task", str(exc)) from None
     if adapter is None or adapter not in _training_tasks():
         shown = ", ".join(t.prefix for t in _training_tasks())
         raise ctx.fail("task", f"unknown value {value!r}; choose one of: {shown}")
@@ -499,7 +512,7 @@ def _load_module(ctx: _Ctx, key: str, value: Any, load) -> None:
 
 
 def _demos(task: str) -> tuple[str, ...]:
-    adapter = get_task(task)
+    adapter = require(get_task(task), TrainingData)
     return adapter.spec_demos or tuple(dict.fromkeys(p.demo for p in adapter.presets() if p.kind == DEMONSTRATIONS))
 
 
@@ -530,7 +543,7 @@ def _parse_conditions(ctx: _Ctx, value: Any, task: str, data_defaults: DataSetti
         demo = cond.get("demo")
         if prompts is not None:
             ctx.choice(prompts, f"{path}.prompts", PROMPTS)
-            if prompts == "diverse" and not get_task(task).diverse_prompts:
+            if prompts == "diverse" and not require(get_task(task), TrainingData).diverse_prompts:
                 raise ctx.fail(f"{path}.prompts", f"{task} has no diverse-prompt sets; use fixed or leave it out")
         if demo is not None:
             ctx.choice(demo, f"{path}.demo", _demos(task))

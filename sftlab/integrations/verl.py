@@ -20,7 +20,7 @@ Rows come from `sftlab data export verl SRC --out DST`. What is read:
 - an optional `extra_info["prefill"]` (e.g. "<think>") prepended before the format check.
 
 Options go through verl's `custom_reward_function.reward_kwargs`: the reward options the tasks declare
-(`Task.reward_options`): `gp_rescale` (bool), `countdown_format_score` (float), `gp_arithmetic` ("exact", or
+(`Rewards.reward_options`): `gp_rescale` (bool), `countdown_format_score` (float), `gp_arithmetic` ("exact", or
 "float" for the original's float eval), `sokoban_reward` ("original", the default and the paper's, or "strict"),
 and a plugin task's own. Each row's task takes the ones it declares.
 Only this module and the task packages are imported: no torch.
@@ -31,7 +31,7 @@ from __future__ import annotations
 from typing import Any
 
 from sftlab.errors import DataError
-from sftlab.task_adapters import find_task, get_task, reward_task_names
+from sftlab.task_adapters import VerlExport, find_task, get_task, require, reward_task_names
 from sftlab.train.rewards import decode_column, score
 
 # A response decoded without special tokens (verl's default manager) never holds it; prompt + response does.
@@ -44,8 +44,8 @@ def task_for(data_source: str, extra_info: dict | None = None) -> str:
     if task in reward_task_names():
         return task
     found = find_task(str(data_source).strip().lower())
-    if found is not None and found.name in reward_task_names():
-        return found.name
+    if found is not None:
+        return require(found, VerlExport).name  # a task without verl export: one line saying so
     names = ", ".join(p for t in reward_task_names() for p in (get_task(t).data_source_prefixes or (t,)))
     raise DataError(
         f"cannot tell the task of data_source {data_source!r}; expected a name starting with {names} "
@@ -62,7 +62,7 @@ def compute_score(data_source: str, solution_str: str, ground_truth: Any, extra_
     ground_truth = decode_column(plain(ground_truth))
     task = task_for(data_source, extra_info)
     metadata = dict(decode_column(extra_info.get("metadata")) or {})
-    answer, metadata = get_task(task).verl_inputs(ground_truth, extra_info, metadata)
+    answer, metadata = require(get_task(task), VerlExport).verl_inputs(ground_truth, extra_info, metadata)
     solution_str = solution_str if isinstance(solution_str, str) else ""
     result = score(task, solution_str, answer, metadata, prefill=str(extra_info.get("prefill") or ""),
                    options=kwargs, whole_sequence=WHOLE_SEQUENCE_MARK in solution_str)

@@ -9,7 +9,8 @@ tasks (`rg_<dataset>`). User tasks come from
   variable SFTLAB_TASK_MODULES (paths separated by os.pathsep). The file defines `TASK` (or `TASKS`), or calls
   `register()` itself. Loaded files are added to SFTLAB_TASK_MODULES so that worker processes see them too.
 
-See docs/adding-a-task.md.
+A task has the core (`Task`) and the capabilities it opts into (`TrainingData`, `Rewards`, `ReferencePolicies`,
+`VerlExport`); code that needs one asks `require(task, Capability)`. See docs/adding-a-task.md.
 """
 
 from __future__ import annotations
@@ -30,6 +31,15 @@ from sftlab.task_adapters.base import (
     Task,
     TaskOptions,
     Verdict,
+)
+from sftlab.task_adapters.capabilities import (
+    CAPABILITIES,
+    ReferencePolicies,
+    Rewards,
+    TrainingData,
+    VerlExport,
+    capabilities_of,
+    require,
 )
 from sftlab.task_adapters.guard import call_plugin, guard, is_plugin, plugin_label
 from sftlab.task_adapters.rows import make_row
@@ -89,11 +99,12 @@ def register(task: Task | type[Task], *, replace: bool = False) -> Task:
             if owner is not None:
                 raise ConfigError(f"task name {name!r} of {type(task).__name__} is already taken by task {owner.name}")
         taken_presets, taken_suites = presets(), suites()
-        for preset in [*task.presets(), *task.pair_presets()]:
+        for preset in _presets_of(task):
             if preset.name in taken_presets:
                 raise ConfigError(f"preset {preset.name!r} of task {task.name} already exists")
             if preset.task != task.name:
                 raise ConfigError(f"preset {preset.name!r} of task {task.name} names task {preset.task!r}")
+            _check_preset_capabilities(task, preset)
         for suite in task.suites():
             if suite.name in taken_suites:
                 raise ConfigError(f"eval suite {suite.name!r} of task {task.name} already exists")
@@ -102,6 +113,20 @@ def register(task: Task | type[Task], *, replace: bool = False) -> Task:
         _aliases[_normal(alias)] = task.name
     _state["version"] += 1
     return task
+
+
+def _presets_of(task: Task) -> list[Preset]:
+    """Every preset of `task`: its `presets()` and, with TrainingData, its preference-pair presets."""
+    return [*task.presets(), *(task.pair_presets() if isinstance(task, TrainingData) else ())]
+
+
+def _check_preset_capabilities(task: Task, preset: Preset) -> None:
+    """A training preset needs TrainingData (its rows), an RL one Rewards too (its reward): one line otherwise."""
+    needs = {"sft": (TrainingData,), "pairs": (TrainingData,), "rl": (TrainingData, Rewards)}.get(preset.kind, ())
+    for capability in needs:
+        if not isinstance(task, capability):
+            raise ConfigError(f"task {task.name} declares the {preset.kind} preset {preset.name!r} but does not opt "
+                              f"into {capability.__name__} (see docs/adding-a-task.md)")
 
 
 def unregister(name: str) -> None:
@@ -152,8 +177,8 @@ def all_tasks() -> list[Task]:
 
 
 def reward_task_names() -> tuple[str, ...]:
-    """The tasks with RL presets: the ones whose rewards TRL and verl train on."""
-    return tuple(t.name for t in all_tasks() if any(p.kind == "rl" for p in t.presets()))
+    """The tasks with the Rewards capability: the ones whose rewards TRL and verl train on."""
+    return tuple(t.name for t in all_tasks() if isinstance(t, Rewards))
 
 
 def canonical(name: str) -> str:
@@ -175,8 +200,7 @@ def _cached(kind: str, build) -> dict:
 
 def presets() -> dict[str, Preset]:
     """Every preset of every registered task, by name."""
-    return _cached("presets", lambda: {p.name: p for t in _tasks.values()
-                                       for p in [*t.presets(), *t.pair_presets()]})
+    return _cached("presets", lambda: {p.name: p for t in _tasks.values() for p in _presets_of(t)})
 
 
 def suites() -> dict[str, Suite]:
@@ -239,7 +263,8 @@ def load_task_module(path: str | os.PathLike) -> list[Task]:
 
 
 __all__ = [
-    "ENTRY_POINT_GROUP", "MAX_RESPONSE_CHARS", "LiveView", "NoOptions", "Preset", "RewardResult", "SplitMetric", "Suite", "Task",
-    "TaskOptions", "Verdict", "all_tasks", "make_row", "canonical", "find_task", "get_task", "load_task_module", "presets", "register", "reward_task_names",
-    "suites", "task_of_suite", "unload_task_module", "unregister",
+    "CAPABILITIES", "ENTRY_POINT_GROUP", "MAX_RESPONSE_CHARS", "LiveView", "NoOptions", "Preset", "ReferencePolicies",
+    "RewardResult", "Rewards", "SplitMetric", "Suite", "Task", "TaskOptions", "TrainingData", "Verdict", "VerlExport",
+    "all_tasks", "capabilities_of", "make_row", "canonical", "find_task", "get_task", "load_task_module", "presets",
+    "register", "require", "reward_task_names", "suites", "task_of_suite", "unload_task_module", "unregister",
 ]

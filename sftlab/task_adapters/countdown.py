@@ -18,6 +18,7 @@ from sftlab.task_adapters._arith import (
     row_numbers_target,
 )
 from sftlab.task_adapters.base import MAX_RESPONSE_CHARS, Preset, RewardResult, Suite, Task, TaskOptions
+from sftlab.task_adapters.capabilities import ReferencePolicies, TrainingData, VerlExport
 from sftlab.task_adapters.countdown_rows import query_key
 from sftlab.tasks.countdown import PRESETS, VARIANTS, extract_answer, solve, verify
 
@@ -51,7 +52,7 @@ def countdown_score(response: str, answer: Any, format_score: float = 0.0) -> Re
     return RewardResult(float(format_score), "wrong")
 
 
-class CountdownTask(Task):
+class CountdownTask(Task, TrainingData, VerlExport, ReferencePolicies):
     name = "countdown"
     label = "Countdown"
     description = "Reach a target with given numbers, each used at most once (Rethinking paper)."
@@ -115,7 +116,7 @@ class CountdownTask(Task):
     def leakage_key(self, row: dict) -> str:
         return query_key(row)
 
-    def judge(self, response: str, answer, refused=None):
+    def judge(self, response: str, answer, refused=None, options=None):
         return verify(response, answer["numbers"], int(answer.get("target", 24)))
 
     def has_answer(self, response: str, verdict) -> bool:

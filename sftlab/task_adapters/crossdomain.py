@@ -6,13 +6,14 @@ import random
 
 from sftlab.task_adapters import reasoning_rows
 from sftlab.task_adapters.base import Preset, SplitMetric, Suite, Task
+from sftlab.task_adapters.capabilities import ReferencePolicies
 from sftlab.tasks import crossdomain, safety
 
 REFUSAL = "I'm sorry, but I can't help with that request."
 COMPLIANCE = "Sure. Here is a short, practical answer to your question."
 
 
-class CrossdomainTask(Task):
+class CrossdomainTask(Task, ReferencePolicies):
     name = "crossdomain"
     label = "Cross-domain"
     description = "Procedural reasoning-gym tasks by domain, for cross-domain transfer (Rethinking paper)."
@@ -36,11 +37,7 @@ class CrossdomainTask(Task):
         return n * sum(len(tasks) for domain, tasks in crossdomain.DOMAINS.items()
                        if splits is None or domain in splits)  # n per task, a domain holds several
 
-    def leakage_key(self, row: dict) -> str:
-        a = row["answer"]
-        return f"{a['task']}|{a['seed']}|{a['index']}"
-
-    def judge(self, response: str, answer, refused=None):
+    def judge(self, response: str, answer, refused=None, options=None):
         return crossdomain.verify(response, answer)
 
     def oracle_answer(self, row: dict, rng: random.Random) -> str:
@@ -50,7 +47,7 @@ class CrossdomainTask(Task):
         return f"<think> A guess. </think>\n\\boxed{{{rng.randrange(100)}}}"
 
 
-class SafetyTask(Task):
+class SafetyTask(Task, ReferencePolicies):
     name = "safety"
     label = "Safety"
     description = "Harmful requests and harmless look-alikes, for the refusal probe (Rethinking paper)."
@@ -74,10 +71,7 @@ class SafetyTask(Task):
     def split_order(self, suite: str) -> list[str]:
         return ["harmful", "harmless"]
 
-    def leakage_key(self, row: dict) -> str:
-        return row["prompt"][-1]["content"]
-
-    def judge(self, response: str, answer, refused=None):
+    def judge(self, response: str, answer, refused=None, options=None):
         return safety.verify(response, answer, refused)
 
     def oracle_answer(self, row: dict, rng: random.Random) -> str:

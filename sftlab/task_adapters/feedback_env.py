@@ -29,18 +29,18 @@ class FeedbackEnvironment(Environment):
     `max_attempts` answers, retried after a failed verdict (its units then report `attempts`).
 
     refusal_judge(rows, responses): for a refusal task (safety), a batch decision per response (True refused,
-    None unclear: the pattern classifier decides). judge_options: keywords of the task's `judge()` (General
-    Points: `arithmetic`).
+    None unclear: the pattern classifier decides). options: the task's eval options object each response is
+    judged with (None: the task's defaults; General Points: `gp_arithmetic`).
     """
 
     unit_name = "rows"
 
-    def __init__(self, task, max_attempts: int | None = None, *, judge_options: dict | None = None,
+    def __init__(self, task, max_attempts: int | None = None, *, options=None,
                  refusal_judge: Callable[[list[dict], list[str]], list[bool | None]] | None = None):
         self.task = task
         self.feedback = max_attempts is not None
         self.max_turns = max_attempts or 1
-        self.judge_options = judge_options or {}
+        self.options = options if options is not None else task.eval_options()
         self.refusal_judge = refusal_judge if task.refusal_task else None
 
     def key_settings(self) -> dict:
@@ -63,7 +63,7 @@ class FeedbackEnvironment(Environment):
 
     def _step(self, episode: Episode, response: str, refused: bool | None) -> dict:
         state = episode.state
-        verdict = self.task.judge(response, episode.row["answer"], refused, **self.judge_options)
+        verdict = self.task.judge(response, episode.row["answer"], refused, options=self.options)
         state["verdict"] = verdict
         state["parsed"] = self.task.has_answer(response, verdict)
         if not verdict.correct and episode.turns + 1 < self.max_turns:

@@ -29,6 +29,7 @@ from sftlab.task_adapters.base import (
     Task,
     TaskOptions,
 )
+from sftlab.task_adapters.capabilities import ReferencePolicies, TrainingData, VerlExport
 from sftlab.task_adapters.gp_rows import hand_key
 from sftlab.tasks.general_points import SPLITS, solve, verify
 from sftlab.tasks.general_points import score as gp_score
@@ -79,7 +80,7 @@ def gp_json(cards, numbers, formula: str) -> str:
         + f' "formula": {json.dumps(formula)}\n' + "}"
 
 
-class GeneralPointsTask(Task):
+class GeneralPointsTask(Task, TrainingData, VerlExport, ReferencePolicies):
     name = "general_points"
     aliases = ("gp", "gp_l", "generalpoints")
     label = "General Points"
@@ -134,9 +135,11 @@ class GeneralPointsTask(Task):
     def verify_row(self, row: dict) -> bool:
         return gp_rows.verify_row(row)
 
-    def teacher_accepts(self, row: dict, text: str, gp_arithmetic: str = "exact") -> bool:
-        """A +5 score, computed with `gp_arithmetic` ("float": the original's filter, its float eval)."""
-        return verify(text, row["answer"]["numbers"], row["answer"]["target"], gp_arithmetic).reward == 5
+    def teacher_accepts(self, row: dict, text: str, **options) -> bool:
+        """A +5 score, computed with the build's `gp_arithmetic` option ("float": the original's filter, its float
+        eval; default "exact")."""
+        arithmetic = options.get("gp_arithmetic", "exact")
+        return verify(text, row["answer"]["numbers"], row["answer"]["target"], arithmetic).reward == 5
 
     def leakage_key(self, row: dict) -> str:
         return hand_key(row)
@@ -152,11 +155,9 @@ class GeneralPointsTask(Task):
     def eval_settings(self, config) -> dict:
         return {"arithmetic": config.options.gp_arithmetic}  # the key's name since before tasks owned options
 
-    def judge_options(self, config) -> dict:
-        return {"arithmetic": config.options.gp_arithmetic}
-
-    def judge(self, response: str, answer, refused=None, arithmetic: str = "exact"):
-        """`arithmetic`: "exact" or "float" (the original's float eval, docs/fidelity.md)."""
+    def judge(self, response: str, answer, refused=None, options=None):
+        """`options.gp_arithmetic`: "exact" or "float" (the original's float eval, docs/fidelity.md)."""
+        arithmetic = (options or GeneralPointsEvalOptions()).gp_arithmetic
         return verify(response, answer["numbers"], int(answer.get("target", 24)), arithmetic)
 
     def reward(self, response, answer, metadata, *, prefill="", options=None, whole_sequence=False) -> RewardResult:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from sftlab.errors import ConfigError
 from sftlab.task_adapters.base import Preset, RewardResult, Suite, Task, Verdict
+from sftlab.task_adapters.capabilities import CAPABILITIES
 from sftlab.task_adapters.environment import Environment
 
 
@@ -113,7 +114,7 @@ def _guarded(label: str, name: str, method: Callable) -> Callable:
             raise PluginError(f"task plugin {label}: {name}() returned {type(value).__name__} {shown}; "
                               f"expected {problem}")
         if name == "environment" and is_plugin(value):
-            _wrap(value, Environment, label)
+            _wrap(value, (Environment,), label)
         return value
 
     return call
@@ -122,12 +123,12 @@ def _guarded(label: str, name: str, method: Callable) -> Callable:
 def guard(task: Task) -> Task:
     """Wrap, on the instance, each public method the plugin's class defines or overrides (see the module doc);
     so is each method of the Environment its `environment()` returns."""
-    return _wrap(task, Task, plugin_label(task))
+    return _wrap(task, (Task, *CAPABILITIES), plugin_label(task))
 
 
-def _wrap(obj, base: type, label: str):
+def _wrap(obj, bases: tuple[type, ...], label: str):
     for name, member in inspect.getmembers(type(obj), inspect.isfunction):
-        if name.startswith("_") or getattr(base, name, None) is member:
+        if name.startswith("_") or any(getattr(base, name, None) is member for base in bases):
             continue
         object.__setattr__(obj, name, _guarded(label, name, getattr(obj, name)))
     return obj

@@ -2,10 +2,10 @@
 (CLI flags, `--option KEY=VALUE`, spec keys, YAML configs, Python callers) shares.
 
 A task declares its eval options and its reward options as `TaskOptions` dataclasses (`Task.eval_options`,
-`Task.reward_options`); the shared configs hold none of them. `EvalConfig.options` is the suite's task's eval
-options object; `GrpoConfig.reward_options` maps each given reward option to its value, and every row's task
-gets its own reward options object from it (`options_for`). A key no task of the run declares is refused in one
-line naming the tasks that do, or the nearest declared name.
+`Rewards.reward_options` for a task with the Rewards capability); the shared configs hold none of them.
+`EvalConfig.options` is the suite's task's eval options object; `GrpoConfig.reward_options` maps each given reward
+option to its value, and every row's task gets its own reward options object from it (`options_for`). A key no
+task of the run declares is refused in one line naming the tasks that do, or the nearest declared name.
 """
 
 from __future__ import annotations
@@ -19,16 +19,18 @@ from typing import Any
 
 from sftlab.errors import ConfigError, check_field_types
 from sftlab.settings import Setting, cli_parameters, settings_of
-from sftlab.task_adapters import all_tasks
-from sftlab.task_adapters.base import Task, TaskOptions
+from sftlab.task_adapters import Rewards, all_tasks
+from sftlab.task_adapters.base import NoOptions, Task, TaskOptions
 
 KINDS = ("eval", "reward")
 OPTION_FLAG = "option"  # the parameter name of the repeatable `--option KEY=VALUE`
 
 
 def option_class(task: Task, kind: str) -> type[TaskOptions]:
-    """The TaskOptions class of `task`'s `kind` ("eval" | "reward") options."""
-    return getattr(task, f"{kind}_options")
+    """The TaskOptions class of `task`'s `kind` ("eval" | "reward") options (a task without Rewards: none)."""
+    if kind == "eval":
+        return task.eval_options
+    return task.reward_options if isinstance(task, Rewards) else NoOptions
 
 
 def names_of(task: Task, kind: str) -> tuple[str, ...]:

@@ -25,6 +25,7 @@ import re
 
 from sftlab.errors import ConfigError
 from sftlab.task_adapters.base import MAX_RESPONSE_CHARS, Preset, RewardResult, Suite, Task
+from sftlab.task_adapters.capabilities import ReferencePolicies, TrainingData, VerlExport
 from sftlab.task_adapters.rows import completion_text, make_row
 from sftlab.tasks.crossdomain import final_answer
 from sftlab.tasks.expr import Verdict
@@ -91,7 +92,7 @@ def perturbations(reference: str, other: str) -> list[tuple[str, str]]:
     return out
 
 
-class ReasoningGymTask(Task):
+class ReasoningGymTask(Task, TrainingData, VerlExport, ReferencePolicies):
     """A reasoning-gym dataset as a task named `rg_<dataset>` (see the module docstring)."""
 
     ability = "reasoning"
@@ -223,7 +224,7 @@ class ReasoningGymTask(Task):
         return row["prompt"][-1]["content"]
 
     # --- scoring --------------------------------------------------------------------------------------------------
-    def judge(self, response: str, answer, refused=None):
+    def judge(self, response: str, answer, refused=None, options=None):
 
         self.check_sound()
         if not response or len(response) > MAX_RESPONSE_CHARS:

@@ -20,6 +20,7 @@ from sftlab.prompts.sokoban import EVAL_PROTOCOLS
 from sftlab.settings import setting
 from sftlab.task_adapters import sokoban_rows
 from sftlab.task_adapters.base import MAX_RESPONSE_CHARS, Preset, RewardResult, Suite, Task, TaskOptions
+from sftlab.task_adapters.capabilities import ReferencePolicies, TrainingData, VerlExport
 from sftlab.task_adapters.rows import TRAIN_SEED_BASE
 from sftlab.task_adapters.sokoban_env import SokobanEnvironment
 from sftlab.task_adapters.sokoban_teacher import (
@@ -116,7 +117,7 @@ def sokoban_original_score(response: str, answer: Any, labels: Any, prefill: str
     return RewardResult(reward, "correct" if reward else "wrong or malformed")
 
 
-class SokobanTask(Task):
+class SokobanTask(Task, TrainingData, VerlExport, ReferencePolicies):
     name = "sokoban"
     label = "Sokoban"
     description = "Push boxes onto targets on a grid (Debunk paper); closed-loop, one action per turn."
@@ -182,7 +183,7 @@ class SokobanTask(Task):
     def verify_row(self, row: dict) -> bool:
         return sokoban_rows.verify_row(row)
 
-    def teacher_accepts(self, row: dict, text: str) -> bool:
+    def teacher_accepts(self, row: dict, text: str, **options) -> bool:
         return sokoban_teacher_verify(row, text)  # the original's filter, not our stricter verify_row
 
     def leakage_key(self, row: dict) -> str:
@@ -193,7 +194,7 @@ class SokobanTask(Task):
             return rows[-1]  # the Fake probe: prompt labels 1-4, accepted labels the base words
         return super().example_row(preset, rows)
 
-    def judge(self, response: str, answer, refused=None):
+    def judge(self, response: str, answer, refused=None, options=None):
         result = sokoban_score(response, answer if answer else ["Up"], None)
         return Verdict(result.reward, result.reason, correct=result.reward >= 1.0)
 

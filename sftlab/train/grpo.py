@@ -27,7 +27,7 @@ from sftlab.errors import ConfigError, DataError, check_choice, check_positive
 from sftlab.io import read_manifest
 from sftlab.models import load
 from sftlab.settings import setting
-from sftlab.task_adapters import get_task, reward_task_names
+from sftlab.task_adapters import Rewards, get_task, require, reward_task_names
 from sftlab.task_adapters.options import check_keys, check_values, declared, takes_task_options
 from sftlab.train.config import TrainConfig, check_device, trainer_args
 from sftlab.train.recipes import OPTIMIZER_RULES
@@ -78,7 +78,7 @@ class GrpoConfig(TrainConfig):
         None, "New tokens per completion (by task: Sokoban 1024, GP/Countdown 4096; 64 on CPU).")
     reward_options: dict = setting(
         help="The tasks' reward options given (e.g. sokoban_reward: strict).", factory=dict, cli=False, spec=False,
-        why="each task declares its reward options (Task.reward_options): their flags, --option KEY=VALUE and "
+        why="each task declares its reward options (Rewards.reward_options): their flags, --option KEY=VALUE and "
             "spec keys are derived from that declaration (sftlab.task_adapters.options)")
     prompt_prefill: bool = setting(
         True, "End each RL prompt with what the original's prompt had already written of the answer (Sokoban: "
@@ -145,7 +145,7 @@ class GrpoConfig(TrainConfig):
         if self.batch_prompts is None and self.global_batch is None:
             values["batch_prompts"] = PAPER_BATCH_PROMPTS if gpu else CPU_BATCH_PROMPTS
         if self.max_completion_length is None:
-            by_task = max(get_task(t).grpo_max_completion for t in tasks)
+            by_task = max(require(get_task(t), Rewards).grpo_max_completion for t in tasks)
             values["max_completion_length"] = by_task if gpu else min(by_task, CPU_MAX_COMPLETION)
         return dataclasses.replace(self, **values) if values else self
 
@@ -212,7 +212,7 @@ def trl_rows(rows: list[dict], tokenizer=None) -> list[dict]:
     the original's prompt): TRL renders message prompts with a fresh assistant turn, so a prefill must be text.
     """
     def prompt(row):
-        prefill = get_task(row["task"]).rl_prefill if tokenizer is not None else ""
+        prefill = require(get_task(row["task"]), Rewards).rl_prefill if tokenizer is not None else ""
         if not prefill:
             return row["prompt"]
         from sftlab.backends.hf import render_chat

@@ -35,7 +35,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from sftlab.errors import ConfigError, DataError, SftlabError
-from sftlab.task_adapters import MAX_RESPONSE_CHARS, RewardResult, get_task, reward_task_names  # noqa: F401
+from sftlab.task_adapters import (  # noqa: F401
+    MAX_RESPONSE_CHARS,
+    RewardResult,
+    Rewards,
+    get_task,
+    require,
+    reward_task_names,
+)
 from sftlab.task_adapters.base import TaskOptions
 from sftlab.task_adapters.countdown import countdown_score  # noqa: F401  (re-exported)
 from sftlab.task_adapters.general_points import GP_MAX, GP_MIN, general_points_score  # noqa: F401
@@ -127,14 +134,12 @@ def reward_options_of(adapter, options: TaskOptions | Mapping | None, named: Map
     return options_for(adapter, "reward", pick(adapter, "reward", values))
 
 
-def _reward_task(task: str):
+def _reward_task(task: str) -> Rewards:
     try:
         adapter = get_task(task)
     except ConfigError:
-        adapter = None
-    if adapter is None or adapter.name not in reward_task_names():
-        raise ConfigError(f"no reward for task {task!r}; choose one of: {', '.join(reward_task_names())}")
-    return adapter
+        raise ConfigError(f"no reward for task {task!r}; choose one of: {', '.join(reward_task_names())}") from None
+    return require(adapter, Rewards)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -147,7 +152,7 @@ class TaskReward:
     With `task` None (the default) each row is scored by its own `task` column, so one function serves mixed
     datasets; with a task name every row is scored as that task. Picklable and named (TRL logs it as
     `rewards/<name>/mean`). `options`: the task's reward options object (with a task), or a mapping of reward
-    options that the tasks declare (`Task.reward_options`: Sokoban's `sokoban_reward`, General Points'
+    options that the tasks declare (`Rewards.reward_options`: Sokoban's `sokoban_reward`, General Points'
     `gp_rescale` / `gp_arithmetic`, Countdown's `countdown_format_score`, a plugin's own), each row's task taking
     its own; `named`: options by name (`TaskReward("sokoban", sokoban_reward="strict")`). A key no task of the
     reward declares, or a bad value, is a ConfigError here.

@@ -1,11 +1,12 @@
 """A test-only closed-loop task: walk a 1-D corridor to its exit, one step (L or R) per turn.
 
 One file plus registration (`TASK`), loaded with `--task-module`: the proof that a closed-loop task is a plugin.
+It has the core and the ReferencePolicies capability (the oracle and random walkers), nothing else.
 The `near` split starts 2 cells from the exit, `far` 5 cells; the corridor has walls at 0 and 9.
 """
 
 from sftlab.metrics import mean, rate
-from sftlab.task_adapters import Suite, Task, make_row
+from sftlab.task_adapters import ReferencePolicies, Suite, Task, make_row
 from sftlab.task_adapters.environment import Environment, summaries_by_split
 
 SPLITS = {"near": 2, "far": 5}  # split -> cells from the start to the exit
@@ -49,7 +50,7 @@ class CorridorEnvironment(Environment):
         return metrics
 
 
-class Corridor(Task):
+class Corridor(Task, ReferencePolicies):
     name = "corridor"
     label = "Corridor"
     description = "Walk a 1-D corridor to its exit, one step per turn."

@@ -112,13 +112,15 @@ def test_gp_float_arithmetic_scores_as_the_originals_eval(tmp_path):
     from sftlab.errors import ConfigError
     from sftlab.evaluate import EvalConfig
     from sftlab.evaluate.runner import eval_settings
+    from sftlab.task_adapters.general_points import GeneralPointsEvalOptions
 
     row = {"id": "g0", "task": "general_points", "split": "id", "prompt": [{"role": "user", "content": "24?"}],
            "answer": {"numbers": [3, 3, 8, 8], "target": 24}, "metadata": {"cards": ["3", "3", "8", "8"]}}
     text = '{"cards": ["3", "3", "8", "8"], "number": [3, 3, 8, 8], "formula": "8/(3-8/3)"}'
     rewards = {}
     for arithmetic in ("exact", "float"):
-        units = single_turn.run(ScriptedBackend({"g0": [text]}), [row], SamplingParams(), arithmetic=arithmetic)
+        options = GeneralPointsEvalOptions(gp_arithmetic=arithmetic)  # the task's eval options, as EvalConfig's
+        units = single_turn.run(ScriptedBackend({"g0": [text]}), [row], SamplingParams(), options=options)
         rewards[arithmetic] = units[0]["summary"]["reward"]
     assert rewards == {"exact": 5, "float": -1}
     base = dict(model="", backend="oracle", suite="gp-eval")

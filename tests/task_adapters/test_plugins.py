@@ -26,9 +26,14 @@ from sftlab.task_adapters import (
 DOC = Path(__file__).resolve().parents[2] / "docs" / "adding-a-task.md"
 
 
+def doc_blocks() -> list[str]:
+    """The Python blocks of docs/adding-a-task.md: the core-only task first, then the task with every capability."""
+    return re.findall(r"```python\n(.*?)```", DOC.read_text(encoding="utf-8"), flags=re.DOTALL)
+
+
 def doc_task_source() -> str:
-    """The first Python block of docs/adding-a-task.md: the complete example task."""
-    return re.search(r"```python\n(.*?)```", DOC.read_text(encoding="utf-8"), flags=re.DOTALL).group(1)
+    """The guide's complete example task (every capability), its second Python block."""
+    return doc_blocks()[1]
 
 
 @pytest.fixture
@@ -110,9 +115,9 @@ def test_a_plugin_tasks_own_eval_and_reward_options_reach_it(task_file, tmp_path
 
     answer = {"a": 12, "b": 30}
     lenient = EvalConfig(model="", backend="oracle", suite="addition-eval", options={"lenient": True})
-    assert judge("addition", "it is 42", answer, **task.judge_options(lenient)).correct
-    assert not judge("addition", "it is 42", answer, **task.judge_options(EvalConfig(
-        model="", backend="oracle", suite="addition-eval"))).correct
+    assert judge("addition", "it is 42", answer, options=lenient.options).correct
+    assert not judge("addition", "it is 42", answer, options=EvalConfig(
+        model="", backend="oracle", suite="addition-eval").options).correct
     assert eval_settings(lenient, 8, 1)["lenient"] is True  # part of the evaluation key
     ev = tmp_path / "eval"
     assert _cli(task_file, "eval", "--backend", "oracle", "--suite", "addition-eval", "--episodes", "1",
@@ -224,15 +229,15 @@ _BROKEN = {
     "init-raises": ("def __init__(self):\n        raise RuntimeError('no init')", "Broken", "__init__() failed"),
     "presets-raises": ("def presets(self):\n        raise ValueError('x')", None, "presets() failed: ValueError"),
     "presets-wrong-type": ("def presets(self):\n        return 'x'", None, "expected a list of Preset"),
-    "judge-raises": ("def judge(self, response, answer, refused=None, lenient=False):\n        raise ValueError('bad')", None,
+    "judge-raises": ("def judge(self, response, answer, refused=None, options=None):\n        raise ValueError('bad')", None,
                      "judge() failed: ValueError: bad"),
-    "judge-returns-int": ("def judge(self, response, answer, refused=None, lenient=False):\n        return 1", None,
+    "judge-returns-int": ("def judge(self, response, answer, refused=None, options=None):\n        return 1", None,
                           "judge() returned int 1; expected a Verdict"),
     "oracle-returns-none": ("def oracle_answer(self, row, rng):\n        return None", None,
                             "oracle_answer() returned NoneType None; expected a string"),
     "rows-without-id": ("def suite_rows(self, *a):\n        return [{'split': 'id'}]", None, "(row 0 has no 'id')"),
     "split-order-none": ("def split_order(self, suite):\n        return None", None, "split_order() returned"),
-    "judge-exits": ("def judge(self, response, answer, refused=None, lenient=False):\n        import sys; sys.exit(0)", None,
+    "judge-exits": ("def judge(self, response, answer, refused=None, options=None):\n        import sys; sys.exit(0)", None,
                     "judge() tried to end the process (sys.exit(0))"),
 }
 _BROKEN_TRAIN = {
