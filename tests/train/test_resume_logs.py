@@ -71,18 +71,33 @@ def _config_file(folder, logging_steps: int):
     return path
 
 
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory, data):
+    """The uninterrupted run for a logging interval (`sftlab train sft` run to the end in its own process), made
+    once per interval and only read by the tests that compare with it."""
+    runs = {}
+
+    def get(logging_steps: int):
+        if logging_steps not in runs:
+            folder = tmp_path_factory.mktemp(f"uninterrupted-{logging_steps}")
+            done = _run(_flags(data, folder / "ref", _config_file(folder, logging_steps)))
+            assert done.returncode == 0, done.stderr[-2000:]
+            runs[logging_steps] = folder / "ref"
+        return runs[logging_steps]
+
+    return get
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("kill_at", "logging_steps"),
     [(4, 1), (STEPS, 1), (4, 3)],
     ids=["after-checkpoint-4", "after-the-last-checkpoint", "between-two-logs"],
 )
-def test_resumed_log_equals_the_uninterrupted_log(tmp_path, data, kill_at, logging_steps):
+def test_resumed_log_equals_the_uninterrupted_log(tmp_path, data, uninterrupted, kill_at, logging_steps):
     config = _config_file(tmp_path, logging_steps)
-    ref = tmp_path / "ref"
+    ref = uninterrupted(logging_steps)
     run = tmp_path / "run"
-    done = _run(_flags(data, ref, config))
-    assert done.returncode == 0, done.stderr[-2000:]
 
     args = _flags(data, run, config)
     killed = _run(args, kill_at=kill_at)
