@@ -145,6 +145,16 @@ def test_out_under_a_file_is_one_line(work, command):
     assert (work / "afile").read_text() == "keep me\n"
 
 
+def test_a_refused_training_does_not_load_transformers(work):
+    # the run folder is checked before the trainer is built, so the refusal costs no transformers/TRL import
+    code = "import sys; from sftlab.cli import main; rc = main(sys.argv[1:]); print(sorted(set(sys.modules) & " \
+           "{'transformers', 'trl', 'peft'})); sys.exit(rc)"
+    proc = subprocess.run([sys.executable, "-c", code, *map(str, _OUT_COMMANDS["train"]), "afile/sub"], cwd=work,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=600)
+    assert_one_line_error(proc, "afile", "a file stands where a folder is needed")
+    assert proc.stdout.strip() == "[]"
+
+
 def test_out_that_is_a_file_is_one_line_and_keeps_the_file(work):
     for command in ("data build", "eval", "data export", "train"):
         assert_one_line_error(sftlab(*_OUT_COMMANDS[command], "afile", cwd=work), "afile")

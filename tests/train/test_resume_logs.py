@@ -27,15 +27,15 @@ TIMING = ("train_runtime", "train_samples_per_second", "train_steps_per_second",
 
 KILL_AFTER_CHECKPOINT = """
 import os, signal, sys
-from sftlab.train import common
+from sftlab.train import callbacks
 kill_at = int(sys.argv[1])
-original = common.CheckpointSchedule.on_save
+original = callbacks.CheckpointSchedule.on_save
 def on_save(self, args, state, control, **kwargs):
     result = original(self, args, state, control, **kwargs)
     if state.global_step == kill_at:
         os.kill(os.getpid(), signal.SIGKILL)
     return result
-common.CheckpointSchedule.on_save = on_save
+callbacks.CheckpointSchedule.on_save = on_save
 from sftlab.cli import main
 sys.exit(main(sys.argv[2:]))
 """
