@@ -103,25 +103,25 @@ def run_raw(model_path: str, batches: list[dict]) -> dict:
 
 def run_sftlab(model: str, data: Path, out: Path, steps: int, batch: int, flags: dict) -> dict:
     """`train_sft` as `sftlab train sft` runs it, logging every step; clock marks when each step is logged."""
-    from sftlab.train import common
+    from sftlab.train import callbacks
     from sftlab.train.runs import read_log_history
     from sftlab.train.sft import SftConfig, train_sft
 
     marks = []
-    on_log = common.JsonlLog.on_log
+    on_log = callbacks.JsonlLog.on_log
 
     def marked(self, args, state, control, logs=None, **kwargs):
         if logs and "loss" in logs:
             marks.append(clock())
         return on_log(self, args, state, control, logs=logs, **kwargs)
 
-    common.JsonlLog.on_log = marked
+    callbacks.JsonlLog.on_log = marked
     try:
         run = train_sft(SftConfig(model=model, data=str(data), out=str(out), max_steps=steps, global_batch=batch,
                                   per_device_batch=batch, learning_rate=1e-5, shuffle=False, max_length=1024,
                                   logging_steps=1, **flags), progress=False)
     finally:
-        common.JsonlLog.on_log = on_log
+        callbacks.JsonlLog.on_log = on_log
     totals = [int(e["num_tokens"]) for e in read_log_history(run) if "loss" in e]
     return rates(marks, [b - a for a, b in zip([0, *totals], totals, strict=False)])
 

@@ -90,12 +90,13 @@ def test_processes_creating_one_new_store_together_all_record(tmp_path):
     import multiprocessing
 
     ctx = multiprocessing.get_context("spawn")
-    for trial in range(8):
-        path = tmp_path / f"t{trial}" / "results.sqlite"
-        with ctx.Manager() as manager:
+    # one pool for every trial (spawning 6 fresh interpreters per trial cost more than the race itself): each of
+    # the 6 tasks waits at the barrier, so each trial's 6 tasks run in 6 different processes at once
+    with ctx.Manager() as manager, ctx.Pool(6) as pool:
+        for trial in range(8):
+            path = tmp_path / f"t{trial}" / "results.sqlite"
             barrier = manager.Barrier(6)
-            with ctx.Pool(6) as pool:
-                errors = pool.starmap(_record_one, [(path, i, barrier) for i in range(6)])
-        assert errors == [None] * 6
-        with ResultsStore(path) as store:
-            assert len(store) == 6
+            errors = pool.starmap(_record_one, [(path, i, barrier) for i in range(6)])
+            assert errors == [None] * 6
+            with ResultsStore(path) as store:
+                assert len(store) == 6

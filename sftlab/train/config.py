@@ -163,7 +163,7 @@ def check_device(config: TrainConfig) -> bool:
 
 def trainer_args(config: TrainConfig, run, per_device: int, accum: int, gpu: bool, progress: bool) -> dict:
     """The TrainingArguments every method's TRL config gets from the shared fields (checkpoints are saved by
-    sftlab.train.common.CheckpointSchedule alone, so the Trainer's own saving is off)."""
+    sftlab.train.callbacks.CheckpointSchedule alone, so the Trainer's own saving is off)."""
     return dict(
         output_dir=str(run / "checkpoints"),
         num_train_epochs=config.num_epochs,

@@ -1,4 +1,4 @@
-"""Reading run folders (see docs/contracts.md): run.json and the complete checkpoints.
+"""Reading run folders (see docs/contracts.md): run.json and the complete checkpoints; and writing run.json.
 
 ```
 RUN/run.json                   kind, base_model, data, config, status, sftlab_version, plan
@@ -15,7 +15,7 @@ import re
 from pathlib import Path
 
 from sftlab.errors import DataError
-from sftlab.io import read_jsonl
+from sftlab.io import atomic_write_json, process_rank, read_jsonl
 
 RUN_JSON = "run.json"
 CHECKPOINTS = "checkpoints"
@@ -72,3 +72,17 @@ def read_log_history(run: str | os.PathLike) -> list[dict]:
     """The training log of a run, one dict per logging step (empty if nothing was logged yet)."""
     path = Path(run) / LOGS / LOG_HISTORY
     return read_jsonl(path) if path.is_file() else []
+
+
+def write_run_json(run: Path, info: dict) -> None:
+    """Atomically (re)write RUN/run.json."""
+    atomic_write_json(run / RUN_JSON, info)
+
+
+def update_run_json(run: Path, **fields) -> None:
+    """Merge `fields` into RUN/run.json (main process only: global rank 0, the one that holds the run's lock)."""
+    if process_rank() != 0:
+        return
+    info = read_run(run)
+    info.update(fields)
+    write_run_json(run, info)

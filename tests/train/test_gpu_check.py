@@ -26,14 +26,18 @@ def test_peak_table_and_override():
 
 
 @pytest.mark.slow
-def test_dry_run_exercises_every_section_on_cpu(tmp_path):
+def test_dry_run_exercises_every_section_on_cpu(tmp_path, monkeypatch, capsys):
+    # the script's main() in this process (torch and TRL are loaded already); its DDP section still launches two
+    # real processes, which find this checkout through PYTHONPATH
+    monkeypatch.syspath_prepend(str(SCRIPT.parent))
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p))
+    from gpu_check import main
+
     out = tmp_path / "check.json"
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": os.pathsep.join(
-        p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)}
     # --ddp on: the 2-process section runs too (two gloo CPU processes through accelerate launch)
-    done = subprocess.run([sys.executable, str(SCRIPT), "--dry-run", "--ddp", "on", "--json", str(out)], env=env,
-                          capture_output=True, text=True, timeout=480)
-    assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+    main(["--dry-run", "--ddp", "on", "--json", str(out)])
+    stdout = capsys.readouterr().out
     report = json.loads(out.read_text())
     by = {}
     for r in report["results"]:
@@ -47,7 +51,7 @@ def test_dry_run_exercises_every_section_on_cpu(tmp_path):
     assert bf16["changed_pure_bf16"] < bf16["changed_fp32"] and is_weights["skipped"]
     for line in ("sft  padded", "sft  padding-free", "eval closed-loop Sokoban (hf):", "grpo one step:",
                  "ddp  2 processes (MULTI_CPU)", "fidelity pure bf16 vs fp32 weights", "gpu_check: done in"):
-        assert line in done.stdout, line
+        assert line in stdout, line
 
 
 def test_without_a_gpu_and_without_dry_run_says_so(tmp_path):

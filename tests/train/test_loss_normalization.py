@@ -119,18 +119,28 @@ def test_sequence_mean_sum_is_the_same_in_padding_free_batches(tmp_path):
     assert torch.linalg.vector_norm(got - want) <= 1e-4 * torch.linalg.vector_norm(want)
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("mode, per_device", [
+TWO_PROCESS_MODES = [
     ("sequence_mean_sum", 1),  # 2 accumulated micro-batches of 1 row on each process: rows 0, 2 and 1, 3
     ("microbatch_mean_sum", 2),  # 1 micro-batch of 2 rows on each process: rows 0, 1 and 2, 3
-])
-def test_two_processes_sum_their_own_units_and_average_the_processes(tmp_path, mode, per_device):
+]
+
+
+@pytest.fixture(scope="module")
+def ddp_grads(tmp_path_factory) -> Path:
+    """One real 2-process launch (torchrun, gloo) that takes one step per mode: OUT/MODE/grads.pt from rank 0."""
     root = Path(__file__).resolve().parents[2]
+    out = tmp_path_factory.mktemp("ddp")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))}
     subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-                    str(root / "tests/train/ddp_step.py"), str(tmp_path / "ddp"), mode, str(per_device)],
+                    str(root / "tests/train/ddp_step.py"), str(out), *(f"{m}:{b}" for m, b in TWO_PROCESS_MODES)],
                    check=True, env=env, cwd=root, capture_output=True, timeout=900)
-    got = _flat(torch.load(tmp_path / "ddp" / "grads.pt"))
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode, per_device", TWO_PROCESS_MODES)
+def test_two_processes_sum_their_own_units_and_average_the_processes(tmp_path, ddp_grads, mode, per_device):
+    got = _flat(torch.load(ddp_grads / mode / "grads.pt"))
     config = SftConfig(model="tiny-random", data="unused", out=str(tmp_path / "t"), global_batch=4,
                        per_device_batch=2, max_length=256, shuffle=False)
     trainer = _build_trainer(config, tmp_path / "t", _rows(), 2, 2, gpu=False, progress=False)

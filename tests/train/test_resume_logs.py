@@ -27,15 +27,15 @@ TIMING = ("train_runtime", "train_samples_per_second", "train_steps_per_second",
 
 KILL_AFTER_CHECKPOINT = """
 import os, signal, sys
-from sftlab.train import common
+from sftlab.train import callbacks
 kill_at = int(sys.argv[1])
-original = common.CheckpointSchedule.on_save
+original = callbacks.CheckpointSchedule.on_save
 def on_save(self, args, state, control, **kwargs):
     result = original(self, args, state, control, **kwargs)
     if state.global_step == kill_at:
         os.kill(os.getpid(), signal.SIGKILL)
     return result
-common.CheckpointSchedule.on_save = on_save
+callbacks.CheckpointSchedule.on_save = on_save
 from sftlab.cli import main
 sys.exit(main(sys.argv[2:]))
 """
@@ -56,6 +56,21 @@ def _run(args: list[str], kill_at: int | None = None) -> subprocess.CompletedPro
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
 
 
+def _resume_in_process(args: list[str]) -> int:
+    """The same command again, in this process (the kill is what needs a process of its own), on one thread as
+    the processes it is compared with (OMP_NUM_THREADS=1): the logs are compared value for value."""
+    import torch
+
+    from sftlab.cli import main
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return main(args)
+    finally:
+        torch.set_num_threads(threads)
+
+
 def _comparable(run) -> list[dict]:
     return [{k: v for k, v in entry.items() if k not in TIMING} for entry in read_log_history(run)]
 
@@ -71,25 +86,39 @@ def _config_file(folder, logging_steps: int):
     return path
 
 
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory, data):
+    """The uninterrupted run for a logging interval (`sftlab train sft` run to the end in its own process), made
+    once per interval and only read by the tests that compare with it."""
+    runs = {}
+
+    def get(logging_steps: int):
+        if logging_steps not in runs:
+            folder = tmp_path_factory.mktemp(f"uninterrupted-{logging_steps}")
+            done = _run(_flags(data, folder / "ref", _config_file(folder, logging_steps)))
+            assert done.returncode == 0, done.stderr[-2000:]
+            runs[logging_steps] = folder / "ref"
+        return runs[logging_steps]
+
+    return get
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("kill_at", "logging_steps"),
     [(4, 1), (STEPS, 1), (4, 3)],
     ids=["after-checkpoint-4", "after-the-last-checkpoint", "between-two-logs"],
 )
-def test_resumed_log_equals_the_uninterrupted_log(tmp_path, data, kill_at, logging_steps):
+def test_resumed_log_equals_the_uninterrupted_log(tmp_path, data, uninterrupted, kill_at, logging_steps):
     config = _config_file(tmp_path, logging_steps)
-    ref = tmp_path / "ref"
+    ref = uninterrupted(logging_steps)
     run = tmp_path / "run"
-    done = _run(_flags(data, ref, config))
-    assert done.returncode == 0, done.stderr[-2000:]
 
     args = _flags(data, run, config)
     killed = _run(args, kill_at=kill_at)
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
     assert read_run(run)["status"] == "running"
-    resumed = _run(args)
-    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert _resume_in_process(args) == 0
     assert read_run(run)["status"] == "complete"
 
     want, got = _comparable(ref), _comparable(run)
