@@ -70,6 +70,10 @@ def on_main_process(fn, *args, **kwargs):
     if not ok:
         if not is_main_process():
             value.reported_by_rank0 = True  # rank 0 prints it; this rank exits with the same code, silently
+        # every rank leaves the process group together: a rank whose peer has already exited can abort in gloo's
+        # teardown (SIGABRT instead of the user-error exit code)
+        dist.barrier()
+        dist.destroy_process_group()
         raise value
     return value
 
