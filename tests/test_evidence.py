@@ -123,13 +123,15 @@ def test_the_training_plateau_quoted_in_results_cpu_is_the_committed_log():
     counts = Counter(json.loads(line)["answer"] for line in rows.splitlines())
     entropy = -sum(c / counts.total() * math.log(c / counts.total()) for c in counts.values())
     probe = {lr: history(f"cpu-debunk-success-lr/outputs/runs/fixed-lr{lr}") for lr in ("3e-4", "1e-3")}
+    probe["1e-4"] = history("cpu-debunk-success-lr2/outputs/runs/fixed-lr1e-4")
     probe_loss = {lr: sum(r["loss"] for r in h if 50 < r["step"] <= 150) / 100 for lr, h in probe.items()}
 
     doc = " ".join((ROOT / "docs" / "results-cpu.md").read_text(encoding="utf-8").split())
     quoted = [f"mean {loss:.3f}, token accuracy {accuracy:.1%}",
               f"({counts['Up']} Up, {counts['Down']} Down, {counts['Left']} Left, {counts['Right']} Right: entropy "
               f"{entropy:.3f} nats", f"{entropy:.3f} / 15 = {entropy / 15:.3f} per token",
-              f"mean loss {probe_loss['3e-4']:.3f} at 3e-4, {probe_loss['1e-3']:.3f} at 1e-3"]
+              f"mean loss {probe_loss['3e-4']:.3f} at 3e-4, {probe_loss['1e-3']:.3f} at 1e-3), and so does a third "
+              f"rate tried afterwards, 1e-4 ({probe_loss['1e-4']:.3f};"]
     for text in quoted:
         assert text in doc, text
     assert abs(loss - entropy / 15) < 0.005  # the plateau is the label entropy spread over 15 completion tokens
