@@ -5,6 +5,7 @@ sentence that says what is wrong and what is allowed. The CLI prints it as `erro
 """
 
 import dataclasses
+import difflib
 import errno
 import math
 import os
@@ -28,6 +29,12 @@ class DataError(SftlabError):
 
 class ModelError(SftlabError):
     """A model name or checkpoint cannot be resolved or loaded."""
+
+
+def did_you_mean(value, choices) -> str:
+    """` (did you mean X?)` for the choice closest to `value` (difflib), or "" when none is close."""
+    close = difflib.get_close_matches(str(value), [str(c) for c in choices], n=1)
+    return f" (did you mean {close[0]}?)" if close else ""
 
 
 def check_choice(name: str, value, allowed) -> None:

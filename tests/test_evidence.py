@@ -111,20 +111,23 @@ def test_the_training_plateau_quoted_in_results_cpu_is_the_committed_log():
     the committed training log's and data's, and the plateau is the label entropy spread over the completion."""
     study = ROOT / "results" / "cpu-debunk-success"
 
-    def history(run):
-        lines = (study.parent / run / "logs" / "log_history.jsonl").read_text(encoding="utf-8").splitlines()
-        return [row for row in map(json.loads, lines) if "loss" in row]
+    def history(folder, run):
+        path = ROOT / "results" / folder / "outputs" / "runs" / run / "logs" / "log_history.jsonl"
+        return [row for row in map(json.loads, path.read_text(encoding="utf-8").splitlines()) if "loss" in row]
 
-    fixed = history("cpu-debunk-success/outputs/runs/fixed-answer-only")
+    def mean_loss(rows):
+        return sum(row["loss"] for row in rows) / len(rows)
+
+    fixed = history("cpu-debunk-success", "fixed-answer-only")
     last = [row for row in fixed if row["step"] > fixed[-1]["step"] - 100]
-    loss = sum(row["loss"] for row in last) / len(last)
+    loss = mean_loss(last)
     accuracy = sum(row["mean_token_accuracy"] for row in last) / len(last)
     rows = (study / "outputs" / "data" / "sokoban-answer-only" / "train.jsonl").read_text(encoding="utf-8")
     counts = Counter(json.loads(line)["answer"] for line in rows.splitlines())
     entropy = -sum(c / counts.total() * math.log(c / counts.total()) for c in counts.values())
-    probe = {lr: history(f"cpu-debunk-success-lr/outputs/runs/fixed-lr{lr}") for lr in ("3e-4", "1e-3")}
-    probe["1e-4"] = history("cpu-debunk-success-lr2/outputs/runs/fixed-lr1e-4")
-    probe_loss = {lr: sum(r["loss"] for r in h if 50 < r["step"] <= 150) / 100 for lr, h in probe.items()}
+    probe = {lr: history("cpu-debunk-success-lr", f"fixed-lr{lr}") for lr in ("3e-4", "1e-3")}
+    probe["1e-4"] = history("cpu-debunk-success-lr2", "fixed-lr1e-4")
+    probe_loss = {lr: mean_loss([r for r in rows if 50 < r["step"] <= 150]) for lr, rows in probe.items()}
 
     doc = " ".join((ROOT / "docs" / "results-cpu.md").read_text(encoding="utf-8").split())
     quoted = [f"mean {loss:.3f}, token accuracy {accuracy:.1%}",

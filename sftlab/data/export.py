@@ -37,16 +37,6 @@ def write_parquet(path: str | Path, rows: list[dict]) -> int:
     return len(rows)
 
 
-def data_source(row: dict) -> str:
-    """verl's `data_source` for a row, named like the original's datasets where they are known."""
-    return require(get_task(row["task"]), VerlExport).data_source(row)
-
-
-def ground_truth(row: dict):
-    """verl's `reward_model.ground_truth`: Sokoban the expert action(s) as a list; arithmetic {numbers, target}."""
-    return require(get_task(row["task"]), VerlExport).ground_truth(row)
-
-
 def verl_rows(rows: list[dict]) -> list[dict]:
     """The rows in verl's layout (metadata kept as a JSON string in extra_info, so every task fits one schema)."""
     out = []

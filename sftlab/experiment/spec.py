@@ -9,14 +9,13 @@ answer-only, cot`. See docs/experiments.md for the full schema.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sftlab.data import PRESETS, BuildConfig
-from sftlab.errors import SEED_LIMIT, ConfigError, ModelError, check_field_types, check_number
+from sftlab.errors import SEED_LIMIT, ConfigError, ModelError, check_field_types, check_number, did_you_mean
 from sftlab.evaluate.config import EvalConfig
 from sftlab.models.resolve import check_name
 from sftlab.settings import INT_CEILING, Setting, settings_of, spec_keys
@@ -184,7 +183,7 @@ class _Ctx:
             raise self.fail(path, f"expected a mapping of keys ({', '.join(allowed)}), got {_kind(value)}")
         for key in value:
             if key not in allowed:
-                raise self.fail(_join(path, str(key)), f"unknown key{_did_you_mean(key, allowed)}; choose one of: "
+                raise self.fail(_join(path, str(key)), f"unknown key{did_you_mean(key, allowed)}; choose one of: "
                                                        f"{', '.join(allowed)}")
         for key in required:
             if key not in value:
@@ -247,11 +246,6 @@ class _Ctx:
 
 def _join(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
-
-
-def _did_you_mean(key: Any, allowed) -> str:
-    close = difflib.get_close_matches(str(key), [str(a) for a in allowed], n=1)
-    return f" (did you mean {close[0]}?)" if close else ""
 
 
 def _kind(value: Any) -> str:
@@ -448,7 +442,7 @@ def _check_train_overrides(ctx: _Ctx, value: Any, path: str, method: str, task: 
                                                   "remove it")
         if key not in fields and key not in options:
             allowed = [*(f for f in fields if f not in managed), *(names_of(get_task(task), kind) if kind else ())]
-            raise ctx.fail(_join(path, str(key)), f"unknown {method} setting{_did_you_mean(key, allowed)}; choose "
+            raise ctx.fail(_join(path, str(key)), f"unknown {method} setting{did_you_mean(key, allowed)}; choose "
                                                   f"one of: {', '.join(allowed)}")
     try:  # let the method check the values too (placeholders for what the plan fills in)
         check_field_types(config, {k: v for k, v in value.items() if k not in options}, method)

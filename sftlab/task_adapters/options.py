@@ -11,13 +11,12 @@ task of the run declares is refused in one line naming the tasks that do, or the
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import functools
 import inspect
 from collections.abc import Mapping
 from typing import Any
 
-from sftlab.errors import ConfigError, check_field_types
+from sftlab.errors import ConfigError, check_field_types, did_you_mean
 from sftlab.settings import Setting, cli_parameters, settings_of
 from sftlab.task_adapters import Rewards, all_tasks
 from sftlab.task_adapters.base import NoOptions, Task, TaskOptions
@@ -61,8 +60,7 @@ def check_keys(keys, kind: str, tasks=None) -> None:
             article = "an" if kind[0] in "aeiou" else "a"
             raise ConfigError(f"{key} is {article} {kind} option of {', '.join(t.name for t in table[key][1])}, "
                               f"not of {these}")
-        close = difflib.get_close_matches(str(key), mine or list(table), n=1)
-        hint = f" (did you mean {close[0]}?)" if close else ""
+        hint = did_you_mean(key, mine or table)
         raise ConfigError(f"unknown {kind} option {key!r}{hint}; the {kind} options of {these}: "
                           f"{', '.join(mine) or 'none'}")
 
@@ -134,9 +132,9 @@ def gather_options(cls, values: Mapping) -> dict:
     table = declared(kind)
     extra = {k: v for k, v in values.items() if k not in fields and k in table}
     for key in (k for k in values if k not in fields and k not in table):
-        close = difflib.get_close_matches(str(key), list(table), n=1)
-        if close:
-            raise ConfigError(f"unknown {kind} option {key!r} (did you mean {close[0]}?)")
+        hint = did_you_mean(key, table)
+        if hint:
+            raise ConfigError(f"unknown {kind} option {key!r}{hint}")
     if not extra:
         return dict(values)
     kept = {k: v for k, v in values.items() if k not in extra}

@@ -19,13 +19,12 @@ Importing this module imports no torch (the config modules keep their heavy impo
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sftlab.errors import ConfigError
+from sftlab.errors import ConfigError, did_you_mean
 from sftlab.plugins import entry_point_objects, load_file, unload_file
 from sftlab.train.config import TrainConfig
 
@@ -136,9 +135,7 @@ def get_method(name: str) -> Method:
 def unknown_method_message(name) -> str:
     """`unknown method 'dop' (did you mean dpo?); choose one of: sft, grpo, dpo`."""
     _ensure()
-    close = difflib.get_close_matches(str(name), list(_methods), n=1)
-    hint = f" (did you mean {close[0]}?)" if close else ""
-    return f"unknown method {name!r}{hint}; choose one of: {', '.join(_methods)}"
+    return f"unknown method {name!r}{did_you_mean(name, _methods)}; choose one of: {', '.join(_methods)}"
 
 
 def method_names() -> tuple[str, ...]:
