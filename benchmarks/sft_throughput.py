@@ -1,10 +1,11 @@
 """SFT training throughput: padding-free / packed batches vs plain padded batches, same data, one run.
 
-    .venv/bin/python benchmarks/sft_throughput.py [--models tiny-random,smollm2-135m] [--steps 4] [--batch 8]
+    .venv/bin/python benchmarks/sft_throughput.py [--models tiny-random,smollm2-135m] [--modes padded,bf16] [--steps 4]
 
 For each model it trains the same rows (Sokoban answer-only and CoT rows mixed, so lengths differ) with
 `train_sft` in three modes: padded (the default), padding-free (a batch concatenated into one row) and packing
-(best-fit-decreasing blocks of max_length, padding-free inside). Throughput is real (non-padding) training tokens
+(best-fit-decreasing blocks of max_length, padding-free inside), and padded in bf16 autocast (on a GPU, or a CPU
+with bf16 instructions: AVX512-BF16 or AMX). Throughput is real (non-padding) training tokens
 per second over the steps after the first (warm-up), from the run's own log. Prints one line per mode and the ratio
 to padded.
 """
@@ -22,7 +23,8 @@ from sftlab.io import write_jsonl, write_manifest
 from sftlab.train.runs import read_log_history
 from sftlab.train.sft import SftConfig, train_sft
 
-MODES = {"padded": {}, "padding_free": {"padding_free": True}, "packing": {"packing": True}}
+MODES = {"padded": {}, "padding_free": {"padding_free": True}, "packing": {"packing": True},
+         "bf16": {"bf16": True}}  # padded, bf16 autocast: on CPU only where the CPU has bf16 instructions
 
 
 def mixed_rows(workdir: Path, n: int) -> Path:
@@ -55,6 +57,7 @@ def throughput(run: Path) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", default="tiny-random,smollm2-135m")
+    parser.add_argument("--modes", default=",".join(MODES), help="padded (the baseline) always runs first")
     parser.add_argument("--steps", type=int, default=4)
     parser.add_argument("--batch", type=int, default=8, help="sequences per optimizer step (one micro-batch)")
     parser.add_argument("--max-length", type=int, default=1024)
@@ -67,7 +70,8 @@ def main() -> None:
         data = mixed_rows(Path(tmp), args.puzzles)
         for model in args.models.split(","):
             base = None
-            for mode, flags in MODES.items():
+            for mode in dict.fromkeys(["padded", *args.modes.split(",")]):
+                flags = MODES[mode]
                 start = time.perf_counter()
                 run = train_sft(SftConfig(model=model, data=str(data), out=f"{tmp}/{model}-{mode}",
                                           max_steps=args.steps, global_batch=args.batch, per_device_batch=args.batch,

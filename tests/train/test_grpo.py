@@ -88,12 +88,13 @@ def test_sft_set_is_rejected(tmp_path):
         load_rl_rows(str(sft))
 
 
-def test_bf16_and_vllm_on_cpu_are_config_errors(rl_data, tmp_path):
+def test_bf16_on_a_cpu_without_bf16_and_vllm_on_cpu_are_config_errors(rl_data, tmp_path, monkeypatch):
     import torch
 
     if torch.cuda.is_available():
         pytest.skip("CPU-only check")
-    with pytest.raises(ConfigError, match="bf16 needs a GPU"):
+    monkeypatch.setattr("sftlab.train.config.cpu_has_bf16", lambda: False)  # as on a CPU without bf16 instructions
+    with pytest.raises(ConfigError, match="bf16 needs a GPU or a CPU"):
         train_grpo(GrpoConfig(model="tiny-random", data=str(rl_data), out=str(tmp_path / "r"), bf16=True))
     with pytest.raises(ConfigError, match="use_vllm needs a GPU"):
         train_grpo(GrpoConfig(model="tiny-random", data=str(rl_data), out=str(tmp_path / "r"), use_vllm=True))

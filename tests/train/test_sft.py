@@ -105,15 +105,17 @@ def test_lora_run_saves_adapters_that_merge(tmp_path):
         assert torch.allclose(merged(**ids).logits, with_adapter(**ids).logits, atol=1e-5)
 
 
-def test_bad_inputs_are_clear_errors(tmp_path, sokoban_data):
+def test_bad_inputs_are_clear_errors(tmp_path, sokoban_data, monkeypatch):
     out = str(tmp_path / "run")
     with pytest.raises(ConfigError, match="does not divide the global batch 128"):
         batch_plan(128, 3, 1)
     assert batch_plan(128, None, 2) == (8, 8)
     with pytest.raises(ConfigError, match="lora_r given without lora"):
         SftConfig(model="tiny-random", data="d", out=out, lora_r=8)
-    with pytest.raises(ConfigError, match="bf16 needs a GPU"):
+    monkeypatch.setattr("sftlab.train.config.cpu_has_bf16", lambda: False)  # as on a CPU without bf16 instructions
+    with pytest.raises(ConfigError, match="bf16 needs a GPU or a CPU with bf16 instructions"):
         train_sft(SftConfig(model="tiny-random", data=str(sokoban_data), out=out, bf16=True))
+    monkeypatch.undo()
     with pytest.raises(ConfigError, match="unknown SFT config key 'learning_rte'"):
         SftConfig.from_dict({"model": "m", "data": "d", "out": out, "learning_rte": 1e-4})
     with pytest.raises(ConfigError, match="unknown report_to"):
@@ -169,3 +171,25 @@ def test_smollm2_import_trains_one_step_into_a_loadable_checkpoint(tmp_path):
 
     model, tok = load(path, device="cpu")
     assert model.num_parameters() > 100_000_000 and tok.chat_template
+
+
+def _needs_bf16_cpu():
+    import torch
+
+    from sftlab.train.config import cpu_has_bf16
+
+    return torch.cuda.is_available() or not cpu_has_bf16()
+
+
+@pytest.mark.skipif(_needs_bf16_cpu(), reason="needs a CPU with bf16 instructions and no GPU")
+def test_bf16_on_a_cpu_with_bf16_instructions_is_autocast_over_fp32_weights(tmp_path, sokoban_data):
+    from safetensors.torch import load_file
+
+    runs = {bf16: train_sft(SftConfig(model="tiny-random", data=str(sokoban_data), out=str(tmp_path / str(bf16)),
+                                      bf16=bf16, max_steps=1, global_batch=2), progress=False)
+            for bf16 in (False, True)}
+    loss = {bf16: read_log_history(run)[0]["loss"] for bf16, run in runs.items()}
+    # the same seed and rows: only bf16 rounding in the forward pass separates the two losses
+    assert loss[True] != loss[False] and math.isclose(loss[True], loss[False], rel_tol=0.01)
+    weights = load_file(runs[True] / "checkpoints" / "checkpoint-1" / "model.safetensors")
+    assert {w.dtype for w in weights.values()} == {__import__("torch").float32}
