@@ -14,6 +14,7 @@ cannot drift from its evidence, and a reader can rerun the command to check any 
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import math
@@ -106,30 +107,42 @@ def test_committed_studies_stay_within_their_size_budget():
     assert sum(p.stat().st_size for p in paths if p.is_file()) <= RESULTS_BUDGET
 
 
+def _history(folder: str, run: str) -> list[dict]:
+    path = ROOT / "results" / folder / "outputs" / "runs" / run / "logs" / "log_history.jsonl"
+    return [row for row in map(json.loads, path.read_text(encoding="utf-8").splitlines()) if "loss" in row]
+
+
+def _mean_loss(rows: list[dict]) -> float:
+    return sum(row["loss"] for row in rows) / len(rows)
+
+
+def _labels(folder: str) -> Counter:
+    path = ROOT / "results" / folder / "outputs" / "data" / "sokoban-answer-only" / "train.jsonl.gz"
+    return Counter(json.loads(line)["answer"] for line in gzip.decompress(path.read_bytes()).decode().splitlines())
+
+
+def _entropy(counts: Counter) -> float:
+    return -sum(c / counts.total() * math.log(c / counts.total()) for c in counts.values())
+
+
+def _results_cpu() -> str:
+    return " ".join((ROOT / "docs" / "results-cpu.md").read_text(encoding="utf-8").split())
+
+
 def test_the_training_plateau_quoted_in_results_cpu_is_the_committed_log():
     """docs/results-cpu.md explains the models' random-level play by the loss plateau: the numbers it quotes are
     the committed training log's and data's, and the plateau is the label entropy spread over the completion."""
-    study = ROOT / "results" / "cpu-debunk-success"
-
-    def history(folder, run):
-        path = ROOT / "results" / folder / "outputs" / "runs" / run / "logs" / "log_history.jsonl"
-        return [row for row in map(json.loads, path.read_text(encoding="utf-8").splitlines()) if "loss" in row]
-
-    def mean_loss(rows):
-        return sum(row["loss"] for row in rows) / len(rows)
-
-    fixed = history("cpu-debunk-success", "fixed-answer-only")
+    fixed = _history("cpu-debunk-success", "fixed-answer-only")
     last = [row for row in fixed if row["step"] > fixed[-1]["step"] - 100]
-    loss = mean_loss(last)
+    loss = _mean_loss(last)
     accuracy = sum(row["mean_token_accuracy"] for row in last) / len(last)
-    rows = (study / "outputs" / "data" / "sokoban-answer-only" / "train.jsonl").read_text(encoding="utf-8")
-    counts = Counter(json.loads(line)["answer"] for line in rows.splitlines())
-    entropy = -sum(c / counts.total() * math.log(c / counts.total()) for c in counts.values())
-    probe = {lr: history("cpu-debunk-success-lr", f"fixed-lr{lr}") for lr in ("3e-4", "1e-3")}
-    probe["1e-4"] = history("cpu-debunk-success-lr2", "fixed-lr1e-4")
-    probe_loss = {lr: mean_loss([r for r in rows if 50 < r["step"] <= 150]) for lr, rows in probe.items()}
+    counts = _labels("cpu-debunk-success")
+    entropy = _entropy(counts)
+    probe = {lr: _history("cpu-debunk-success-lr", f"fixed-lr{lr}") for lr in ("3e-4", "1e-3")}
+    probe["1e-4"] = _history("cpu-debunk-success-lr2", "fixed-lr1e-4")
+    probe_loss = {lr: _mean_loss([r for r in rows if 50 < r["step"] <= 150]) for lr, rows in probe.items()}
 
-    doc = " ".join((ROOT / "docs" / "results-cpu.md").read_text(encoding="utf-8").split())
+    doc = _results_cpu()
     quoted = [f"mean {loss:.3f}, token accuracy {accuracy:.1%}",
               f"({counts['Up']} Up, {counts['Down']} Down, {counts['Left']} Left, {counts['Right']} Right: entropy "
               f"{entropy:.3f} nats", f"{entropy:.3f} / 15 = {entropy / 15:.3f} per token",
@@ -138,3 +151,26 @@ def test_the_training_plateau_quoted_in_results_cpu_is_the_committed_log():
     for text in quoted:
         assert text in doc, text
     assert abs(loss - entropy / 15) < 0.005  # the plateau is the label entropy spread over 15 completion tokens
+
+
+def test_the_long_probe_quoted_in_results_cpu_is_its_committed_log_data_and_store(tmp_path, capsys):
+    """The 1000-step probe's plateau and learning curve, as docs/results-cpu.md quotes them in its text."""
+    study, run, steps = "cpu-debunk-success-long", "fixed-long", (200, 400, 600, 800, 1000)
+    last = _history(study, run)[-100:]
+    counts = _labels(study)
+    entropy = _entropy(counts)
+
+    def cell(metric: str, step: int) -> str:
+        table = _regenerate(f"sftlab analyze table results/{study} --metric {metric} --step {step}", tmp_path, capsys)
+        return next(line for line in table.splitlines() if line.startswith(f"| {run} @{step} |")).split()[4]
+
+    optimal = ", ".join(cell("optimal_action_rate", step) for step in steps)
+    success = ", ".join(cell("success", step) for step in steps)
+    doc = _results_cpu()
+    for text in (f"on 1000 training puzzles ({counts.total()} rows,",
+                 f"mean over the last 100 steps is {_mean_loss(last):.3f}, against {entropy:.3f} / 15 = "
+                 f"{entropy / 15:.3f} for these rows' four labels ({counts['Down']} Down, {counts['Right']} Right, "
+                 f"{counts['Up']} Up, {counts['Left']} Left)",
+                 f"optimal moves {optimal}% and success {success}% at steps 200 to 1000"):
+        assert text in doc, text
+    assert abs(_mean_loss(last) - entropy / 15) < 0.005  # still on the plateau after 1000 steps
