@@ -123,8 +123,8 @@ class Prepared(NamedTuple):
 
 def prepare(config, load_rows: Callable) -> Prepared:
     """The checks and sizes of a method whose global batch counts training rows, in this order: the batch split
-    over the processes, the device (bf16 needs a GPU or a bf16 CPU), the rows and manifest (`load_rows(config.data)`), and the
-    model (an unknown one fails here, before a run folder exists)."""
+    over the processes, the device (bf16 needs a GPU or a bf16 CPU), the rows and manifest
+    (`load_rows(config.data)`), and the model (an unknown one fails here, before a run folder exists)."""
     from sftlab.models import resolve
     from sftlab.train.config import check_device
 
