@@ -174,3 +174,38 @@ def test_the_long_probe_quoted_in_results_cpu_is_its_committed_log_data_and_stor
                  f"optimal moves {optimal}% and success {success}% at steps 200 to 1000"):
         assert text in doc, text
     assert abs(_mean_loss(last) - entropy / 15) < 0.005  # still on the plateau after 1000 steps
+
+
+def _board(prompt: str):
+    from sftlab.tasks.sokoban.render import parse_rendered
+    from sftlab.tasks.sokoban.xsb import parse_board
+
+    return parse_board(parse_rendered(prompt.split("[Current Observation]:\n", 1)[1].split("\nDecide", 1)[0]))
+
+
+def test_the_cot_probe_quoted_in_results_cpu_is_its_committed_log_and_samples():
+    """The solver-CoT probe: its falling loss, and how often the square it names as the player's is right, against
+    always naming the training rows' most common player square."""
+    study = ROOT / "results" / "cpu-debunk-success-cot"
+    history = _history("cpu-debunk-success-cot", "fixed-cot")
+    early, late = ([r for r in history if lo <= r["step"] <= hi] for lo, hi in ((151, 250), (401, 500)))
+    train = gzip.decompress((study / "outputs" / "data" / "sokoban-cot" / "train.jsonl.gz").read_bytes()).decode()
+    modal = Counter(_board(json.loads(line)["prompt"][0]["content"]).player
+                    for line in train.splitlines()).most_common(1)[0][0]
+    named = re.compile(r"I am at \((\d+), (\d+)\)")
+
+    def reads(step: int) -> tuple[float, float]:
+        path = study / "outputs" / "eval" / "samples" / "fixed-cot" / f"checkpoint-{step}" / "sokoban-eval.jsonl.gz"
+        turns = [json.loads(line) for line in gzip.decompress(path.read_bytes()).decode().splitlines()]
+        right = [(m := named.search(t["response"])) is not None and (int(m[1]), int(m[2])) == _board(t["prompt"]).player
+                 for t in turns]
+        return sum(right) / len(turns), sum(_board(t["prompt"]).player == modal for t in turns) / len(turns)
+
+    (at_250, _), (at_500, baseline) = reads(250), reads(500)
+    doc = _results_cpu()
+    for text in (f"mean {_mean_loss(early):.3f} per completion token over steps 151-250, {_mean_loss(late):.3f} over "
+                 f"steps 401-500", f"is the player's on {at_250:.1%} of its turns at step 250 and {at_500:.1%} at step "
+                 f"500, where always naming the training rows' most common player square would be right on "
+                 f"{baseline:.1%} of these turns"):
+        assert text in doc, text
+    assert baseline < at_250 < at_500  # it reads the board, and better with training
