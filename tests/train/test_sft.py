@@ -183,6 +183,7 @@ def _needs_bf16_cpu():
 
 @pytest.mark.skipif(_needs_bf16_cpu(), reason="needs a CPU with bf16 instructions and no GPU")
 def test_bf16_on_a_cpu_with_bf16_instructions_is_autocast_over_fp32_weights(tmp_path, sokoban_data):
+    import torch
     from safetensors.torch import load_file
 
     runs = {bf16: train_sft(SftConfig(model="tiny-random", data=str(sokoban_data), out=str(tmp_path / str(bf16)),
@@ -192,4 +193,4 @@ def test_bf16_on_a_cpu_with_bf16_instructions_is_autocast_over_fp32_weights(tmp_
     # the same seed and rows: only bf16 rounding in the forward pass separates the two losses
     assert loss[True] != loss[False] and math.isclose(loss[True], loss[False], rel_tol=0.01)
     weights = load_file(runs[True] / "checkpoints" / "checkpoint-1" / "model.safetensors")
-    assert {w.dtype for w in weights.values()} == {__import__("torch").float32}
+    assert {w.dtype for w in weights.values()} == {torch.float32}
