@@ -183,7 +183,7 @@ def _board(prompt: str):
     return parse_board(parse_rendered(prompt.split("[Current Observation]:\n", 1)[1].split("\nDecide", 1)[0]))
 
 
-def test_the_cot_probe_quoted_in_results_cpu_is_its_committed_log_and_samples():
+def test_the_cot_probe_quoted_in_results_cpu_is_its_committed_log_and_samples(tmp_path, capsys):
     """The solver-CoT probe: its falling loss, and how often the square it names as the player's is right, against
     always naming the training rows' most common player square."""
     study = ROOT / "results" / "cpu-debunk-success-cot"
@@ -201,9 +201,17 @@ def test_the_cot_probe_quoted_in_results_cpu_is_its_committed_log_and_samples():
                  for t in turns]
         return sum(right) / len(turns), sum(_board(t["prompt"]).player == modal for t in turns) / len(turns)
 
+    def cell(metric: str, step: int) -> str:
+        table = _regenerate(f"sftlab analyze table results/cpu-debunk-success-cot --metric {metric} --step {step}",
+                            tmp_path, capsys)
+        value, interval = next(line for line in table.splitlines() if line.startswith(f"| fixed-cot @{step} |")).split()[4:6]
+        return f"{value}% {interval.replace('–', ', ')}"
+
     (at_250, _), (at_500, baseline) = reads(250), reads(500)
     doc = _results_cpu()
-    for text in (f"mean {_mean_loss(early):.3f} per completion token over steps 151-250, {_mean_loss(late):.3f} over "
+    for text in (f"(success {cell('success', 500)} against random's 25.0%; at step 250, "
+                 f"{cell('optimal_action_rate', 250).split()[0]} optimal moves and {cell('success', 250).split()[0]} success.)",
+                 f"mean {_mean_loss(early):.3f} per completion token over steps 151-250, {_mean_loss(late):.3f} over "
                  f"steps 401-500", f"is the player's on {at_250:.1%} of its turns at step 250 and {at_500:.1%} at step "
                  f"500, where always naming the training rows' most common player square would be right on "
                  f"{baseline:.1%} of these turns"):
