@@ -64,6 +64,9 @@ def main() -> None:
     parser.add_argument("--puzzles", type=int, default=10)
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
+    unknown = set(args.modes.split(",")) - set(MODES)
+    if unknown:
+        parser.error(f"unknown mode(s) {', '.join(sorted(unknown))}; choose from {', '.join(MODES)}")
 
     results = []
     with tempfile.TemporaryDirectory(prefix="sft-bench-") as tmp:

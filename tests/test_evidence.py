@@ -14,7 +14,6 @@ cannot drift from its evidence, and a reader can rerun the command to check any 
 
 from __future__ import annotations
 
-import gzip
 import io
 import json
 import math
@@ -30,6 +29,7 @@ from rich.console import Console
 
 from sftlab.analysis.report import build_report
 from sftlab.cli import main
+from sftlab.io import read_jsonl
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -118,7 +118,7 @@ def _mean_loss(rows: list[dict]) -> float:
 
 def _labels(folder: str) -> Counter:
     path = ROOT / "results" / folder / "outputs" / "data" / "sokoban-answer-only" / "train.jsonl.gz"
-    return Counter(json.loads(line)["answer"] for line in gzip.decompress(path.read_bytes()).decode().splitlines())
+    return Counter(row["answer"] for row in read_jsonl(path))
 
 
 def _entropy(counts: Counter) -> float:
@@ -127,6 +127,12 @@ def _entropy(counts: Counter) -> float:
 
 def _results_cpu() -> str:
     return " ".join((ROOT / "docs" / "results-cpu.md").read_text(encoding="utf-8").split())
+
+
+def _cell(study: str, run: str, metric: str, step: int, tmp_path, capsys) -> list[str]:
+    """The value and interval of `run @step` in `sftlab analyze table` of a committed study, e.g. ["28.8", "[23.1–34.6]"]."""
+    table = _regenerate(f"sftlab analyze table results/{study} --metric {metric} --step {step}", tmp_path, capsys)
+    return next(line for line in table.splitlines() if line.startswith(f"| {run} @{step} |")).split()[4:6]
 
 
 def test_the_training_plateau_quoted_in_results_cpu_is_the_committed_log():
@@ -160,12 +166,8 @@ def test_the_long_probe_quoted_in_results_cpu_is_its_committed_log_data_and_stor
     counts = _labels(study)
     entropy = _entropy(counts)
 
-    def cell(metric: str, step: int) -> str:
-        table = _regenerate(f"sftlab analyze table results/{study} --metric {metric} --step {step}", tmp_path, capsys)
-        return next(line for line in table.splitlines() if line.startswith(f"| {run} @{step} |")).split()[4]
-
-    optimal = ", ".join(cell("optimal_action_rate", step) for step in steps)
-    success = ", ".join(cell("success", step) for step in steps)
+    optimal = ", ".join(_cell(study, run, "optimal_action_rate", step, tmp_path, capsys)[0] for step in steps)
+    success = ", ".join(_cell(study, run, "success", step, tmp_path, capsys)[0] for step in steps)
     doc = _results_cpu()
     for text in (f"on 1000 training puzzles ({counts.total()} rows,",
                  f"mean over the last 100 steps is {_mean_loss(last):.3f}, against {entropy:.3f} / 15 = "
@@ -186,31 +188,28 @@ def _board(prompt: str):
 def test_the_cot_probe_quoted_in_results_cpu_is_its_committed_log_and_samples(tmp_path, capsys):
     """The solver-CoT probe: its falling loss, and how often the square it names as the player's is right, against
     always naming the training rows' most common player square."""
-    study = ROOT / "results" / "cpu-debunk-success-cot"
-    history = _history("cpu-debunk-success-cot", "fixed-cot")
+    study, run = "cpu-debunk-success-cot", "fixed-cot"
+    outputs = ROOT / "results" / study / "outputs"
+    history = _history(study, run)
     early, late = ([r for r in history if lo <= r["step"] <= hi] for lo, hi in ((151, 250), (401, 500)))
-    train = gzip.decompress((study / "outputs" / "data" / "sokoban-cot" / "train.jsonl.gz").read_bytes()).decode()
-    modal = Counter(_board(json.loads(line)["prompt"][0]["content"]).player
-                    for line in train.splitlines()).most_common(1)[0][0]
+    train = read_jsonl(outputs / "data" / "sokoban-cot" / "train.jsonl.gz")
+    modal = Counter(_board(row["prompt"][0]["content"]).player for row in train).most_common(1)[0][0]
     named = re.compile(r"I am at \((\d+), (\d+)\)")
 
     def reads(step: int) -> tuple[float, float]:
-        path = study / "outputs" / "eval" / "samples" / "fixed-cot" / f"checkpoint-{step}" / "sokoban-eval.jsonl.gz"
-        turns = [json.loads(line) for line in gzip.decompress(path.read_bytes()).decode().splitlines()]
-        right = [(m := named.search(t["response"])) is not None and (int(m[1]), int(m[2])) == _board(t["prompt"]).player
-                 for t in turns]
-        return sum(right) / len(turns), sum(_board(t["prompt"]).player == modal for t in turns) / len(turns)
+        turns = read_jsonl(outputs / "eval" / "samples" / run / f"checkpoint-{step}" / "sokoban-eval.jsonl.gz")
+        players = [_board(t["prompt"]).player for t in turns]
+        right = [(m := named.search(t["response"])) is not None and (int(m[1]), int(m[2])) == player
+                 for t, player in zip(turns, players, strict=True)]
+        return sum(right) / len(turns), players.count(modal) / len(turns)
 
-    def cell(metric: str, step: int) -> str:
-        table = _regenerate(f"sftlab analyze table results/cpu-debunk-success-cot --metric {metric} --step {step}",
-                            tmp_path, capsys)
-        value, interval = next(line for line in table.splitlines() if line.startswith(f"| fixed-cot @{step} |")).split()[4:6]
-        return f"{value}% {interval.replace('–', ', ')}"
-
+    success_500, interval_500 = _cell(study, run, "success", 500, tmp_path, capsys)
+    optimal_250 = _cell(study, run, "optimal_action_rate", 250, tmp_path, capsys)[0]
+    success_250 = _cell(study, run, "success", 250, tmp_path, capsys)[0]
     (at_250, _), (at_500, baseline) = reads(250), reads(500)
     doc = _results_cpu()
-    for text in (f"(success {cell('success', 500)} against random's 25.0%; at step 250, "
-                 f"{cell('optimal_action_rate', 250).split()[0]} optimal moves and {cell('success', 250).split()[0]} success.)",
+    for text in (f"(success {success_500}% {interval_500.replace('–', ', ')} against random's 25.0%; at step 250, "
+                 f"{optimal_250}% optimal moves and {success_250}% success.)",
                  f"mean {_mean_loss(early):.3f} per completion token over steps 151-250, {_mean_loss(late):.3f} over "
                  f"steps 401-500", f"is the player's on {at_250:.1%} of its turns at step 250 and {at_500:.1%} at step "
                  f"500, where always naming the training rows' most common player square would be right on "
