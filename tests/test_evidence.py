@@ -185,34 +185,64 @@ def _board(prompt: str):
     return parse_board(parse_rendered(prompt.split("[Current Observation]:\n", 1)[1].split("\nDecide", 1)[0]))
 
 
+_NAMED = {"player": re.compile(r"I am at (\(\d+, \d+\))"),
+          "boxes": re.compile(r"Box(?:es)? at ([^.]*?)(?:, \d+ already|\.)"),
+          "targets": re.compile(r"Targets? at ([^.]*)\.")}
+
+
+def _samples(study: str, run: str, step: int) -> list[dict]:
+    return read_jsonl(ROOT / "results" / study / "outputs" / "eval" / "samples" / run / f"checkpoint-{step}"
+                      / "sokoban-eval.jsonl.gz")
+
+
+def _reading(study: str, run: str, step: int) -> dict[str, int]:
+    """Per-turn counts of what a solver-CoT model read off the board at `step`: the turns whose named player
+    square, box squares and target squares are right, all three at once, and how many moves were optimal with and
+    without a right reading."""
+    counts = Counter()
+    for turn in _samples(study, run, step):
+        board = _board(turn["prompt"])
+        truth = {"player": {board.player}, "boxes": board.boxes, "targets": board.goals}
+        named = {name: {(int(r), int(c)) for r, c in re.findall(r"\((\d+), (\d+)\)", m[1])}
+                 if (m := rx.search(turn["response"])) else set() for name, rx in _NAMED.items()}
+        right = {name: named[name] == truth[name] for name in truth}
+        counts.update(turns=1, **right)
+        read = all(right.values())
+        counts.update(read=read, optimal_read=read and bool(turn["optimal"]),
+                      optimal_misread=not read and bool(turn["optimal"]))
+    return counts
+
+
 def test_the_cot_probe_quoted_in_results_cpu_is_its_committed_log_and_samples(tmp_path, capsys):
-    """The solver-CoT probe: its falling loss, and how often the square it names as the player's is right, against
-    always naming the training rows' most common player square."""
+    """The solver-CoT probe: its falling loss, how often the square it names as the player's is right against
+    always naming the training rows' most common player square, and how it plays when it reads the board right."""
     study, run = "cpu-debunk-success-cot", "fixed-cot"
     outputs = ROOT / "results" / study / "outputs"
     history = _history(study, run)
     early, late = ([r for r in history if lo <= r["step"] <= hi] for lo, hi in ((151, 250), (401, 500)))
     train = read_jsonl(outputs / "data" / "sokoban-cot" / "train.jsonl.gz")
     modal = Counter(_board(row["prompt"][0]["content"]).player for row in train).most_common(1)[0][0]
-    named = re.compile(r"I am at \((\d+), (\d+)\)")
-
-    def reads(step: int) -> tuple[float, float]:
-        turns = read_jsonl(outputs / "eval" / "samples" / run / f"checkpoint-{step}" / "sokoban-eval.jsonl.gz")
-        players = [_board(t["prompt"]).player for t in turns]
-        right = [(m := named.search(t["response"])) is not None and (int(m[1]), int(m[2])) == player
-                 for t, player in zip(turns, players, strict=True)]
-        return sum(right) / len(turns), players.count(modal) / len(turns)
+    turns = _samples(study, run, 500)
+    baseline = sum(_board(t["prompt"]).player == modal for t in turns) / len(turns)
 
     success_500, interval_500 = _cell(study, run, "success", 500, tmp_path, capsys)
     optimal_250 = _cell(study, run, "optimal_action_rate", 250, tmp_path, capsys)[0]
     success_250 = _cell(study, run, "success", 250, tmp_path, capsys)[0]
-    (at_250, _), (at_500, baseline) = reads(250), reads(500)
+    at_250, at_500 = _reading(study, run, 250), _reading(study, run, 500)
+    misread = at_500["turns"] - at_500["read"]
     doc = _results_cpu()
     for text in (f"(success {success_500}% {interval_500.replace('–', ', ')} against random's 25.0%; at step 250, "
                  f"{optimal_250}% optimal moves and {success_250}% success.)",
                  f"mean {_mean_loss(early):.3f} per completion token over steps 151-250, {_mean_loss(late):.3f} over "
-                 f"steps 401-500", f"is the player's on {at_250:.1%} of its turns at step 250 and {at_500:.1%} at step "
-                 f"500, where always naming the training rows' most common player square would be right on "
-                 f"{baseline:.1%} of these turns"):
+                 f"steps 401-500", f"is the player's on {at_250['player'] / at_250['turns']:.1%} of its turns at step "
+                 f"250 and {at_500['player'] / at_500['turns']:.1%} at step 500, where always naming the training "
+                 f"rows' most common player square would be right on {baseline:.1%} of these turns",
+                 f"it names the player, every box and every target right on {at_500['read']} of its "
+                 f"{at_500['turns']} turns at step 500 ({at_500['read'] / at_500['turns']:.1%}; the boxes alone on "
+                 f"{at_500['boxes'] / at_500['turns']:.1%}, the targets alone on "
+                 f"{at_500['targets'] / at_500['turns']:.1%}), and on those its move is optimal "
+                 f"{at_500['optimal_read']} times; on the other {misread}, {at_500['optimal_misread'] / misread:.1%}"):
         assert text in doc, text
-    assert baseline < at_250 < at_500  # it reads the board, and better with training
+    assert baseline < at_250["player"] / at_250["turns"] < at_500["player"] / at_500["turns"]
+    # reading the board is the bottleneck: read right, the move is optimal far more often
+    assert at_500["optimal_read"] / at_500["read"] > 2 * at_500["optimal_misread"] / misread
