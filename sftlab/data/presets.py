@@ -35,6 +35,7 @@ OPTION_TYPES: dict[str, type] = {
     "gp_arithmetic": str,  # teacher (General Points): the filter's arithmetic, "exact" or "float" (the original's)
     "action_spaces": str,  # Sokoban diverse RL: random-words, or named spaces mixed like base+cardinal
     "answer_only_converter": str,  # Sokoban answer-only: the original converter's form, 778bcc4 or 077d4cf
+    "cot_board": str,  # Sokoban solver CoT: "positions" (default) or "rows" (each board row copied out first)
 }
 
 MAX_N = 1_000_000
@@ -181,6 +182,8 @@ def _check_option_values(opts: dict) -> None:
         check_choice("option answer_only_converter", opts["answer_only_converter"], SOKOBAN_CONVERTERS)
     if "action_spaces" in opts:
         parse_action_spaces(opts["action_spaces"])
+    if "cot_board" in opts:
+        check_choice("option cot_board", opts["cot_board"], ("positions", "rows"))
     for key in ("teacher_samples", "teacher_max_new_tokens", "teacher_batch_size"):
         if key in opts and opts[key] < 1:
             raise ConfigError(f"option {key} must be at least 1, got {opts[key]}")

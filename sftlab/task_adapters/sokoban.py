@@ -133,6 +133,7 @@ class SokobanTask(Task, TrainingData, VerlExport, ReferencePolicies):
     grpo_max_completion = 1024
     rl_options = ("action_spaces",)
     answer_only_options = ("answer_only_converter",)
+    cot_options = ("cot_board",)
     rl_prefill = "<think>"  # the original's prompt ends `<|im_start|>assistant\n<think>`
     ability = "bfs"
     spec_demos = ("answer-only", "cot")

@@ -189,6 +189,8 @@ def test_bad_configs_are_one_sentence_errors():
         dict(preset="sokoban-cot", options={"dead_ends": 3}), dict(preset="gp-cot", options={"nope": 1}),
         dict(preset="countdown-lowq", options={"wrong_answer_fraction": 0.8, "wrong_step_fraction": 0.5}),
         dict(preset="gp-cot", n=0), dict(preset="gp-cot", seed=-1),
+        dict(preset="sokoban-cot", options={"cot_board": "grid"}),
+        dict(preset="sokoban-answer-only", options={"cot_board": "rows"}),
     ]
     for case in cases:
         with pytest.raises(ConfigError) as info:

@@ -2,7 +2,10 @@ import re
 
 from sftlab.demos.solver_cot import sokoban_cot
 from sftlab.task_adapters.sokoban_rows import trajectory
+from sftlab.data.builder import build_preset
+from sftlab.io import read_jsonl
 from sftlab.tasks.sokoban import SokobanGame, extract_answer, generate, parse_action
+from sftlab.tasks.sokoban.render import render
 
 LABELS = ("tree", "fox", "cup", "jade")
 
@@ -29,3 +32,20 @@ def test_sokoban_cot_explains_the_push_onto_the_target():
     text = sokoban_cot(last_rows, last_plan, ("Up", "Down", "Left", "Right"))
     assert "which solves the puzzle" in text
     assert "In this prompt's answers" not in text  # base labels need no translation
+
+
+def test_cot_board_rows_copies_the_prompts_board_row_by_row_and_changes_nothing_else(tmp_path):
+    """`--option cot_board=rows`: the CoT first copies each board row, with its index, in the prompt's symbols."""
+    plain = list(read_jsonl(build_preset("sokoban-cot", tmp_path / "plain", n=4, progress=False) / "train.jsonl"))
+    copied = list(read_jsonl(build_preset("sokoban-cot", tmp_path / "rows", n=4, progress=False,
+                                          options={"cot_board": "rows"}) / "train.jsonl"))
+    assert len(plain) == len(copied) > 4
+    for before, after in zip(plain, copied, strict=True):
+        assert after["prompt"] == before["prompt"] and after["answer"] == before["answer"]
+        text = after["completion"][0]["content"]
+        lines = [line for line in text.split("\n") if line.startswith("Row ")]
+        grid = [line.split(": ", 1)[1].split(" ") for line in lines]
+        assert [line.split(":")[0] for line in lines] == [f"Row {r}" for r in range(len(after["metadata"]["rows"]))]
+        assert "\n".join("".join(f" {cell} \t" for cell in row) for row in grid) == render(after["metadata"]["rows"])
+        assert "\n".join(line for line in text.split("\n") if not line.startswith("Row ")) == \
+            before["completion"][0]["content"]
