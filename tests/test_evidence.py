@@ -197,8 +197,8 @@ def _samples(study: str, run: str, step: int) -> list[dict]:
 
 def _reading(study: str, run: str, step: int) -> dict[str, int]:
     """Per-turn counts of what a solver-CoT model read off the board at `step`: the turns whose named player
-    square, box squares and target squares are right, all three at once, and how many moves were optimal with and
-    without a right reading."""
+    square (and its row, its column), box squares and target squares are right, all three at once, and how many
+    moves were optimal with and without a right reading."""
     counts = Counter()
     for turn in _samples(study, run, step):
         board = _board(turn["prompt"])
@@ -206,7 +206,8 @@ def _reading(study: str, run: str, step: int) -> dict[str, int]:
         named = {name: {(int(r), int(c)) for r, c in re.findall(r"\((\d+), (\d+)\)", m[1])}
                  if (m := rx.search(turn["response"])) else set() for name, rx in _NAMED.items()}
         right = {name: named[name] == truth[name] for name in truth}
-        counts.update(turns=1, **right)
+        said = next(iter(named["player"]), (-1, -1))
+        counts.update(turns=1, **right, player_row=said[0] == board.player[0], player_column=said[1] == board.player[1])
         read = all(right.values())
         counts.update(read=read, optimal_read=read and bool(turn["optimal"]),
                       optimal_misread=not read and bool(turn["optimal"]))
@@ -241,8 +242,11 @@ def test_the_cot_probe_quoted_in_results_cpu_is_its_committed_log_and_samples(tm
                  f"{at_500['turns']} turns at step 500 ({at_500['read'] / at_500['turns']:.1%}; the boxes alone on "
                  f"{at_500['boxes'] / at_500['turns']:.1%}, the targets alone on "
                  f"{at_500['targets'] / at_500['turns']:.1%}), and on those its move is optimal "
-                 f"{at_500['optimal_read']} times; on the other {misread}, {at_500['optimal_misread'] / misread:.1%}"):
+                 f"{at_500['optimal_read']} times; on the other {misread}, {at_500['optimal_misread'] / misread:.1%}",
+                 f"has the right column on {at_500['player_column'] / at_500['turns']:.1%} of its turns but the right "
+                 f"row on {at_500['player_row'] / at_500['turns']:.1%}"):
         assert text in doc, text
     assert baseline < at_250["player"] / at_250["turns"] < at_500["player"] / at_500["turns"]
     # reading the board is the bottleneck: read right, the move is optimal far more often
     assert at_500["optimal_read"] / at_500["read"] > 2 * at_500["optimal_misread"] / misread
+    assert at_500["player_column"] > 2 * at_500["player_row"]  # it counts along a line, not the lines
