@@ -178,11 +178,17 @@ def test_the_long_probe_quoted_in_results_cpu_is_its_committed_log_data_and_stor
     assert abs(_mean_loss(last) - entropy / 15) < 0.005  # still on the plateau after 1000 steps
 
 
-def _board(prompt: str):
+def _rows(prompt: str) -> tuple[str, ...]:
+    """The XSB rows of the board a Sokoban prompt shows."""
     from sftlab.tasks.sokoban.render import parse_rendered
+
+    return parse_rendered(prompt.split("[Current Observation]:\n", 1)[1].split("\nDecide", 1)[0])
+
+
+def _board(prompt: str):
     from sftlab.tasks.sokoban.xsb import parse_board
 
-    return parse_board(parse_rendered(prompt.split("[Current Observation]:\n", 1)[1].split("\nDecide", 1)[0]))
+    return parse_board(_rows(prompt))
 
 
 _NAMED = {"player": re.compile(r"I am at (\(\d+, \d+\))"),
@@ -198,10 +204,16 @@ def _samples(study: str, run: str, step: int) -> list[dict]:
 def _reading(study: str, run: str, step: int) -> dict[str, int]:
     """Per-turn counts of what a solver-CoT model read off the board at `step`: the turns whose named player
     square (and its row, its column), box squares and target squares are right, all three at once, and how many
-    moves were optimal with and without a right reading."""
+    moves were optimal with and without a right reading; with `cot_board: rows`, the turns that copied every row
+    right."""
+    from sftlab.tasks.sokoban.render import XSB_TO_SYMBOL
+
     counts = Counter()
     for turn in _samples(study, run, step):
         board = _board(turn["prompt"])
+        copy = "\n".join(f"Row {r}: " + " ".join(XSB_TO_SYMBOL[ch] for ch in row)
+                         for r, row in enumerate(_rows(turn["prompt"])))
+        counts.update(copied=copy + "\n" in turn["response"])
         truth = {"player": {board.player}, "boxes": board.boxes, "targets": board.goals}
         named = {name: {(int(r), int(c)) for r, c in re.findall(r"\((\d+), (\d+)\)", m[1])}
                  if (m := rx.search(turn["response"])) else set() for name, rx in _NAMED.items()}

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
 from sftlab.demos.answer_only import SOKOBAN_CONVERTERS
+from sftlab.demos.solver_cot import BOARD_COPIES
 from sftlab.errors import SEED_LIMIT, ConfigError, check_choice, check_field_types, check_seed
 from sftlab.settings import check_numbers, setting
 from sftlab.task_adapters import LiveView, Preset, TrainingData, all_tasks, get_task, require
@@ -35,7 +36,7 @@ OPTION_TYPES: dict[str, type] = {
     "gp_arithmetic": str,  # teacher (General Points): the filter's arithmetic, "exact" or "float" (the original's)
     "action_spaces": str,  # Sokoban diverse RL: random-words, or named spaces mixed like base+cardinal
     "answer_only_converter": str,  # Sokoban answer-only: the original converter's form, 778bcc4 or 077d4cf
-    "cot_board": str,  # Sokoban solver CoT: "positions" (default) or "rows" (each board row copied out first)
+    "cot_board": str,  # Sokoban solver CoT: "positions" (default), "rows" or "indexed-rows" (the board copied first)
 }
 
 MAX_N = 1_000_000
@@ -183,7 +184,7 @@ def _check_option_values(opts: dict) -> None:
     if "action_spaces" in opts:
         parse_action_spaces(opts["action_spaces"])
     if "cot_board" in opts:
-        check_choice("option cot_board", opts["cot_board"], ("positions", "rows"))
+        check_choice("option cot_board", opts["cot_board"], BOARD_COPIES)
     for key in ("teacher_samples", "teacher_max_new_tokens", "teacher_batch_size"):
         if key in opts and opts[key] < 1:
             raise ConfigError(f"option {key} must be at least 1, got {opts[key]}")

@@ -2,8 +2,9 @@
 
 Sokoban: where the player, the boxes and the targets are, the remaining shortest plan, why the next action (it
 pushes a box onto a target / pushes a box along / walks the player into position for the next push), then the
-action in the prompt's own labels; with `copy_rows`, each row of the board is first copied out with its index, so
-that a square's row is read off the model's own text rather than counted over the prompt's lines. General Points: the face-card values, a backtracking search over partial
+action in the prompt's own labels. `board="rows"` first copies each row of the board out with its index, so that a
+square's row is read off the model's own text rather than counted over the prompt's lines; `board="indexed-rows"`
+also writes each cell's column before it, so that the column is read off too. General Points: the face-card values, a backtracking search over partial
 results (see search_cot), the check, then the JSON answer.
 
 Each builder returns the completion text. It is right by construction (written from the optimal plan or from the
@@ -29,21 +30,27 @@ def _cells(cells) -> str:
     return ", ".join(_cell(c) for c in sorted(cells))
 
 
-def sokoban_cot(rows, plan, labels, copy_rows: bool = False) -> str:
+BOARD_COPIES = ("positions", "rows", "indexed-rows")
+
+
+def sokoban_cot(rows, plan, labels, board_copy: str = "positions") -> str:
     """The solver CoT for the position `rows` whose remaining shortest plan is `plan` (base directions).
 
-    `labels` are the prompt's 4 labels in Up, Down, Left, Right order; the answer is written in them. With
-    `copy_rows`, a line `Row r: # _ P # # #` (the prompt's symbols) per board row comes before the positions.
+    `labels` are the prompt's 4 labels in Up, Down, Left, Right order; the answer is written in them.
+    `board_copy` (BOARD_COPIES): "positions" writes none; "rows" a line `Row 4: # _ P # # #` (the prompt's symbols)
+    per board row before the positions; "indexed-rows" `Row 4: 0# 1_ 2P 3# 4# 5#`, each cell after its column.
     """
     if not plan:
         raise ValueError("a solved position has no next action")
     board = parse_board(rows)
     to_label = dict(zip(DIRECTIONS, labels, strict=True))
     boxes_off = board.boxes - board.goals
-    copied = [f"Row {r}: " + " ".join(XSB_TO_SYMBOL[ch] for ch in row) for r, row in enumerate(rows)]
+    index = "{c}" if board_copy == "indexed-rows" else ""
+    copied = [f"Row {r}: " + " ".join(index.format(c=c) + XSB_TO_SYMBOL[ch] for c, ch in enumerate(row))
+              for r, row in enumerate(rows)]
     lines = [
         "Positions are (row, column), counting from 0 at the top-left.",
-        *(copied if copy_rows else ()),
+        *(copied if board_copy != "positions" else ()),
         f"I am at {_cell(board.player)}.",
         f"Box{'es' if len(board.boxes) > 1 else ''} at {_cells(board.boxes)}"
         + (f", {len(board.boxes & board.goals)} already on a target." if board.boxes & board.goals else "."),

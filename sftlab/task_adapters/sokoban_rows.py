@@ -62,7 +62,7 @@ def train_rows(config, eval_keys: set[str], progress: bool, skip_leaks: bool) ->
     if spec.diverse:
         check_disjoint_from_variants(VARIANTS.values())
     base = train_seed_base(config.seed, config.paper_seeds)
-    copy_rows = config.options.get("cot_board", "positions") == "rows"
+    board_copy = config.options.get("cot_board", "positions")
     rows: list[dict] = []
     skipped = candidates = puzzles = 0
     bar = tqdm(total=config.size, desc=spec.name, unit="puzzle", disable=not progress, leave=False)
@@ -82,7 +82,7 @@ def train_rows(config, eval_keys: set[str], progress: bool, skip_leaks: bool) ->
             elif spec.demo == "answer-only":
                 completion = sokoban_answer_only(label, config.options.get("answer_only_converter", "778bcc4"))
             else:
-                completion = sokoban_cot(state, plan, labels, copy_rows=copy_rows)
+                completion = sokoban_cot(state, plan, labels, board_copy)
             rows.append(make_row(
                 id=f"{spec.name}-{index:06d}", task="sokoban", split="train",
                 variant="diverse" if spec.diverse else "fixed", seed=puzzle.seed,

@@ -1,9 +1,11 @@
 import re
 
-from sftlab.demos.solver_cot import sokoban_cot
-from sftlab.task_adapters.sokoban_rows import trajectory
+import pytest
+
 from sftlab.data.builder import build_preset
+from sftlab.demos.solver_cot import sokoban_cot
 from sftlab.io import read_jsonl
+from sftlab.task_adapters.sokoban_rows import trajectory
 from sftlab.tasks.sokoban import SokobanGame, extract_answer, generate, parse_action
 from sftlab.tasks.sokoban.render import render
 
@@ -34,18 +36,23 @@ def test_sokoban_cot_explains_the_push_onto_the_target():
     assert "In this prompt's answers" not in text  # base labels need no translation
 
 
-def test_cot_board_rows_copies_the_prompts_board_row_by_row_and_changes_nothing_else(tmp_path):
-    """`--option cot_board=rows`: the CoT first copies each board row, with its index, in the prompt's symbols."""
+@pytest.mark.parametrize("board_copy", ["rows", "indexed-rows"])
+def test_cot_board_copies_the_prompts_board_row_by_row_and_changes_nothing_else(tmp_path, board_copy):
+    """`--option cot_board=rows` (or `indexed-rows`): the CoT first copies each board row, with its index, in the
+    prompt's symbols (each after its column with `indexed-rows`); the rest of the CoT is unchanged."""
     plain = list(read_jsonl(build_preset("sokoban-cot", tmp_path / "plain", n=4, progress=False) / "train.jsonl"))
-    copied = list(read_jsonl(build_preset("sokoban-cot", tmp_path / "rows", n=4, progress=False,
-                                          options={"cot_board": "rows"}) / "train.jsonl"))
+    copied = list(read_jsonl(build_preset("sokoban-cot", tmp_path / board_copy, n=4, progress=False,
+                                          options={"cot_board": board_copy}) / "train.jsonl"))
     assert len(plain) == len(copied) > 4
     for before, after in zip(plain, copied, strict=True):
         assert after["prompt"] == before["prompt"] and after["answer"] == before["answer"]
         text = after["completion"][0]["content"]
         lines = [line for line in text.split("\n") if line.startswith("Row ")]
-        grid = [line.split(": ", 1)[1].split(" ") for line in lines]
         assert [line.split(":")[0] for line in lines] == [f"Row {r}" for r in range(len(after["metadata"]["rows"]))]
-        assert "\n".join("".join(f" {cell} \t" for cell in row) for row in grid) == render(after["metadata"]["rows"])
+        cells = [line.split(": ", 1)[1].split(" ") for line in lines]
+        if board_copy == "indexed-rows":
+            assert all(cell[:-1] == str(c) for row in cells for c, cell in enumerate(row))
+        grid = "\n".join("".join(f" {cell[-1]} \t" for cell in row) for row in cells)
+        assert grid == render(after["metadata"]["rows"])
         assert "\n".join(line for line in text.split("\n") if not line.startswith("Row ")) == \
             before["completion"][0]["content"]
