@@ -262,3 +262,29 @@ def test_the_cot_probe_quoted_in_results_cpu_is_its_committed_log_and_samples(tm
     # reading the board is the bottleneck: read right, the move is optimal far more often
     assert at_500["optimal_read"] / at_500["read"] > 2 * at_500["optimal_misread"] / misread
     assert at_500["player_column"] > 2 * at_500["player_row"]  # it counts along a line, not the lines
+
+
+def _minutes(study: str, step: str) -> str:
+    seconds = round(json.loads((ROOT / "results" / study / "state" / f"{step}.json").read_text())["seconds"])
+    return f"{seconds // 60} min {seconds % 60} s"
+
+
+def test_the_row_copying_probe_quoted_in_results_cpu_is_its_committed_store_and_samples(tmp_path, capsys):
+    """`cot_board: rows`: its times, how it reads the board (rows right, columns not) and its play, as quoted."""
+    study, run = "cpu-debunk-success-cot-rows", "fixed-cot-rows"
+    at_500 = _reading(study, run, 500)
+    success, interval = _cell(study, run, "success", 500, tmp_path, capsys)
+    doc = _results_cpu()
+    for text in (f"{_minutes(study, 'train__' + run)} of training and {_minutes(study, 'eval__' + run + '__sokoban-eval')}"
+                 " of evaluation on 2 cores",
+                 f"it copies every row right on {at_500['copied']} of its {at_500['turns']} turns and names the "
+                 f"player's row right on {at_500['player_row']}. But it names the column right on only "
+                 f"{at_500['player_column']} ({at_500['player_column'] / at_500['turns']:.1%};",
+                 f"so the player's square on {at_500['player']} ({at_500['player'] / at_500['turns']:.1%}), player, "
+                 f"boxes and targets together on {at_500['read']} ({at_500['read'] / at_500['turns']:.1%})",
+                 f"(success {success}% {interval.replace('–', ', ')} against random's 25.0%; at step 250, "
+                 f"{_cell(study, run, 'optimal_action_rate', 250, tmp_path, capsys)[0]}% optimal moves and "
+                 f"{_cell(study, run, 'success', 250, tmp_path, capsys)[0]}% success.)"):
+        assert text in doc, text
+    assert at_500["copied"] == at_500["turns"] and at_500["player_row"] > 0.95 * at_500["turns"]
+    assert at_500["player_column"] < 0.5 * at_500["turns"]  # the column is what it now misreads
