@@ -204,16 +204,16 @@ def _samples(study: str, run: str, step: int) -> list[dict]:
 def _reading(study: str, run: str, step: int) -> dict[str, int]:
     """Per-turn counts of what a solver-CoT model read off the board at `step`: the turns whose named player
     square (and its row, its column), box squares and target squares are right, all three at once, and how many
-    moves were optimal with and without a right reading; with `cot_board: rows`, the turns that copied every row
-    right."""
+    moves were optimal with and without a right reading; with `cot_board: rows` or `indexed-rows`, the turns that
+    copied every row right."""
     from sftlab.tasks.sokoban.render import XSB_TO_SYMBOL
 
     counts = Counter()
     for turn in _samples(study, run, step):
         board = _board(turn["prompt"])
-        copy = "\n".join(f"Row {r}: " + " ".join(XSB_TO_SYMBOL[ch] for ch in row)
-                         for r, row in enumerate(_rows(turn["prompt"])))
-        counts.update(copied=copy + "\n" in turn["response"])
+        copies = ("\n".join(f"Row {r}: " + " ".join(column.format(c) + XSB_TO_SYMBOL[ch] for c, ch in enumerate(row))
+                            for r, row in enumerate(_rows(turn["prompt"]))) for column in ("", "{}"))
+        counts.update(copied=any(copy + "\n" in turn["response"] for copy in copies))
         truth = {"player": {board.player}, "boxes": board.boxes, "targets": board.goals}
         named = {name: {(int(r), int(c)) for r, c in re.findall(r"\((\d+), (\d+)\)", m[1])}
                  if (m := rx.search(turn["response"])) else set() for name, rx in _NAMED.items()}
@@ -288,3 +288,20 @@ def test_the_row_copying_probe_quoted_in_results_cpu_is_its_committed_store_and_
         assert text in doc, text
     assert at_500["copied"] == at_500["turns"] and at_500["player_row"] > 0.95 * at_500["turns"]
     assert at_500["player_column"] < 0.5 * at_500["turns"]  # the column is what it now misreads
+
+
+def test_the_cell_copying_probe_quoted_in_results_cpu_is_its_committed_store_and_samples(tmp_path, capsys):
+    """`cot_board: indexed-rows`: its times, how it reads the board (copied, not read) and its play, as quoted."""
+    study, run = "cpu-debunk-success-cot-cells", "fixed-cot-cells"
+    at = _reading(study, run, 500)
+    success, interval = _cell(study, run, "success", 500, tmp_path, capsys)
+    doc = _results_cpu()
+    for text in (f"{_minutes(study, 'train__' + run)} of training and {_minutes(study, 'eval__' + run + '__sokoban-eval')}"
+                 " of evaluation on 2 cores",
+                 f"It copies the board right on {at['copied']} of its {at['turns']} turns, and still does not read it: "
+                 f"the player's row is right on {at['player_row']} ({at['player_row'] / at['turns']:.1%}), the column "
+                 f"on {at['player_column']} ({at['player_column'] / at['turns']:.1%}), the square on {at['player']} "
+                 f"({at['player'] / at['turns']:.1%}), and player, boxes and targets together on none.",
+                 f"(success {success}% {interval.replace('–', ', ')} against random's 25.0%.)"):
+        assert text in doc, text
+    assert at["copied"] == at["turns"] and at["read"] == 0
