@@ -157,14 +157,38 @@ def test_resume_reuses_finished_units(tmp_path):
     assert not log.path.exists()
 
 
+# The real `sftlab eval`, whose second checkpoint waits a minute before loading its model, so that the kill lands
+# after the first checkpoint is stored and before the second is, however fast or loaded the machine.
+_SLOW_SECOND_CHECKPOINT = """
+import sys, time
+from sftlab.cli import main
+from sftlab.evaluate import runner
+
+loads = []
+make_backend = runner._backend
+
+
+def slow_second_backend(config, target):
+    loads.append(target.checkpoint)
+    if len(loads) == 2:
+        time.sleep(60)
+    return make_backend(config, target)
+
+
+runner._backend = slow_second_backend
+sys.exit(main(sys.argv[1:]))
+"""
+
+
 @pytest.mark.slow
 def test_killed_eval_resumes_without_duplicates(run_folder, tmp_path):
     out = tmp_path / "eval"
-    cmd = [sys.executable, "-m", "sftlab", "eval", "--model", str(run_folder), "--suite", "sokoban-eval",
-           "--checkpoints", "0,4", "--episodes", "1", "--max-turns", "2", "--max-new-tokens", "4", "--out",
-           str(out), "--quiet"]
+    args = ["eval", "--model", str(run_folder), "--suite", "sokoban-eval", "--checkpoints", "0,4", "--episodes", "1",
+            "--max-turns", "2", "--max-new-tokens", "4", "--out", str(out), "--quiet"]
+    cmd = [sys.executable, "-m", "sftlab", *args]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    proc = subprocess.Popen([sys.executable, "-c", _SLOW_SECOND_CHECKPOINT, *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=env)
     deadline = time.time() + 240
     killed = False
     while time.time() < deadline and proc.poll() is None:
@@ -174,7 +198,6 @@ def test_killed_eval_resumes_without_duplicates(run_folder, tmp_path):
             break
         time.sleep(0.2)
     proc.communicate(timeout=60)
-    # The second checkpoint needs a model load and 16 generate steps: the kill lands before it is stored.
     assert killed, "the first eval finished before it could be killed"
     # exactly the first checkpoint's rows: 8 tags x 9 metrics (4 new tokens never make a valid action, so there is
     # no action_is_valid / action_is_effective / efficiency; the per-turn optimal_action_rate and
