@@ -2,10 +2,10 @@
 
 Sokoban: where the player, the boxes and the targets are, the remaining shortest plan, why the next action (it
 pushes a box onto a target / pushes a box along / walks the player into position for the next push), then the
-action in the prompt's own labels. `board="rows"` first copies each row of the board out with its index, so that a
-square's row is read off the model's own text rather than counted over the prompt's lines; `board="indexed-rows"`
-also writes each cell's column before it, so that the column is read off too. General Points: the face-card values, a backtracking search over partial
-results (see search_cot), the check, then the JSON answer.
+action in the prompt's own labels. `board_copy="rows"` first copies each board row out with its index, so that a
+square's row can be read off the model's own text rather than counted over the prompt's lines; `"indexed-rows"`
+also writes each cell after its column (docs/results-cpu.md measures both). General Points: the face-card values,
+a backtracking search over partial results (see search_cot), the check, then the JSON answer.
 
 Each builder returns the completion text. It is right by construction (written from the optimal plan or from the
 exhaustive search); the data builder still re-verifies every completion with the task's own verifier.
