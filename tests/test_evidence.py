@@ -206,14 +206,15 @@ def _reading(study: str, run: str, step: int) -> dict[str, int]:
     square (and its row, its column), box squares and target squares are right, all three at once, and how many
     moves were optimal with and without a right reading; with `cot_board: rows` or `indexed-rows`, the turns that
     copied every row right."""
-    from sftlab.tasks.sokoban.render import XSB_TO_SYMBOL
+    from sftlab.demos.solver_cot import board_copy_lines
+    from sftlab.tasks.sokoban.xsb import parse_board
 
     counts = Counter()
     for turn in _samples(study, run, step):
-        board = _board(turn["prompt"])
-        copies = ("\n".join(f"Row {r}: " + " ".join(column.format(c) + XSB_TO_SYMBOL[ch] for c, ch in enumerate(row))
-                            for r, row in enumerate(_rows(turn["prompt"]))) for column in ("", "{}"))
-        counts.update(copied=any(copy + "\n" in turn["response"] for copy in copies))
+        rows = _rows(turn["prompt"])
+        board = parse_board(rows)
+        copies = ("\n".join(board_copy_lines(rows, kind)) + "\n" for kind in ("rows", "indexed-rows"))
+        counts.update(copied=any(copy in turn["response"] for copy in copies))
         truth = {"player": {board.player}, "boxes": board.boxes, "targets": board.goals}
         named = {name: {(int(r), int(c)) for r, c in re.findall(r"\((\d+), (\d+)\)", m[1])}
                  if (m := rx.search(turn["response"])) else set() for name, rx in _NAMED.items()}
@@ -264,9 +265,15 @@ def test_the_cot_probe_quoted_in_results_cpu_is_its_committed_log_and_samples(tm
     assert at_500["player_column"] > 2 * at_500["player_row"]  # it counts along a line, not the lines
 
 
-def _minutes(study: str, step: str) -> str:
-    seconds = round(json.loads((ROOT / "results" / study / "state" / f"{step}.json").read_text())["seconds"])
-    return f"{seconds // 60} min {seconds % 60} s"
+def _probe_times(study: str, run: str) -> str:
+    """A one-condition probe's training and evaluation times as docs/results-cpu.md quotes them (the report's form)."""
+    from sftlab.analysis.timing import duration
+
+    def seconds(step: str) -> float:
+        return json.loads((ROOT / "results" / study / "state" / f"{step}.json").read_text())["seconds"]
+
+    return (f"{duration(seconds(f'train__{run}'))} of training and {duration(seconds(f'eval__{run}__sokoban-eval'))} "
+            "of evaluation on 2 cores")
 
 
 def test_the_row_copying_probe_quoted_in_results_cpu_is_its_committed_store_and_samples(tmp_path, capsys):
@@ -275,8 +282,7 @@ def test_the_row_copying_probe_quoted_in_results_cpu_is_its_committed_store_and_
     at_500 = _reading(study, run, 500)
     success, interval = _cell(study, run, "success", 500, tmp_path, capsys)
     doc = _results_cpu()
-    for text in (f"{_minutes(study, 'train__' + run)} of training and {_minutes(study, 'eval__' + run + '__sokoban-eval')}"
-                 " of evaluation on 2 cores",
+    for text in (_probe_times(study, run),
                  f"it copies every row right on {at_500['copied']} of its {at_500['turns']} turns and names the "
                  f"player's row right on {at_500['player_row']}. But it names the column right on only "
                  f"{at_500['player_column']} ({at_500['player_column'] / at_500['turns']:.1%};",
@@ -296,8 +302,7 @@ def test_the_cell_copying_probe_quoted_in_results_cpu_is_its_committed_store_and
     at = _reading(study, run, 500)
     success, interval = _cell(study, run, "success", 500, tmp_path, capsys)
     doc = _results_cpu()
-    for text in (f"{_minutes(study, 'train__' + run)} of training and {_minutes(study, 'eval__' + run + '__sokoban-eval')}"
-                 " of evaluation on 2 cores",
+    for text in (_probe_times(study, run),
                  f"It copies the board right on {at['copied']} of its {at['turns']} turns, and still does not read it: "
                  f"the player's row is right on {at['player_row']} ({at['player_row'] / at['turns']:.1%}), the column "
                  f"on {at['player_column']} ({at['player_column'] / at['turns']:.1%}), the square on {at['player']} "

@@ -33,24 +33,31 @@ def _cells(cells) -> str:
 BOARD_COPIES = ("positions", "rows", "indexed-rows")
 
 
+def board_copy_lines(rows, board_copy: str) -> list[str]:
+    """The lines a CoT with `board_copy` (BOARD_COPIES) writes to copy the board `rows` (XSB) out: none for
+    "positions"; `Row 4: # _ P # # #` (the prompt's symbols) per row for "rows"; `Row 4: 0# 1_ 2P 3# 4# 5#`, each
+    cell after its column, for "indexed-rows"."""
+    if board_copy == "positions":
+        return []
+    index = "{c}" if board_copy == "indexed-rows" else ""
+    return [f"Row {r}: " + " ".join(index.format(c=c) + XSB_TO_SYMBOL[ch] for c, ch in enumerate(row))
+            for r, row in enumerate(rows)]
+
+
 def sokoban_cot(rows, plan, labels, board_copy: str = "positions") -> str:
     """The solver CoT for the position `rows` whose remaining shortest plan is `plan` (base directions).
 
     `labels` are the prompt's 4 labels in Up, Down, Left, Right order; the answer is written in them.
-    `board_copy` (BOARD_COPIES): "positions" writes none; "rows" a line `Row 4: # _ P # # #` (the prompt's symbols)
-    per board row before the positions; "indexed-rows" `Row 4: 0# 1_ 2P 3# 4# 5#`, each cell after its column.
+    `board_copy` (BOARD_COPIES) says how the board is copied out before the positions (`board_copy_lines`).
     """
     if not plan:
         raise ValueError("a solved position has no next action")
     board = parse_board(rows)
     to_label = dict(zip(DIRECTIONS, labels, strict=True))
     boxes_off = board.boxes - board.goals
-    index = "{c}" if board_copy == "indexed-rows" else ""
-    copied = [f"Row {r}: " + " ".join(index.format(c=c) + XSB_TO_SYMBOL[ch] for c, ch in enumerate(row))
-              for r, row in enumerate(rows)]
     lines = [
         "Positions are (row, column), counting from 0 at the top-left.",
-        *(copied if board_copy != "positions" else ()),
+        *board_copy_lines(rows, board_copy),
         f"I am at {_cell(board.player)}.",
         f"Box{'es' if len(board.boxes) > 1 else ''} at {_cells(board.boxes)}"
         + (f", {len(board.boxes & board.goals)} already on a target." if board.boxes & board.goals else "."),
