@@ -36,7 +36,7 @@ OPTION_TYPES: dict[str, type] = {
     "gp_arithmetic": str,  # teacher (General Points): the filter's arithmetic, "exact" or "float" (the original's)
     "action_spaces": str,  # Sokoban diverse RL: random-words, or named spaces mixed like base+cardinal
     "answer_only_converter": str,  # Sokoban answer-only: the original converter's form, 778bcc4 or 077d4cf
-    "cot_board": str,  # Sokoban solver CoT: "positions" (default), "rows" or "indexed-rows" (the board copied first)
+    "cot_board": str,  # Sokoban solver CoT: "positions" (default), "rows", "indexed-rows" or "squares" (board copied)
 }
 
 MAX_N = 1_000_000

@@ -4,7 +4,9 @@ Sokoban: where the player, the boxes and the targets are, the remaining shortest
 pushes a box onto a target / pushes a box along / walks the player into position for the next push), then the
 action in the prompt's own labels. `board_copy="rows"` first copies each board row out with its index, so that a
 square's row can be read off the model's own text rather than counted over the prompt's lines; `"indexed-rows"`
-also writes each cell after its column (docs/results-cpu.md measures both). General Points: the face-card values,
+also writes each cell after its column; `"squares"` writes each cell before its whole square, `P(3, 2)`, and names
+the player, boxes and targets the same way, so that a square is copied from the copy (an induction-style lookup)
+rather than counted (docs/results-cpu.md measures each). General Points: the face-card values,
 a backtracking search over partial results (see search_cot), the check, then the JSON answer.
 
 Each builder returns the completion text. It is right by construction (written from the optimal plan or from the
@@ -26,42 +28,47 @@ def _cell(rc) -> str:
     return f"({rc[0]}, {rc[1]})"
 
 
-def _cells(cells) -> str:
-    return ", ".join(_cell(c) for c in sorted(cells))
-
-
-BOARD_COPIES = ("positions", "rows", "indexed-rows")
+BOARD_COPIES = ("positions", "rows", "indexed-rows", "squares")
 
 
 def board_copy_lines(rows, board_copy: str) -> list[str]:
     """The lines a CoT with `board_copy` (BOARD_COPIES) writes to copy the board `rows` (XSB) out: none for
     "positions"; `Row 4: # _ P # # #` (the prompt's symbols) per row for "rows"; `Row 4: 0# 1_ 2P 3# 4# 5#`, each
-    cell after its column, for "indexed-rows"."""
+    cell after its column, for "indexed-rows"; `#(4, 0) _(4, 1) P(4, 2) ...`, each cell before its square, for
+    "squares"."""
     if board_copy == "positions":
         return []
+    if board_copy == "squares":
+        return [" ".join(_symbol_square(rows, (r, c)) for c in range(len(row))) for r, row in enumerate(rows)]
     index = "{c}" if board_copy == "indexed-rows" else ""
     return [f"Row {r}: " + " ".join(index.format(c=c) + XSB_TO_SYMBOL[ch] for c, ch in enumerate(row))
             for r, row in enumerate(rows)]
+
+
+def _symbol_square(rows, rc) -> str:
+    return XSB_TO_SYMBOL[rows[rc[0]][rc[1]]] + _cell(rc)
 
 
 def sokoban_cot(rows, plan, labels, board_copy: str = "positions") -> str:
     """The solver CoT for the position `rows` whose remaining shortest plan is `plan` (base directions).
 
     `labels` are the prompt's 4 labels in Up, Down, Left, Right order; the answer is written in them.
-    `board_copy` (BOARD_COPIES) says how the board is copied out before the positions (`board_copy_lines`).
+    `board_copy` (BOARD_COPIES) says how the board is copied out before the positions (`board_copy_lines`);
+    with "squares" each position is also written after its symbol, as in the copy (`I am at P(3, 2).`).
     """
     if not plan:
         raise ValueError("a solved position has no next action")
     board = parse_board(rows)
     to_label = dict(zip(DIRECTIONS, labels, strict=True))
     boxes_off = board.boxes - board.goals
+    square = (lambda rc: _symbol_square(rows, rc)) if board_copy == "squares" else _cell
     lines = [
         "Positions are (row, column), counting from 0 at the top-left.",
         *board_copy_lines(rows, board_copy),
-        f"I am at {_cell(board.player)}.",
-        f"Box{'es' if len(board.boxes) > 1 else ''} at {_cells(board.boxes)}"
+        f"I am at {square(board.player)}.",
+        f"Box{'es' if len(board.boxes) > 1 else ''} at {', '.join(square(c) for c in sorted(board.boxes))}"
         + (f", {len(board.boxes & board.goals)} already on a target." if board.boxes & board.goals else "."),
-        f"Target{'s' if len(board.goals) > 1 else ''} at {_cells(board.goals)}.",
+        f"Target{'s' if len(board.goals) > 1 else ''} at {', '.join(square(c) for c in sorted(board.goals))}.",
         f"{len(boxes_off)} box{'es' if len(boxes_off) != 1 else ''} still to place.",
         f"Shortest plan from here ({len(plan)} move{'s' if len(plan) != 1 else ''}): {', '.join(plan)}.",
     ]
