@@ -56,3 +56,30 @@ def test_cot_board_copies_the_prompts_board_row_by_row_and_changes_nothing_else(
         assert grid == render(after["metadata"]["rows"])
         assert "\n".join(line for line in text.split("\n") if not line.startswith("Row ")) == \
             before["completion"][0]["content"]
+
+
+def test_cot_board_squares_writes_each_cell_before_its_square_and_names_positions_as_in_the_copy(tmp_path):
+    """`--option cot_board=squares`: the CoT copies the board as `P(3, 2)` cells, row by row, and names the player,
+    boxes and targets with the symbol and square the copy shows; everything else is the default CoT's text."""
+    plain = list(read_jsonl(build_preset("sokoban-cot", tmp_path / "plain", n=4, progress=False) / "train.jsonl"))
+    squares = list(read_jsonl(build_preset("sokoban-cot", tmp_path / "squares", n=4, progress=False,
+                                           options={"cot_board": "squares"}) / "train.jsonl"))
+    assert len(plain) == len(squares) > 4
+    cell = re.compile(r"(\S)\((\d+), (\d+)\)")
+    for before, after in zip(plain, squares, strict=True):
+        assert after["prompt"] == before["prompt"] and after["answer"] == before["answer"]
+        rows = after["metadata"]["rows"]
+        lines = after["completion"][0]["content"].split("\n")
+        copy = lines[1:1 + len(rows)]
+        cells = [cell.findall(line) for line in copy]
+        assert [" ".join(f"{s}({r}, {c})" for s, r, c in row) for row in cells] == copy
+        assert all((int(r), int(c)) == (i, j) for i, row in enumerate(cells) for j, (_, r, c) in enumerate(row))
+        assert "\n".join("".join(f" {s} \t" for s, _, _ in row) for row in cells) == render(rows)
+        shown = {(int(r), int(c)): s for row in cells for s, r, c in row}
+        named = lines[1 + len(rows):4 + len(rows)]  # "I am at ...", "Box(es) at ...", "Target(s) at ..."
+        for line in named:
+            for s, r, c in cell.findall(line):
+                assert shown[int(r), int(c)] == s
+        assert {shown[int(r), int(c)] for r, c in [cell.search(named[0]).groups()[1:]]} <= {"P", "S"}
+        unnamed = [cell.sub(r"(\2, \3)", line) for line in named]
+        assert "\n".join(lines[:1] + unnamed + lines[4 + len(rows):]) == before["completion"][0]["content"]
