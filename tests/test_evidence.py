@@ -191,7 +191,7 @@ def _board(prompt: str):
     return parse_board(_rows(prompt))
 
 
-_NAMED = {"player": re.compile(r"I am at (\(\d+, \d+\))"),
+_NAMED = {"player": re.compile(r"I am at (\S?\(\d+, \d+\))"),
           "boxes": re.compile(r"Box(?:es)? at ([^.]*?)(?:, \d+ already|\.)"),
           "targets": re.compile(r"Targets? at ([^.]*)\.")}
 
@@ -204,8 +204,8 @@ def _samples(study: str, run: str, step: int) -> list[dict]:
 def _reading(study: str, run: str, step: int) -> dict[str, int]:
     """Per-turn counts of what a solver-CoT model read off the board at `step`: the turns whose named player
     square (and its row, its column), box squares and target squares are right, all three at once, and how many
-    moves were optimal with and without a right reading; with `cot_board: rows` or `indexed-rows`, the turns that
-    copied every row right."""
+    moves were optimal with and without a right reading; with a `cot_board` that copies the board out, the turns
+    that copied all of it right."""
     from sftlab.demos.solver_cot import board_copy_lines
     from sftlab.tasks.sokoban.xsb import parse_board
 
@@ -213,7 +213,7 @@ def _reading(study: str, run: str, step: int) -> dict[str, int]:
     for turn in _samples(study, run, step):
         rows = _rows(turn["prompt"])
         board = parse_board(rows)
-        copies = ("\n".join(board_copy_lines(rows, kind)) + "\n" for kind in ("rows", "indexed-rows"))
+        copies = ("\n".join(board_copy_lines(rows, kind)) + "\n" for kind in ("rows", "indexed-rows", "squares"))
         counts.update(copied=any(copy in turn["response"] for copy in copies))
         truth = {"player": {board.player}, "boxes": board.boxes, "targets": board.goals}
         named = {name: {(int(r), int(c)) for r, c in re.findall(r"\((\d+), (\d+)\)", m[1])}
@@ -310,3 +310,92 @@ def test_the_cell_copying_probe_quoted_in_results_cpu_is_its_committed_store_and
                  f"(success {success}% {interval.replace('–', ', ')} against random's 25.0%.)"):
         assert text in doc, text
     assert at["copied"] == at["turns"] and at["read"] == 0
+
+
+def _planning(study: str, run: str, step: int) -> Counter:
+    """Per-turn counts of how a solver-CoT model plans at `step`: the turns whose position still has a solution
+    (live), and on those, how often the plan it writes solves the position when replayed (in the fewest moves) and
+    how often its move is optimal."""
+    from sftlab.tasks.sokoban import SokobanGame, shortest_length
+
+    counts = Counter()
+    for turn in _samples(study, run, step):
+        rows = _rows(turn["prompt"])
+        fewest = shortest_length(rows)
+        counts.update(turns=1, live=fewest is not None)
+        written = re.search(r"Shortest plan from here \(\d+ moves?\): ([A-Za-z, ]+)\.", turn["response"])
+        if fewest is None or written is None:
+            continue
+        moves, game = written[1].split(", "), SokobanGame(rows, max_steps=100)
+        played = 0
+        while played < len(moves) and not game.solved:
+            game.step(moves[played])
+            played += 1
+        solves = game.solved and played == len(moves)
+        counts.update(solves=solves, shortest=solves and len(moves) == fewest, optimal=bool(turn["optimal"]))
+    return counts
+
+
+def _paired_success(study: str, run: str, step: int, against: str = "random") -> tuple[int, int, float]:
+    """Episodes solved only by `run @step`, only by the `against` baseline, and the exact one-sided McNemar p of
+    "the run solves more", from the two runs' committed samples of the same puzzles."""
+    from sftlab.stats import mcnemar_exact
+
+    def solved(folder: str) -> dict[str, bool]:
+        path = ROOT / "results" / study / "outputs" / "eval" / "samples" / folder / "sokoban-eval.jsonl.gz"
+        return {turn["id"]: bool(turn["correct"]) for turn in read_jsonl(path)}  # an episode's last turn decides
+
+    mine, theirs = solved(f"{run}/checkpoint-{step}"), solved(f"{against}/{against}")
+    assert mine.keys() == theirs.keys()
+    only_mine = sum(mine[i] and not theirs[i] for i in mine)
+    only_theirs = sum(theirs[i] and not mine[i] for i in mine)
+    return only_mine, only_theirs, mcnemar_exact(only_mine, only_theirs)[0]
+
+
+def test_the_square_copying_probe_quoted_in_results_cpu_is_its_committed_store_and_samples(tmp_path, capsys):
+    """`cot_board: squares`: its times, its loss, how it reads the board (right on every turn), how it plays against
+    the random policy (the paired test on the same puzzles) and how it plans, as quoted."""
+    study, run = "cpu-debunk-success-cot-squares", "fixed-cot-squares"
+    history = _history(study, run)
+    early, late = ([r for r in history if lo <= r["step"] <= hi] for lo, hi in ((151, 250), (401, 500)))
+    at_250, at_500 = _reading(study, run, 250), _reading(study, run, 500)
+    plans = _planning(study, run, 500)
+    success, interval = _cell(study, run, "success", 500, tmp_path, capsys)
+    table = _regenerate(f"sftlab analyze table results/{study} --metric success --step 500", tmp_path, capsys)
+    random_success, random_interval = next(line for line in table.splitlines()
+                                           if line.startswith("| random |")).split()[3:5]
+    only_model, only_random, p = _paired_success(study, run, 500)
+    doc = _results_cpu()
+    for text in (_probe_times(study, run),
+                 f"names the player, every box and every target right on {at_250['read']} of its {at_250['turns']} "
+                 f"turns at step\n250 ({at_250['read'] / at_250['turns']:.1%}) and on {at_500['read']} of its "
+                 f"{at_500['turns']} turns at step 500 ({at_500['read'] / at_500['turns']:.1%})",
+                 f"{_mean_loss(late):.3f} per completion\ntoken over steps 401-500 ({_mean_loss(early):.3f} over "
+                 "steps 151-250)",
+                 f"it solves {success}% {interval.replace('–', ', ')} of the 40 episodes against random's "
+                 f"{random_success}% {random_interval.replace('–', ', ')}",
+                 f"({only_model} episodes solved only by the model, {only_random} only by random; exact\nMcNemar, "
+                 f"one-sided p = {p:.3f})",
+                 f"(At step 250: {_cell(study, run, 'optimal_action_rate', 250, tmp_path, capsys)[0]}% optimal moves "
+                 f"and {_cell(study, run, 'success', 250, tmp_path, capsys)[0]}% success.)",
+                 f"on {plans['turns'] - plans['live']} of\nits {plans['turns']} turns at step 500 the position has no "
+                 f"solution any more",
+                 f"on the other {plans['live']} the plan it writes solves the position {plans['solves']} times "
+                 f"({plans['shortest']} of them in the fewest\nmoves), and its move is optimal on {plans['optimal']} "
+                 f"({plans['optimal'] / plans['live']:.1%})",
+                 f"(the plan it writes solves the position on {plans['solves'] / plans['live']:.0%} of its live "
+                 "turns)",
+                 f"({float(success):.0f}% of episodes solved against {float(random_success):.0f}%, exact McNemar p = "
+                 f"{p:.3f} on the same 40 puzzles)"):
+        assert " ".join(text.split()) in " ".join(doc.split()), text
+    from sftlab.analysis.timing import duration
+
+    state = ROOT / "results" / study / "state"
+    total = sum(json.loads((state / f"{step}.json").read_text())["seconds"]
+                for step in (f"train__{run}", f"eval__{run}__sokoban-eval"))
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    assert (f"solves {float(success):.0f}% of the episodes against random's {float(random_success):.0f}% (exact "
+            f"McNemar p = {p:.3f} on the same 40 puzzles; `experiments/{study}.yaml`, {duration(total)})") in readme
+    assert at_500["read"] == at_500["copied"] == at_500["turns"]  # copied and read on every turn
+    assert p < 0.05 and only_model > only_random  # plays better than random on ID, by the paired test
+    assert plans["solves"] < 0.5 * plans["live"]  # planning, not reading, is what it now gets wrong
