@@ -338,12 +338,13 @@ def _planning(study: str, run: str, step: int) -> Counter:
 
 def _paired_success(study: str, run: str, step: int, against: str = "random") -> tuple[int, int, float]:
     """Episodes solved only by `run @step`, only by the `against` baseline, and the exact one-sided McNemar p of
-    "the run solves more", from the two runs' committed samples of the same puzzles."""
+    "the run solves more", from the two runs' committed samples of the same puzzles (every turn's record carries
+    its episode's outcome)."""
     from sftlab.stats import mcnemar_exact
 
     def solved(folder: str) -> dict[str, bool]:
         path = ROOT / "results" / study / "outputs" / "eval" / "samples" / folder / "sokoban-eval.jsonl.gz"
-        return {turn["id"]: bool(turn["correct"]) for turn in read_jsonl(path)}  # an episode's last turn decides
+        return {turn["id"]: bool(turn["correct"]) for turn in read_jsonl(path)}
 
     mine, theirs = solved(f"{run}/checkpoint-{step}"), solved(f"{against}/{against}")
     assert mine.keys() == theirs.keys()
@@ -365,6 +366,8 @@ def test_the_square_copying_probe_quoted_in_results_cpu_is_its_committed_store_a
     random_success, random_interval = next(line for line in table.splitlines()
                                            if line.startswith("| random |")).split()[3:5]
     only_model, only_random, p = _paired_success(study, run, 500)
+    # the paired counts are those of the stored cells: 40 episodes each, success differing by their difference
+    assert round((only_model - only_random) / 40 * 100, 1) == round(float(success) - float(random_success), 1)
     doc = _results_cpu()
     for text in (_probe_times(study, run),
                  f"names the player, every box and every target right on {at_250['read']} of its {at_250['turns']} "
