@@ -389,7 +389,7 @@ def test_the_square_copying_probe_quoted_in_results_cpu_is_its_committed_store_a
                  f"(the plan it writes solves the position on {plans['solves'] / plans['live']:.0%} of its live "
                  "turns)",
                  f"({float(success):.0f}% of episodes solved against {float(random_success):.0f}%, exact McNemar p = "
-                 f"{p:.3f} on the same 40 puzzles)"):
+                 f"{p:.3f} on the same 40 puzzles;"):
         assert " ".join(text.split()) in " ".join(doc.split()), text
     from sftlab.analysis.timing import duration
 
@@ -402,3 +402,34 @@ def test_the_square_copying_probe_quoted_in_results_cpu_is_its_committed_store_a
     assert at_500["read"] == at_500["copied"] == at_500["turns"]  # copied and read on every turn
     assert p < 0.05 and only_model > only_random  # plays better than random on ID, by the paired test
     assert plans["solves"] < 0.5 * plans["live"]  # planning, not reading, is what it now gets wrong
+
+
+def test_the_square_copying_probe_on_100_episodes_quoted_in_results_cpu_is_its_committed_store_and_samples(
+        tmp_path, capsys):
+    """The follow-up on the paper's 100 ID episodes: its time, reading, paired test against random and planning."""
+    from sftlab.analysis.timing import duration
+
+    study, run = "cpu-debunk-success-cot-squares-100", "fixed-cot-squares"
+    reading, plans = _reading(study, run, 500), _planning(study, run, 500)
+    table = _regenerate(f"sftlab analyze table results/{study} --metric success", tmp_path, capsys)
+    cells = {line.split(" | ")[0].removeprefix("| "): line.split(" | ")[1] for line in table.splitlines()
+             if line.startswith(("| random |", f"| {run} @500 |"))}
+    success, random_success = cells[f"{run} @500"].split(), cells["random"].split()
+    only_model, only_random, p = _paired_success(study, run, 500)
+    assert round((only_model - only_random) / 100 * 100, 1) == round(float(success[0]) - float(random_success[0]), 1)
+    seconds = json.loads((ROOT / "results" / study / "state" / f"eval__{run}__sokoban-eval.json").read_text())["seconds"]
+    doc, readme = _results_cpu(), " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    for text in (f"{duration(seconds)} of evaluation on 2 cores",
+                 f"It reads the board right on all {reading['turns']} of its turns and solves {success[0]}% "
+                 f"{success[1].replace('–', ', ')} of the episodes against random's {random_success[0]}% "
+                 f"{random_success[1].replace('–', ', ')}: {only_model} episodes solved only by the model, "
+                 f"{only_random} only by random, exact McNemar one-sided p = {p:.2g},",
+                 f"on its {plans['live']} turns in a live position the plan it writes solves the position "
+                 f"{plans['solves']} times",
+                 f"on the paper's 100 episodes {float(success[0]):.0f}% against {float(random_success[0]):.0f}%, "
+                 f"p = {p:.2g}"):
+        assert text in doc, text
+    assert (f"and {float(success[0]):.0f}% against {float(random_success[0]):.0f}% on the paper's 100 episodes (p = "
+            f"{p:.2g}; `experiments/{study}.yaml`, {duration(seconds)})") in readme
+    assert reading["read"] == reading["turns"] and p < 0.001
+    assert float(success[1].split("–")[0].strip("[")) > float(random_success[1].split("–")[1].strip("]"))
