@@ -129,10 +129,18 @@ def _results_cpu() -> str:
     return " ".join((ROOT / "docs" / "results-cpu.md").read_text(encoding="utf-8").split())
 
 
+def _table(study: str, metric: str, step: int, tmp_path, capsys) -> dict[str, list[str]]:
+    """Each row of a one-tag `sftlab analyze table` of a committed study at `step`, by label ("fixed-cot @500", "random"):
+    its value and interval, e.g. ["28.8", "[23.1–34.6]"]."""
+    table = _regenerate(f"sftlab analyze table results/{study} --metric {metric} --step {step}", tmp_path, capsys)
+    rows = (line.strip("| ").split(" | ") for line in table.splitlines()
+            if line.startswith("| ") and not line.startswith("| run |"))
+    return {label: value.split() for label, value in rows}
+
+
 def _cell(study: str, run: str, metric: str, step: int, tmp_path, capsys) -> list[str]:
     """The value and interval of `run @step` in `sftlab analyze table` of a committed study, e.g. ["28.8", "[23.1–34.6]"]."""
-    table = _regenerate(f"sftlab analyze table results/{study} --metric {metric} --step {step}", tmp_path, capsys)
-    return next(line for line in table.splitlines() if line.startswith(f"| {run} @{step} |")).split()[4:6]
+    return _table(study, metric, step, tmp_path, capsys)[f"{run} @{step}"]
 
 
 def test_the_training_plateau_quoted_in_results_cpu_is_the_committed_log():
@@ -265,15 +273,17 @@ def test_the_cot_probe_quoted_in_results_cpu_is_its_committed_log_and_samples(tm
     assert at_500["player_column"] > 2 * at_500["player_row"]  # it counts along a line, not the lines
 
 
+def _seconds(study: str, step: str) -> float:
+    """The wall seconds a committed study's step state records."""
+    return json.loads((ROOT / "results" / study / "state" / f"{step}.json").read_text())["seconds"]
+
+
 def _probe_times(study: str, run: str) -> str:
     """A one-condition probe's training and evaluation times as docs/results-cpu.md quotes them (the report's form)."""
     from sftlab.analysis.timing import duration
 
-    def seconds(step: str) -> float:
-        return json.loads((ROOT / "results" / study / "state" / f"{step}.json").read_text())["seconds"]
-
-    return (f"{duration(seconds(f'train__{run}'))} of training and {duration(seconds(f'eval__{run}__sokoban-eval'))} "
-            "of evaluation on 2 cores")
+    return (f"{duration(_seconds(study, f'train__{run}'))} of training and "
+            f"{duration(_seconds(study, f'eval__{run}__sokoban-eval'))} of evaluation on 2 cores")
 
 
 def test_the_row_copying_probe_quoted_in_results_cpu_is_its_committed_store_and_samples(tmp_path, capsys):
@@ -337,14 +347,15 @@ def _planning(study: str, run: str, step: int) -> Counter:
 
 
 def _paired_success(study: str, run: str, step: int, against: str = "random") -> tuple[int, int, float]:
-    """Episodes solved only by `run @step`, only by the `against` baseline, and the exact one-sided McNemar p of
-    "the run solves more", from the two runs' committed samples of the same puzzles (every turn's record carries
-    its episode's outcome)."""
+    """Episodes solved only by `run @step` on ID, only by the `against` baseline, and the exact one-sided McNemar p
+    of "the run solves more", from the two runs' committed samples of the same puzzles (read as the judge reads
+    them)."""
+    from sftlab.analysis.debunk import read_episode_outcomes
     from sftlab.stats import mcnemar_exact
 
     def solved(folder: str) -> dict[str, bool]:
         path = ROOT / "results" / study / "outputs" / "eval" / "samples" / folder / "sokoban-eval.jsonl.gz"
-        return {turn["id"]: bool(turn["correct"]) for turn in read_jsonl(path)}
+        return read_episode_outcomes(path)["SimpleSokoban"]
 
     mine, theirs = solved(f"{run}/checkpoint-{step}"), solved(f"{against}/{against}")
     assert mine.keys() == theirs.keys()
@@ -356,15 +367,15 @@ def _paired_success(study: str, run: str, step: int, against: str = "random") ->
 def test_the_square_copying_probe_quoted_in_results_cpu_is_its_committed_store_and_samples(tmp_path, capsys):
     """`cot_board: squares`: its times, its loss, how it reads the board (right on every turn), how it plays against
     the random policy (the paired test on the same puzzles) and how it plans, as quoted."""
+    from sftlab.analysis.timing import duration
+
     study, run = "cpu-debunk-success-cot-squares", "fixed-cot-squares"
     history = _history(study, run)
     early, late = ([r for r in history if lo <= r["step"] <= hi] for lo, hi in ((151, 250), (401, 500)))
     at_250, at_500 = _reading(study, run, 250), _reading(study, run, 500)
     plans = _planning(study, run, 500)
-    success, interval = _cell(study, run, "success", 500, tmp_path, capsys)
-    table = _regenerate(f"sftlab analyze table results/{study} --metric success --step 500", tmp_path, capsys)
-    random_success, random_interval = next(line for line in table.splitlines()
-                                           if line.startswith("| random |")).split()[3:5]
+    cells = _table(study, "success", 500, tmp_path, capsys)
+    (success, interval), (random_success, random_interval) = cells[f"{run} @500"], cells["random"]
     only_model, only_random, p = _paired_success(study, run, 500)
     # the paired counts are those of the stored cells: 40 episodes each, success differing by their difference
     assert round((only_model - only_random) / 40 * 100, 1) == round(float(success) - float(random_success), 1)
@@ -391,11 +402,7 @@ def test_the_square_copying_probe_quoted_in_results_cpu_is_its_committed_store_a
                  f"({float(success):.0f}% of episodes solved against {float(random_success):.0f}%, exact McNemar p = "
                  f"{p:.3f} on the same 40 puzzles;"):
         assert " ".join(text.split()) in " ".join(doc.split()), text
-    from sftlab.analysis.timing import duration
-
-    state = ROOT / "results" / study / "state"
-    total = sum(json.loads((state / f"{step}.json").read_text())["seconds"]
-                for step in (f"train__{run}", f"eval__{run}__sokoban-eval"))
+    total = _seconds(study, f"train__{run}") + _seconds(study, f"eval__{run}__sokoban-eval")
     readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
     assert (f"solves {float(success):.0f}% of the episodes against random's {float(random_success):.0f}% (exact "
             f"McNemar p = {p:.3f} on the same 40 puzzles; `experiments/{study}.yaml`, {duration(total)})") in readme
@@ -411,13 +418,11 @@ def test_the_square_copying_probe_on_100_episodes_quoted_in_results_cpu_is_its_c
 
     study, run = "cpu-debunk-success-cot-squares-100", "fixed-cot-squares"
     reading, plans = _reading(study, run, 500), _planning(study, run, 500)
-    table = _regenerate(f"sftlab analyze table results/{study} --metric success", tmp_path, capsys)
-    cells = {line.split(" | ")[0].removeprefix("| "): line.split(" | ")[1] for line in table.splitlines()
-             if line.startswith(("| random |", f"| {run} @500 |"))}
-    success, random_success = cells[f"{run} @500"].split(), cells["random"].split()
+    cells = _table(study, "success", 500, tmp_path, capsys)
+    success, random_success = cells[f"{run} @500"], cells["random"]
     only_model, only_random, p = _paired_success(study, run, 500)
     assert round((only_model - only_random) / 100 * 100, 1) == round(float(success[0]) - float(random_success[0]), 1)
-    seconds = json.loads((ROOT / "results" / study / "state" / f"eval__{run}__sokoban-eval.json").read_text())["seconds"]
+    seconds = _seconds(study, f"eval__{run}__sokoban-eval")
     doc, readme = _results_cpu(), " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
     for text in (f"{duration(seconds)} of evaluation on 2 cores",
                  f"It reads the board right on all {reading['turns']} of its turns and solves {success[0]}% "

@@ -443,7 +443,7 @@ def episode_outcomes(samples: Sequence) -> Outcomes:
         if path is None:
             return None
         if path not in loaded:
-            loaded[path] = _read_outcomes(path)
+            loaded[path] = read_episode_outcomes(path)
         mine = (loaded[path] or {}).get(r.split)
         if not mine or len(mine) != r.n or sum(mine.values()) != _count(r):
             return None
@@ -452,7 +452,9 @@ def episode_outcomes(samples: Sequence) -> Outcomes:
     return lookup
 
 
-def _read_outcomes(path) -> dict[str, dict[str, bool]] | None:
+def read_episode_outcomes(path) -> dict[str, dict[str, bool]] | None:
+    """Per-episode 0/1 outcomes of one eval sample file, by split then episode id (every turn's record carries its
+    episode's outcome, so the last one read decides); None when the file is unreadable or not a samples file."""
     by_split: dict[str, dict[str, bool]] = defaultdict(dict)
     try:
         for record in iter_jsonl(path):

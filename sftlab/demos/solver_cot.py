@@ -16,6 +16,7 @@ exhaustive search); the data builder still re-verifies every completion with the
 from __future__ import annotations
 
 import random
+from functools import partial
 
 from sftlab.demos.answer_only import gp_json
 from sftlab.demos.search_cot import Trace, search_trace
@@ -26,6 +27,10 @@ from sftlab.tasks.sokoban.xsb import parse_board
 
 def _cell(rc) -> str:
     return f"({rc[0]}, {rc[1]})"
+
+
+def _cells(cells, name=_cell) -> str:
+    return ", ".join(name(c) for c in sorted(cells))
 
 
 BOARD_COPIES = ("positions", "rows", "indexed-rows", "squares")
@@ -61,14 +66,14 @@ def sokoban_cot(rows, plan, labels, board_copy: str = "positions") -> str:
     board = parse_board(rows)
     to_label = dict(zip(DIRECTIONS, labels, strict=True))
     boxes_off = board.boxes - board.goals
-    square = (lambda rc: _symbol_square(rows, rc)) if board_copy == "squares" else _cell
+    square = partial(_symbol_square, rows) if board_copy == "squares" else _cell
     lines = [
         "Positions are (row, column), counting from 0 at the top-left.",
         *board_copy_lines(rows, board_copy),
         f"I am at {square(board.player)}.",
-        f"Box{'es' if len(board.boxes) > 1 else ''} at {', '.join(square(c) for c in sorted(board.boxes))}"
+        f"Box{'es' if len(board.boxes) > 1 else ''} at {_cells(board.boxes, square)}"
         + (f", {len(board.boxes & board.goals)} already on a target." if board.boxes & board.goals else "."),
-        f"Target{'s' if len(board.goals) > 1 else ''} at {', '.join(square(c) for c in sorted(board.goals))}.",
+        f"Target{'s' if len(board.goals) > 1 else ''} at {_cells(board.goals, square)}.",
         f"{len(boxes_off)} box{'es' if len(boxes_off) != 1 else ''} still to place.",
         f"Shortest plan from here ({len(plan)} move{'s' if len(plan) != 1 else ''}): {', '.join(plan)}.",
     ]
